@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// One function per subcommand; main.cc only parses flags and dispatches. Each returns the
+// process exit status: 0 ok, 1 error, 2 (diff) changes pending.
+#pragma once
+
+#include <string>
+
+#include "cli/state.h"
+
+namespace ivozfw::cli {
+
+struct Options {
+    std::string policy = "/etc/ivozfw/policy.json";
+    StateDir state{"/var/lib/ivozfw"};
+    std::string table;          // remove/confirm without a readable policy
+    bool json = false;
+    bool force = false;
+    unsigned confirm_s = 0;     // apply --confirm N
+    std::string token;          // rollback watcher
+};
+
+int cmd_check(const Options& o);
+int cmd_diff(const Options& o);
+int cmd_apply(const Options& o);
+int cmd_confirm(const Options& o);
+int cmd_export(const Options& o);
+int cmd_remove(const Options& o);
+/// Internal: started detached by `apply --confirm`; restores the snapshot unless confirmed.
+int cmd_rollback_watch(const Options& o);
+
+}  // namespace ivozfw::cli

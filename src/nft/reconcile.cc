@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "nft/reconcile.h"
+
+#include <unistd.h>
+
+namespace ivozfw::nft {
+
+Outcome reconcile(Netlink& nl, const Table& desired, const ReconcileOptions& opt) {
+    Outcome out;
+    for (int attempt = 1;; ++attempt) {
+        out.attempts = attempt;
+        uint32_t gen = 0;
+        out.before = nl.read_table(desired.name, &gen);
+        out.plan = opt.make_plan ? opt.make_plan(out.before) : plan::plan(desired, out.before, opt.scope);
+        if (opt.before_commit) opt.before_commit(out.before, out.plan);
+        if (out.plan.empty() || opt.dry_run) return out;
+        try {
+            out.stats = nl.commit(out.plan, desired, gen, opt.check_only);
+            return out;
+        } catch (const GenerationChanged& e) {
+            if (attempt >= opt.max_attempts)
+                throw KernelError(e.err, "the ruleset kept changing under us (" + std::to_string(attempt) +
+                                             " attempts): another tool is writing it; nothing was changed");
+            usleep(20000u << std::min(attempt, 5));   // back off: 40 ms, 80 ms, ...
+        }
+    }
+}
+
+}  // namespace ivozfw::nft

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The declarative policy: JSON (comments allowed) -> typed, validated values. Every error
+// names the file and the JSON path (or line and column for syntax errors); all errors are
+// collected before giving up, so one run shows everything wrong.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "net/ip.h"
+
+namespace ivozfw::policy {
+
+enum class Proto : uint8_t { tcp = 6, udp = 17 };
+
+struct PortRange {
+    uint16_t lo = 0, hi = 0;
+    bool operator==(const PortRange&) const = default;
+};
+
+struct Service {
+    std::string name;
+    std::vector<PortRange> tcp, udp;   // as written, validated
+    /// Address lists allowed to reach it; empty = everyone.
+    std::vector<std::string> from;
+};
+
+struct GeoIP {
+    std::string database;
+    enum class Mode { deny, allow } mode = Mode::deny;
+    std::vector<std::string> countries;   // ISO 3166-1 alpha-2, upper case
+    std::vector<std::string> services;    // empty = all publicly exposed
+    unsigned max_shrink_percent = 20;
+    std::string field;                     // explicit record path ("country.iso_code"), optional
+};
+
+struct Antiflood {
+    std::vector<std::string> services;
+    uint64_t rate = 50;  uint64_t rate_unit_s = 1;     // default 50/second
+    uint32_t burst = 100;
+    uint64_t ban_s = 300;
+    uint64_t tcp_new_rate = 10; uint64_t tcp_new_unit_s = 1;
+    uint32_t max_connections_per_source = 64;
+    unsigned ipv6_prefix = 64;
+    uint32_t max_tracked_sources = 262144;
+};
+
+struct Companies {
+    std::string source;                  // directory, JSON file, "-" or "mysql:<credentials file>"
+    unsigned max_remove_percent = 50;
+    bool strict = false;
+};
+
+struct CallLimit {
+    uint32_t max_media_flows_per_source = 0;   // 0 = off
+};
+
+struct Icmp {
+    uint64_t echo_rate = 10;  // echo requests per second accepted (IPv4 and IPv6 each)
+    uint32_t echo_burst = 20;
+};
+
+struct Policy {
+    std::string path;                          // where it was read from ("-" for stdin)
+    std::string table = "ivozfw";
+    std::map<std::string, net::AddressSet> lists;   // admin, application_servers, ...
+    std::vector<Service> services;             // in file order
+    Icmp icmp;
+    std::optional<GeoIP> geoip;
+    std::optional<Antiflood> antiflood;
+    std::optional<Companies> companies;
+    CallLimit call_limit;
+};
+
+/// One problem found in a policy. `where` is "file:line:col" or "file: json.path".
+struct Diagnostic {
+    enum class Level { error, warning } level = Level::error;
+    std::string where;
+    std::string message;
+    std::string str() const;   // "where: error: message"
+};
+
+struct LoadError : std::runtime_error {
+    std::vector<Diagnostic> diagnostics;
+    explicit LoadError(std::vector<Diagnostic> d);
+};
+
+/// Parse and validate. Warnings are appended to *warnings (may be null). Throws LoadError
+/// with every error found. The file must exist, be readable and not be world-writable.
+Policy load_file(const std::string& path, std::vector<Diagnostic>* warnings = nullptr);
+/// Same, from text (`origin` names it in messages). No file permission checks.
+Policy load_text(const std::string& text, const std::string& origin,
+                 std::vector<Diagnostic>* warnings = nullptr);
+
+/// The lists every policy has, even when it does not write them.
+inline const char* const kBuiltinLists[] = {"admin", "application_servers", "antiflood_trusted"};
+
+}  // namespace ivozfw::policy

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// ivozfw's own model of one nftables table: what compile produces, what nft::read_table
+// reads back, what plan compares. It knows nothing of libnftnl: the nft/ back end and
+// render.cc translate it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ivozfw::ruleset {
+
+using Bytes = std::vector<uint8_t>;
+
+/// Data types of set keys, as nft names them (and numbers them, see nft datatype.h).
+enum class KeyType : uint8_t {
+    ipv4_addr,    // 4 bytes, big endian
+    ipv6_addr,    // 16 bytes
+    inet_proto,   // 1 byte
+    inet_service, // 2 bytes, big endian
+    icmp_type,    // 1 byte
+    icmpv6_type,  // 1 byte
+};
+unsigned key_len(KeyType t);         // bytes on the wire, unpadded
+const char* key_name(KeyType t);     // "ipv4_addr" ...
+unsigned nft_type_id(KeyType t);     // nft's TYPE_* number
+
+/// A verdict as a map value or a rule's last statement.
+struct Verdict {
+    enum Kind : uint8_t { accept, drop, jump, goto_ } kind = drop;
+    std::string chain;  // for jump / goto
+    bool operator==(const Verdict&) const = default;
+};
+
+/// One set element. For an interval set, key..key_end is the inclusive range (key_end empty
+/// means a single value). For a concatenation, key and key_end hold every field, each
+/// padded to 4 bytes as the kernel wants. Elements compare by bytes, i.e. by value.
+struct Element {
+    Bytes key;
+    Bytes key_end;
+    std::optional<Verdict> verdict;     // vmaps
+    std::optional<uint64_t> expires_ms; // dynamic sets, as read back (never compared)
+    bool operator==(const Element& o) const {
+        return key == o.key && key_end == o.key_end && verdict == o.verdict;
+    }
+    bool operator<(const Element& o) const {
+        return key != o.key ? key < o.key : key_end < o.key_end;
+    }
+};
+
+struct Set {
+    std::string name;
+    std::vector<KeyType> key;          // more than one = concatenation
+    bool interval = false;             // ranges (rbtree / pipapo)
+    bool verdict_map = false;          // data is a verdict
+    bool dynamic = false;              // filled by the kernel (dynset): elements never planned
+    bool timeout = false;              // NFT_SET_TIMEOUT
+    uint64_t timeout_ms = 0;           // default element timeout (0 = none)
+    uint32_t size = 0;                 // 0 = kernel default
+    std::string comment;
+    std::vector<Element> elements;     // sorted, unique
+    /// The definition only (not the elements): a change here means delete + create.
+    bool same_definition(const Set& o) const {
+        return key == o.key && interval == o.interval && verdict_map == o.verdict_map &&
+               dynamic == o.dynamic && timeout == o.timeout && timeout_ms == o.timeout_ms &&
+               size == o.size;
+    }
+};
+
+struct Counter {
+    std::string name;
+    std::string comment;
+    uint64_t packets = 0, bytes = 0;   // read back; never planned
+};
+
+// ---- rules: a small typed expression language, enough for what ivozfw compiles ----
+
+/// What a match or a map lookup reads from the packet.
+enum class Selector : uint8_t {
+    meta_nfproto,   // 1 byte: 2 = ipv4, 10 = ipv6
+    meta_l4proto,   // 1 byte
+    meta_iif,       // ifindex, 4 bytes host order (loopback is 1)
+    ct_state,       // 4 bytes host order bitmask
+    ip_saddr,       // 4 bytes
+    ip6_saddr,      // 16 bytes
+    th_dport,       // 2 bytes, transport header offset 2
+    icmp_type,      // 1 byte
+    icmpv6_type,    // 1 byte
+};
+
+/// ct state bits (host order), as the kernel defines them.
+enum CtState : uint32_t { ct_invalid = 1, ct_established = 2, ct_related = 4, ct_new = 8, ct_untracked = 64 };
+
+/// `sel == value`, `sel != value`, `sel & mask != 0` (ct state), `sel @set`, `sel != @set`.
+struct Match {
+    enum Op : uint8_t { eq, neq, any_bit, in_set, not_in_set } op = eq;
+    std::vector<Selector> sel;   // >1 only for in_set on a concatenation
+    Bytes value;                 // eq / neq / any_bit (mask); wire bytes
+    std::string set;             // in_set / not_in_set
+    bool operator==(const Match&) const = default;
+};
+
+/// `counter name "x"`
+struct CounterRef { std::string name; bool operator==(const CounterRef&) const = default; };
+
+/// `limit rate [over] N/unit burst B packets`
+struct Limit {
+    uint64_t rate = 0;
+    uint64_t unit_s = 1;   // 1, 60, 3600, 86400
+    uint32_t burst = 0;
+    bool over = false;
+    bool operator==(const Limit&) const = default;
+};
+
+/// `log prefix "..."` (rate limiting is a separate Limit in the same rule, before it).
+struct Log { std::string prefix; bool operator==(const Log&) const = default; };
+
+/// `<sel...> vmap @set`
+struct VmapLookup {
+    std::vector<Selector> sel;
+    std::string set;
+    bool operator==(const VmapLookup&) const = default;
+};
+
+using Stmt = std::variant<Match, CounterRef, Limit, Log, VmapLookup, Verdict>;
+
+struct Rule {
+    /// Stable identity, carried in the rule's comment as "ivozfw:<id>". Empty for a live rule
+    /// somebody else put in our table.
+    std::string id;
+    std::vector<Stmt> stmts;           // typed form: compiled rules (empty for live rules)
+    /// Canonical text of the kernel expressions, for comparing live with desired. Filled by
+    /// the nft back end for both sides; plan compares it, never the typed form.
+    std::string exprs;
+    /// Live only: kernel handle, and the raw NFTA_RULE_EXPRESSIONS payload so a snapshot
+    /// can put back a rule nobody can recompile (a hand edit).
+    uint64_t handle = 0;
+    Bytes wire;
+    std::string comment;               // full comment as read back
+};
+
+struct Chain {
+    std::string name;
+    /// Base chain: hook ("input"), priority and policy. Empty hook = regular chain.
+    std::string hook;
+    int32_t priority = 0;
+    std::optional<Verdict::Kind> policy;
+    std::vector<Rule> rules;
+    bool same_definition(const Chain& o) const {
+        return hook == o.hook && priority == o.priority && policy == o.policy;
+    }
+};
+
+/// One table, the unit ivozfw owns. Maps keep objects ordered by name: deterministic
+/// output everywhere.
+struct Table {
+    std::string name = "ivozfw";       // family is always inet
+    std::map<std::string, Set> sets;
+    std::map<std::string, Counter> counters;
+    std::map<std::string, Chain> chains;
+    /// Order in which chains are created/rendered: regular chains before the base chain
+    /// that jumps to them (nft needs a chain to exist before a rule names it).
+    std::vector<std::string> chain_order;
+    std::string comment;
+};
+
+}  // namespace ivozfw::ruleset

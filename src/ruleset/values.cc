@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "ruleset/values.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include <map>
+
+namespace ivozfw::ruleset {
+
+Bytes be_bytes(net::u128 v, unsigned len) {
+    Bytes b(len);
+    for (unsigned i = 0; i < len; ++i) b[len - 1 - i] = static_cast<uint8_t>(v >> (8 * i));
+    return b;
+}
+
+net::u128 from_be(const uint8_t* p, unsigned len) {
+    net::u128 v = 0;
+    for (unsigned i = 0; i < len; ++i) v = (v << 8) | p[i];
+    return v;
+}
+
+Bytes host_u32(uint32_t v) {
+    Bytes b(4);
+    for (unsigned i = 0; i < 4; ++i) b[i] = reinterpret_cast<const uint8_t*>(&v)[i];
+    return b;
+}
+
+Element range_element(net::Family f, const net::Range& r) {
+    unsigned len = f == net::Family::v4 ? 4 : 16;
+    Element e;
+    e.key = be_bytes(r.lo, len);
+    if (r.hi != r.lo) e.key_end = be_bytes(r.hi, len);
+    return e;
+}
+
+net::Range element_range(const Element& e) {
+    unsigned len = e.key.size();
+    net::Range r;
+    r.lo = from_be(e.key.data(), len);
+    r.hi = e.key_end.empty() ? r.lo : from_be(e.key_end.data(), len);
+    return r;
+}
+
+// Concatenation fields are padded to 4 bytes each (one 32-bit register per field).
+static void put_padded(Bytes& out, const Bytes& field) {
+    out.insert(out.end(), field.begin(), field.end());
+    out.resize(out.size() + (4 - field.size() % 4) % 4, 0);
+}
+
+Element proto_port_element(uint8_t proto, uint16_t lo, uint16_t hi, Verdict v) {
+    Element e;
+    put_padded(e.key, {proto});
+    put_padded(e.key, be_bytes(lo, 2));
+    put_padded(e.key_end, {proto});
+    put_padded(e.key_end, be_bytes(hi, 2));
+    e.verdict = std::move(v);
+    return e;
+}
+
+static std::string proto_name(uint8_t p) {
+    switch (p) {
+    case 1: return "icmp";
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 58: return "ipv6-icmp";
+    default: return std::to_string(p);
+    }
+}
+
+static std::string icmp_name(KeyType t, uint8_t v) {
+    static const std::map<uint8_t, const char*> v4 = {
+        {0, "echo-reply"}, {3, "destination-unreachable"}, {5, "redirect"}, {8, "echo-request"},
+        {9, "router-advertisement"}, {10, "router-solicitation"}, {11, "time-exceeded"},
+        {12, "parameter-problem"}};
+    static const std::map<uint8_t, const char*> v6 = {
+        {1, "destination-unreachable"}, {2, "packet-too-big"}, {3, "time-exceeded"},
+        {4, "parameter-problem"}, {128, "echo-request"}, {129, "echo-reply"},
+        {133, "nd-router-solicit"}, {134, "nd-router-advert"}, {135, "nd-neighbor-solicit"},
+        {136, "nd-neighbor-advert"}, {137, "nd-redirect"}};
+    const auto& m = t == KeyType::icmp_type ? v4 : v6;
+    auto it = m.find(v);
+    return it != m.end() ? it->second : std::to_string(v);
+}
+
+std::string format_key(KeyType t, const uint8_t* p) {
+    switch (t) {
+    case KeyType::ipv4_addr: return net::format_address(net::Family::v4, from_be(p, 4));
+    case KeyType::ipv6_addr: return net::format_address(net::Family::v6, from_be(p, 16));
+    case KeyType::inet_proto: return proto_name(p[0]);
+    case KeyType::inet_service: return std::to_string(static_cast<unsigned>(from_be(p, 2)));
+    case KeyType::icmp_type:
+    case KeyType::icmpv6_type: return icmp_name(t, p[0]);
+    }
+    return "?";
+}
+
+std::string format_verdict(const Verdict& v) {
+    switch (v.kind) {
+    case Verdict::accept: return "accept";
+    case Verdict::drop: return "drop";
+    case Verdict::jump: return "jump " + v.chain;
+    case Verdict::goto_: return "goto " + v.chain;
+    }
+    return "?";
+}
+
+static bool is_addr(KeyType t) { return t == KeyType::ipv4_addr || t == KeyType::ipv6_addr; }
+
+// One field: a value, an address range (CIDR when it is one) or a numeric range.
+static std::string format_field(KeyType t, const uint8_t* lo, const uint8_t* hi) {
+    if (!hi || std::equal(lo, lo + key_len(t), hi)) return format_key(t, lo);
+    if (is_addr(t)) {
+        auto f = t == KeyType::ipv4_addr ? net::Family::v4 : net::Family::v6;
+        return net::format_range(f, {from_be(lo, key_len(t)), from_be(hi, key_len(t))});
+    }
+    return format_key(t, lo) + "-" + format_key(t, hi);
+}
+
+std::string format_element(const Set& s, const Element& e) {
+    std::string out;
+    size_t off = 0;
+    for (size_t i = 0; i < s.key.size(); ++i) {
+        KeyType t = s.key[i];
+        const uint8_t* hi = e.key_end.empty() ? nullptr : e.key_end.data() + off;
+        if (i) out += " . ";
+        out += format_field(t, e.key.data() + off, hi);
+        off += s.key.size() > 1 ? (key_len(t) + 3) / 4 * 4 : key_len(t);
+    }
+    if (e.verdict) out += " : " + format_verdict(*e.verdict);
+    return out;
+}
+
+}  // namespace ivozfw::ruleset
