@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Internal to policy/: typed access to a parsed JSON tree that records every problem with
+// its JSON path instead of stopping at the first one.
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/policy.h"
+
+namespace ivozfw::policy::detail {
+
+/// ordered_json keeps objects in file order, so services stay in the order written.
+using Json = nlohmann::ordered_json;
+
+std::string child_path(const std::string& parent, std::string_view key);
+std::string index_path(const std::string& parent, size_t i);
+
+/// `, did you mean "x"?` for the candidate closest to `word`, or "" when none is close.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+/// Whether `s` is [first][rest]{0,max-1}: names that end up in nft identifiers.
+bool valid_name(std::string_view s, size_t max, bool allow_dash, bool allow_underscore);
+
+/// ISO 3166-1 alpha-2, upper case, assigned (plus XK, which GeoIP databases use).
+bool is_country_code(std::string_view cc);
+
+class Reader {
+public:
+    explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+    void error(const std::string& path, std::string message);
+    void warn(const std::string& path, std::string message);
+
+    bool is_object(const Json& j, const std::string& path);
+    bool is_array(const Json& j, const std::string& path);
+    std::optional<std::string> string(const Json& j, const std::string& path);
+    std::optional<uint64_t> integer(const Json& j, const std::string& path, uint64_t lo, uint64_t hi);
+    std::optional<bool> boolean(const Json& j, const std::string& path);
+
+    /// Reports every key of `obj` not in `allowed`, suggesting the closest allowed one.
+    void known_keys(const Json& obj, const std::string& path,
+                    std::initializer_list<const char*> allowed);
+    /// The member `key` of `obj`, reporting it missing when absent.
+    const Json* required(const Json& obj, const std::string& path, const char* key);
+
+    /// Read member `key` into `out` when present; on a bad value `out` keeps its default.
+    void read(const Json& obj, const std::string& path, const char* key, std::string& out);
+    void read(const Json& obj, const std::string& path, const char* key, bool& out);
+    template <class T>
+    void read(const Json& obj, const std::string& path, const char* key, T& out, uint64_t lo,
+              uint64_t hi) {
+        auto it = obj.find(key);
+        if (it == obj.end()) return;
+        if (auto v = integer(*it, child_path(path, key), lo, hi)) out = static_cast<T>(*v);
+    }
+
+    std::vector<Diagnostic> errors, warnings;
+
+private:
+    Diagnostic diagnostic(Diagnostic::Level level, const std::string& path, std::string message) const;
+    void expected(const Json& j, const std::string& path, const char* what);
+    std::string origin_;
+};
+
+/// Short description of a value for messages: `number 1.5`, `string "x"`, `object`.
+std::string describe(const Json& j);
+
+/// The validated policy for an already parsed document; problems go to `r`.
+Policy build(const Json& root, Reader& r);
+
+}  // namespace ivozfw::policy::detail

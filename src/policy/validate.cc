@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// From a parsed document to a Policy, one section at a time. Sections that refer to others
+// (services -> lists, geoip/antiflood -> services) are read after what they refer to.
+#include <algorithm>
+#include <set>
+
+#include "policy/reader.h"
+
+namespace ivozfw::policy::detail {
+
+namespace {
+
+std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::vector<std::string> list_names(const Policy& p) {
+    std::vector<std::string> names;
+    for (const auto& [name, set] : p.lists) names.push_back(name);
+    return names;
+}
+
+std::vector<std::string> service_names(const Policy& p) {
+    std::vector<std::string> names;
+    for (const auto& s : p.services) names.push_back(s.name);
+    return names;
+}
+
+// ---- small value syntaxes ----------------------------------------------------------------
+
+std::optional<uint64_t> parse_digits(std::string_view s) {
+    if (s.empty() || s.size() > 9) return std::nullopt;
+    uint64_t n = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + uint64_t(c - '0');
+    }
+    return n;
+}
+
+std::string port_error(uint64_t v) { return std::to_string(v) + " is not a port (1-65535)"; }
+
+std::optional<PortRange> read_port(Reader& r, const Json& j, const std::string& path) {
+    if (j.is_number_integer()) {
+        if (!j.is_number_unsigned() || j.get<uint64_t>() < 1 || j.get<uint64_t>() > 65535) {
+            r.error(path, j.dump() + " is not a port (1-65535)");
+            return std::nullopt;
+        }
+        auto port = j.get<uint16_t>();
+        return PortRange{port, port};
+    }
+    if (!j.is_string()) {
+        r.error(path, "expected a port or a \"lo-hi\" range, got " + describe(j));
+        return std::nullopt;
+    }
+    auto s = j.get<std::string>();
+    size_t dash = s.find('-');
+    auto lo = parse_digits(std::string_view(s).substr(0, dash));
+    auto hi = dash == s.npos ? std::nullopt : parse_digits(std::string_view(s).substr(dash + 1));
+    if (!lo || !hi) {
+        r.error(path, in_quotes(s) + " is not a port range (\"lo-hi\", e.g. \"13000-19000\")");
+        return std::nullopt;
+    }
+    for (uint64_t v : {*lo, *hi})
+        if (v < 1 || v > 65535) {
+            r.error(path, in_quotes(s) + ": " + port_error(v));
+            return std::nullopt;
+        }
+    if (*lo > *hi) {
+        r.error(path, in_quotes(s) + " is a reversed range: did you mean \"" + std::to_string(*hi) +
+                          "-" + std::to_string(*lo) + "\"?");
+        return std::nullopt;
+    }
+    return PortRange{uint16_t(*lo), uint16_t(*hi)};
+}
+
+/// "N/second|minute|hour" -> (N, unit in seconds).
+std::optional<std::pair<uint64_t, uint64_t>> read_rate(Reader& r, const Json& j,
+                                                       const std::string& path) {
+    auto s = r.string(j, path);
+    if (!s) return std::nullopt;
+    size_t slash = s->find('/');
+    auto n = parse_digits(std::string_view(*s).substr(0, slash));
+    std::string unit = slash == s->npos ? "" : s->substr(slash + 1);
+    uint64_t unit_s = unit == "second" ? 1 : unit == "minute" ? 60 : unit == "hour" ? 3600 : 0;
+    if (!n || unit_s == 0) {
+        r.error(path, in_quotes(*s) + " is not a rate (\"N/second\", \"N/minute\" or \"N/hour\")");
+        return std::nullopt;
+    }
+    if (*n == 0) {
+        r.error(path, in_quotes(*s) + ": the rate must be at least 1");
+        return std::nullopt;
+    }
+    return std::pair{*n, unit_s};
+}
+
+/// "300s", "5m", "1h", "1d" -> seconds.
+std::optional<uint64_t> read_duration(Reader& r, const Json& j, const std::string& path) {
+    constexpr uint64_t kMax = 365 * 86400;
+    auto s = r.string(j, path);
+    if (!s) return std::nullopt;
+    char unit = s->empty() ? 0 : s->back();
+    uint64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+    auto n = mult ? parse_digits(std::string_view(*s).substr(0, s->size() - 1)) : std::nullopt;
+    if (!n) {
+        r.error(path, in_quotes(*s) + " is not a duration (e.g. \"300s\", \"5m\", \"1h\", \"1d\")");
+        return std::nullopt;
+    }
+    if (*n * mult < 1 || *n * mult > kMax) {
+        r.error(path, in_quotes(*s) + " is out of range (1s-365d)");
+        return std::nullopt;
+    }
+    return *n * mult;
+}
+
+/// An array of names that must each be one of `known` (what `kind` calls them).
+std::vector<std::string> read_refs(Reader& r, const Json& j, const std::string& path,
+                                   const std::vector<std::string>& known, const char* kind) {
+    std::vector<std::string> out;
+    if (!r.is_array(j, path)) return out;
+    for (size_t i = 0; i < j.size(); ++i) {
+        auto name = r.string(j[i], index_path(path, i));
+        if (!name) continue;
+        if (std::find(known.begin(), known.end(), *name) == known.end())
+            r.error(index_path(path, i), std::string("undefined ") + kind + " " + in_quotes(*name) +
+                                             did_you_mean(*name, known));
+        else if (std::find(out.begin(), out.end(), *name) != out.end())
+            r.warn(index_path(path, i), std::string(kind) + " " + in_quotes(*name) + " is listed twice");
+        else
+            out.push_back(*name);
+    }
+    return out;
+}
+
+// ---- sections ----------------------------------------------------------------------------
+
+void read_table(Reader& r, const Json& j, Policy& p) {
+    auto name = r.string(j, "table");
+    if (!name) return;
+    if (valid_name(*name, 31, false, true)) p.table = *name;
+    else r.error("table", in_quotes(*name) + " is not a valid table name ([a-z][a-z0-9_], at most 31 characters)");
+}
+
+void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSet& out) {
+    if (!r.is_array(j, path)) return;
+    std::set<std::pair<net::Family, net::Range>> seen;
+    for (size_t i = 0; i < j.size(); ++i) {
+        auto text = r.string(j[i], index_path(path, i));
+        if (!text) continue;
+        std::string err;
+        auto prefix = net::parse_prefix(*text, &err);
+        if (!prefix) {
+            r.error(index_path(path, i), err);
+            continue;
+        }
+        if (!seen.insert({prefix->addr.family, prefix->range()}).second)
+            r.warn(index_path(path, i), "duplicate entry " + in_quotes(*text));
+        out.add(*prefix);
+    }
+    out.normalize();
+}
+
+void read_lists(Reader& r, const Json* j, Policy& p) {
+    for (const char* name : kBuiltinLists) p.lists[name];
+    if (!j || !r.is_object(*j, "lists")) return;
+    for (const auto& [name, entries] : j->items()) {
+        std::string path = child_path("lists", name);
+        if (!valid_name(name, 25, false, true))
+            r.error(path, "invalid list name: use [a-z][a-z0-9_], at most 25 characters");
+        else
+            read_list(r, entries, path, p.lists[name]);
+    }
+}
+
+void read_service(Reader& r, const Json& j, const std::string& path, Service& s,
+                  const std::vector<std::string>& lists) {
+    if (!r.is_object(j, path)) return;
+    r.known_keys(j, path, {"tcp", "udp", "from"});
+    for (auto [key, ports] : {std::pair{"tcp", &s.tcp}, std::pair{"udp", &s.udp}}) {
+        auto it = j.find(key);
+        if (it == j.end() || !r.is_array(*it, child_path(path, key))) continue;
+        for (size_t i = 0; i < it->size(); ++i)
+            if (auto pr = read_port(r, (*it)[i], index_path(child_path(path, key), i)))
+                ports->push_back(*pr);
+    }
+    bool has_ports = (j.contains("tcp") && !j["tcp"].empty()) || (j.contains("udp") && !j["udp"].empty());
+    if (!has_ports) r.error(path, "no ports: give \"tcp\" and/or \"udp\"");
+    if (auto it = j.find("from"); it != j.end()) {
+        // An empty "from" reads as "nobody" but the model says "everyone": refuse to guess.
+        if (it->is_array() && it->empty())
+            r.error(child_path(path, "from"),
+                    "must name at least one list (leave \"from\" out to allow everyone)");
+        s.from = read_refs(r, *it, child_path(path, "from"), lists, "list");
+    }
+}
+
+void read_services(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "services")) return;
+    auto lists = list_names(p);
+    for (const auto& [name, body] : j->items()) {
+        std::string path = child_path("services", name);
+        if (!valid_name(name, 25, true, false)) {
+            r.error(path, "invalid service name: use [a-z][a-z0-9-], at most 25 characters");
+            continue;
+        }
+        Service s{name, {}, {}, {}};
+        read_service(r, body, path, s, lists);
+        p.services.push_back(std::move(s));
+    }
+}
+
+/// Two services on one proto/port would make the service map ambiguous.
+void check_port_overlaps(Reader& r, const Policy& p) {
+    struct Claim {
+        PortRange ports;
+        const Service* service;
+        std::string path;
+    };
+    for (const char* proto : {"tcp", "udp"}) {
+        std::vector<Claim> claims;
+        for (const auto& s : p.services) {
+            const auto& ports = std::string_view(proto) == "tcp" ? s.tcp : s.udp;
+            for (size_t i = 0; i < ports.size(); ++i)
+                claims.push_back({ports[i], &s, index_path("services." + s.name + "." + proto, i)});
+        }
+        std::stable_sort(claims.begin(), claims.end(),
+                         [](const Claim& a, const Claim& b) { return a.ports.lo < b.ports.lo; });
+        const Claim* reach = nullptr;  // the earlier claim reaching furthest up
+        for (const auto& c : claims) {
+            if (reach && c.ports.lo <= reach->ports.hi) {
+                unsigned lo = c.ports.lo, hi = std::min(c.ports.hi, reach->ports.hi);
+                std::string what = lo == hi ? std::string(proto) + " port " + std::to_string(lo) + " is"
+                                            : std::string(proto) + " ports " + std::to_string(lo) + "-" +
+                                                  std::to_string(hi) + " are";
+                if (reach->service == c.service)
+                    r.warn(c.path, what + " listed twice");
+                else
+                    r.error(c.path, what + " claimed by both " + in_quotes(reach->service->name) +
+                                        " and " + in_quotes(c.service->name));
+            }
+            if (!reach || c.ports.hi > reach->ports.hi) reach = &c;
+        }
+    }
+}
+
+/// ssh from an empty admin list is the classic way to lose a remote host.
+void check_lockout(Reader& r, const Policy& p) {
+    for (const auto& s : p.services) {
+        if (s.from.empty()) continue;
+        bool all_empty = std::all_of(s.from.begin(), s.from.end(),
+                                     [&](const std::string& l) { return p.lists.at(l).empty(); });
+        if (!all_empty) continue;
+        std::string names;
+        for (const auto& l : s.from) names += (names.empty() ? "" : ", ") + l;
+        r.warn("services." + s.name, "only reachable from empty list(s) " + names +
+                                         ": you will lock yourself out of " + s.name);
+    }
+}
+
+void read_icmp(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "icmp")) return;
+    r.known_keys(*j, "icmp", {"echo_rate", "echo_burst"});
+    r.read(*j, "icmp", "echo_rate", p.icmp.echo_rate, 0, 1000000);
+    r.read(*j, "icmp", "echo_burst", p.icmp.echo_burst, 0, 1000000);
+}
+
+void read_countries(Reader& r, const Json& j, GeoIP& g) {
+    const std::string path = "geoip.countries";
+    if (!r.is_array(j, path)) return;
+    if (j.empty()) r.error(path, "must list at least one country");
+    for (size_t i = 0; i < j.size(); ++i) {
+        auto cc = r.string(j[i], index_path(path, i));
+        if (!cc) continue;
+        std::string upper = *cc;
+        for (char& c : upper) c = (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c;
+        if (!is_country_code(upper))
+            r.error(index_path(path, i), in_quotes(*cc) + " is not an ISO 3166-1 alpha-2 country code");
+        else if (std::find(g.countries.begin(), g.countries.end(), upper) != g.countries.end())
+            r.warn(index_path(path, i), "country " + in_quotes(upper) + " is listed twice");
+        else
+            g.countries.push_back(upper);
+    }
+}
+
+/// A required, non-empty string naming a file or data source.
+void read_path(Reader& r, const Json& obj, const std::string& path, const char* key, std::string& out) {
+    const Json* v = r.required(obj, path, key);
+    if (!v) return;
+    r.read(obj, path, key, out);
+    if (v->is_string() && out.empty()) r.error(child_path(path, key), "must not be empty");
+}
+
+void read_geoip(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "geoip")) return;
+    const std::string path = "geoip";
+    r.known_keys(*j, path, {"database", "mode", "countries", "services", "max_shrink_percent", "field"});
+    GeoIP g;
+    read_path(r, *j, path, "database", g.database);
+    if (auto it = j->find("mode"); it != j->end()) {
+        auto mode = r.string(*it, "geoip.mode");
+        if (mode == "allow") g.mode = GeoIP::Mode::allow;
+        else if (mode && mode != "deny") r.error("geoip.mode", in_quotes(*mode) + " is not \"deny\" or \"allow\"");
+    }
+    if (auto* c = r.required(*j, path, "countries")) read_countries(r, *c, g);
+    if (auto it = j->find("services"); it != j->end())
+        g.services = read_refs(r, *it, "geoip.services", service_names(p), "service");
+    r.read(*j, path, "max_shrink_percent", g.max_shrink_percent, 0, 100);
+    r.read(*j, path, "field", g.field);
+    p.geoip = std::move(g);
+}
+
+void read_antiflood(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "antiflood")) return;
+    const std::string path = "antiflood";
+    r.known_keys(*j, path, {"services", "rate", "burst", "ban", "tcp_new_connections",
+                            "max_connections_per_source", "ipv6_prefix", "max_tracked_sources"});
+    Antiflood a;
+    if (auto it = j->find("services"); it != j->end())
+        a.services = read_refs(r, *it, "antiflood.services", service_names(p), "service");
+    if (auto it = j->find("rate"); it != j->end())
+        if (auto rate = read_rate(r, *it, "antiflood.rate")) std::tie(a.rate, a.rate_unit_s) = *rate;
+    if (auto it = j->find("tcp_new_connections"); it != j->end())
+        if (auto rate = read_rate(r, *it, "antiflood.tcp_new_connections"))
+            std::tie(a.tcp_new_rate, a.tcp_new_unit_s) = *rate;
+    if (auto it = j->find("ban"); it != j->end())
+        if (auto ban = read_duration(r, *it, "antiflood.ban")) a.ban_s = *ban;
+    r.read(*j, path, "burst", a.burst, 0, UINT32_MAX);
+    r.read(*j, path, "max_connections_per_source", a.max_connections_per_source, 0, UINT32_MAX);
+    r.read(*j, path, "ipv6_prefix", a.ipv6_prefix, 1, 128);
+    r.read(*j, path, "max_tracked_sources", a.max_tracked_sources, 1, 16777216);
+    p.antiflood = std::move(a);
+}
+
+void read_companies(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "companies")) return;
+    const std::string path = "companies";
+    r.known_keys(*j, path, {"source", "max_remove_percent", "strict"});
+    Companies c;
+    read_path(r, *j, path, "source", c.source);
+    r.read(*j, path, "max_remove_percent", c.max_remove_percent, 0, 100);
+    r.read(*j, path, "strict", c.strict);
+    p.companies = std::move(c);
+}
+
+void read_call_limit(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "call_limit")) return;
+    r.known_keys(*j, "call_limit", {"max_media_flows_per_source"});
+    r.read(*j, "call_limit", "max_media_flows_per_source", p.call_limit.max_media_flows_per_source,
+           0, UINT32_MAX);
+}
+
+const Json* member(const Json& obj, const char* key) {
+    auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+Policy build(const Json& root, Reader& r) {
+    Policy p;
+    if (!r.is_object(root, "")) return p;
+    r.known_keys(root, "", {"$schema", "description", "table", "lists", "services", "icmp", "geoip",
+                            "antiflood", "companies", "call_limit"});
+    std::string ignored;
+    r.read(root, "", "$schema", ignored);
+    r.read(root, "", "description", ignored);
+    if (auto* t = member(root, "table")) read_table(r, *t, p);
+    read_lists(r, member(root, "lists"), p);
+    read_services(r, member(root, "services"), p);
+    check_port_overlaps(r, p);
+    check_lockout(r, p);
+    read_icmp(r, member(root, "icmp"), p);
+    read_geoip(r, member(root, "geoip"), p);
+    read_antiflood(r, member(root, "antiflood"), p);
+    read_companies(r, member(root, "companies"), p);
+    read_call_limit(r, member(root, "call_limit"), p);
+    return p;
+}
+
+}  // namespace ivozfw::policy::detail
