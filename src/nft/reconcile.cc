@@ -3,7 +3,21 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 namespace ivozfw::nft {
+
+namespace {
+
+// Test hook: run a command between our read and our commit, so a test can make another
+// writer win the race (first attempt only, or every attempt with IVOZFW_TEST_RACE_ALWAYS).
+void test_race(int attempt) {
+    const char* cmd = std::getenv("IVOZFW_TEST_RACE");
+    if (!cmd || (attempt > 1 && !std::getenv("IVOZFW_TEST_RACE_ALWAYS"))) return;
+    if (std::system(cmd) != 0) throw std::runtime_error("IVOZFW_TEST_RACE command failed");
+}
+
+}  // namespace
 
 Outcome reconcile(Netlink& nl, const Table& desired, const ReconcileOptions& opt) {
     Outcome out;
@@ -14,6 +28,7 @@ Outcome reconcile(Netlink& nl, const Table& desired, const ReconcileOptions& opt
         out.plan = opt.make_plan ? opt.make_plan(out.before) : plan::plan(desired, out.before, opt.scope);
         if (opt.before_commit) opt.before_commit(out.before, out.plan);
         if (out.plan.empty() || opt.dry_run) return out;
+        test_race(attempt);
         try {
             out.stats = nl.commit(out.plan, desired, gen, opt.check_only);
             return out;

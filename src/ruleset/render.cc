@@ -155,7 +155,8 @@ std::string render_script(const Table& t) {
         "table inet {}\ndelete table inet {}\n\ntable inet {} {{\n",
         IVOZFW_VERSION, t.name, t.name, t.name);
     for (const auto& [name, c] : t.counters)
-        out += fmt::format("\tcounter {} {{\n\t}}\n", name);
+        out += c.comment.empty() ? fmt::format("\tcounter {} {{\n\t}}\n", name)
+                                 : fmt::format("\tcounter {} {{\n\t\tcomment \"{}\"\n\t}}\n", name, c.comment);
     for (const auto& [name, s] : t.sets) {
         out += fmt::format("\n\t{} {} {{\n\t\t{}\n", s.verdict_map ? "map" : "set", name, render_set_head(s));
         render_elements(out, s);

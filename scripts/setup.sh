@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what ivozfw needs on Debian 12 (all from Debian's packages) and build it in build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libnftnl-dev libmnl-dev libmaxminddb-dev nlohmann-json3-dev catch2 libcli11-dev libfmt-dev
+  libmariadb-dev
+  nftables iproute2 jq python3 python3-jsonschema procps time
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "== building"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc)"
