@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Model elements <-> kernel set elements. Single-field interval sets use the rbtree
+// start/end encoding (end exclusive, no end after all-ones); concatenated interval sets
+// (pipapo) carry KEY and an inclusive KEY_END in one element.
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "nft/internal.h"
+
+namespace ivozfw::nft::detail {
+
+namespace {
+constexpr uint32_t kUdataElemFlags = NFTNL_UDATA_SET_ELEM_FLAGS;
+
+bool all_ones(const Bytes& b) {
+    return std::all_of(b.begin(), b.end(), [](uint8_t c) { return c == 0xff; });
+}
+
+// Big-endian +1 / -1 on the whole key (keys of single-field interval sets are big endian).
+Bytes plus_one(Bytes b) {
+    for (size_t i = b.size(); i-- > 0;)
+        if (++b[i] != 0) break;
+    return b;
+}
+Bytes minus_one(Bytes b) {
+    for (size_t i = b.size(); i-- > 0;)
+        if (b[i]-- != 0) break;
+    return b;
+}
+
+bool single_interval(const Set& def) { return def.interval && def.key.size() == 1; }
+
+void encode_interval(const Element& e, std::vector<WireElem>& out) {
+    const Bytes& hi = e.key_end.empty() ? e.key : e.key_end;
+    out.push_back(WireElem{e.key, {}, false, e.verdict, {}});
+    if (!all_ones(hi))
+        out.push_back(WireElem{plus_one(hi), {}, true, {}, {}});
+    else
+        out.back().open_end = true;
+}
+
+Element make_range(const Bytes& lo, const Bytes& hi, const std::optional<Verdict>& v) {
+    Element e;
+    e.key = lo;
+    if (hi != lo) e.key_end = hi;
+    e.verdict = v;
+    return e;
+}
+
+std::vector<Element> decode_interval(std::vector<WireElem> wire) {
+    std::sort(wire.begin(), wire.end(), [](const WireElem& a, const WireElem& b) {
+        if (a.key != b.key) return a.key < b.key;
+        return a.interval_end && !b.interval_end;  // END before START on equal keys
+    });
+    std::vector<Element> out;
+    const WireElem* open = nullptr;
+    for (const auto& w : wire) {
+        if (w.interval_end) {
+            if (open) out.push_back(make_range(open->key, minus_one(w.key), open->verdict));
+            open = nullptr;  // an end with nothing open (nft's key-0 marker) is ignored
+            continue;
+        }
+        if (open) out.push_back(make_range(open->key, minus_one(w.key), open->verdict));
+        open = &w;
+    }
+    if (open) out.push_back(make_range(open->key, Bytes(open->key.size(), 0xff), open->verdict));
+    return out;
+}
+
+std::string format_field(KeyType t, const uint8_t* p) {
+    char buf[INET6_ADDRSTRLEN];
+    switch (t) {
+    case KeyType::ipv4_addr: return inet_ntop(AF_INET, p, buf, sizeof buf);
+    case KeyType::ipv6_addr: return inet_ntop(AF_INET6, p, buf, sizeof buf);
+    case KeyType::inet_service: return std::to_string(p[0] << 8 | p[1]);
+    case KeyType::inet_proto:
+        return p[0] == 6 ? "tcp" : p[0] == 17 ? "udp" : std::to_string(p[0]);
+    case KeyType::icmp_type:
+    case KeyType::icmpv6_type: return std::to_string(p[0]);
+    }
+    return "?";
+}
+
+std::string format_key(const Set& def, const Bytes& k) {
+    if (def.key.size() != 1 || k.size() < key_len(def.key[0])) return "?";
+    return format_field(def.key[0], k.data());
+}
+
+// "udp . 13000-19000": each field padded to 4 bytes, ranges shown per field.
+std::string format_concat(const Set& def, const Bytes& lo, const Bytes& hi) {
+    std::string s;
+    size_t off = 0;
+    for (auto t : def.key) {
+        if (off + key_len(t) > lo.size() || off + key_len(t) > hi.size()) return s + "?";
+        if (!s.empty()) s += " . ";
+        s += format_field(t, lo.data() + off);
+        if (memcmp(lo.data() + off, hi.data() + off, key_len(t)) != 0)
+            s += "-" + format_field(t, hi.data() + off);
+        off += (key_len(t) + 3) & ~3u;
+    }
+    return s;
+}
+
+// Prefix length if lo..hi is exactly one CIDR block, else -1.
+int prefix_len(const Bytes& lo, const Bytes& hi) {
+    if (lo.size() != hi.size()) return -1;
+    int bits = 0;
+    size_t i = 0;
+    for (; i < lo.size() && lo[i] == hi[i]; ++i) bits += 8;
+    if (i == lo.size()) return bits;
+    uint8_t diff = lo[i] ^ hi[i];
+    int same = 0;  // leading bits equal in this byte (diff != 0, so < 8)
+    while (!(diff & (0x80 >> same))) ++same;
+    uint8_t host = 0xff >> same;  // must be zeros in lo, ones in hi
+    if ((lo[i] & host) != 0 || (hi[i] & host) != host) return -1;
+    for (size_t j = i + 1; j < lo.size(); ++j)
+        if (lo[j] != 0 || hi[j] != 0xff) return -1;
+    return bits + same;
+}
+}  // namespace
+
+std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>& els) {
+    std::vector<WireElem> out;
+    out.reserve(els.size() * 2);
+    for (const auto& e : els) {
+        if (single_interval(def))
+            encode_interval(e, out);
+        else if (def.interval)
+            out.push_back(WireElem{e.key, e.key_end.empty() ? e.key : e.key_end, false,
+                                   e.verdict, {}});
+        else
+            out.push_back(WireElem{e.key, {}, false, e.verdict, {}});
+    }
+    return out;
+}
+
+std::vector<Element> decode_elements(const Set& def, std::vector<WireElem> wire) {
+    std::vector<Element> out;
+    if (single_interval(def)) {
+        out = decode_interval(std::move(wire));
+    } else {
+        for (auto& w : wire) {
+            Element e;
+            e.key = std::move(w.key);
+            if (def.interval) e.key_end = w.key_end.empty() ? e.key : std::move(w.key_end);
+            e.verdict = std::move(w.verdict);
+            e.expires_ms = w.expires_ms;
+            out.push_back(std::move(e));
+        }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+void add_to_nftnl(nftnl_set* s, const std::vector<WireElem>& wire, bool with_data) {
+    for (const auto& w : wire) {
+        auto e = must<ElemPtr>(nftnl_set_elem_alloc());
+        nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, w.key.data(), w.key.size());
+        if (!w.key_end.empty())
+            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY_END, w.key_end.data(), w.key_end.size());
+        if (w.interval_end)
+            nftnl_set_elem_set_u32(e.get(), NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+        if (with_data && w.open_end) {
+            // What nft marks a range running to the maximum with (only `nft list` reads it).
+            uint8_t ud[6] = {kUdataElemFlags, 4};
+            uint32_t f = NFTNL_SET_ELEM_F_INTERVAL_OPEN;
+            memcpy(ud + 2, &f, sizeof f);
+            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, ud, sizeof ud);
+        }
+        if (with_data && w.verdict) {
+            static constexpr int32_t codes[] = {NF_ACCEPT, NF_DROP, NFT_JUMP, NFT_GOTO};
+            nftnl_set_elem_set_u32(e.get(), NFTNL_SET_ELEM_VERDICT,
+                                   static_cast<uint32_t>(codes[w.verdict->kind]));
+            if (!w.verdict->chain.empty())
+                nftnl_set_elem_set_str(e.get(), NFTNL_SET_ELEM_CHAIN, w.verdict->chain.c_str());
+        }
+        nftnl_set_elem_add(s, e.release());
+    }
+}
+
+std::vector<WireElem> read_from_nftnl(nftnl_set* s) {
+    std::vector<WireElem> out;
+    nftnl_set_elem_foreach(
+        s,
+        [](nftnl_set_elem* e, void* data) -> int {
+            auto& out = *static_cast<std::vector<WireElem>*>(data);
+            WireElem w;
+            uint32_t len = 0;
+            auto* k = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
+            if (k) w.key.assign(k, k + len);
+            if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
+                k = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len));
+                w.key_end.assign(k, k + len);
+            }
+            if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+                w.interval_end = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END;
+            if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+                Verdict v;
+                switch (static_cast<int32_t>(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT))) {
+                case NF_ACCEPT: v.kind = Verdict::accept; break;
+                case NFT_JUMP: v.kind = Verdict::jump; break;
+                case NFT_GOTO: v.kind = Verdict::goto_; break;
+                default: v.kind = Verdict::drop; break;
+                }
+                if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
+                    v.chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
+                w.verdict = v;
+            }
+            if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+                w.expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+            out.push_back(std::move(w));
+            return 0;
+        },
+        &out);
+    return out;
+}
+
+std::string describe_element(const Set& def, const Element& e) {
+    if (def.key.size() > 1) return format_concat(def, e.key, e.key_end.empty() ? e.key : e.key_end);
+    std::string s = format_key(def, e.key);
+    if (!e.key_end.empty() && e.key_end != e.key) {
+        int plen = def.key.size() == 1 && (def.key[0] == KeyType::ipv4_addr ||
+                                           def.key[0] == KeyType::ipv6_addr)
+                       ? prefix_len(e.key, e.key_end) : -1;
+        s += plen >= 0 ? fmt::format("/{}", plen) : "-" + format_key(def, e.key_end);
+    }
+    return s;
+}
+
+}  // namespace ivozfw::nft::detail

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Private to src/nft: RAII wrappers for libnftnl objects and the helpers the .cc files share.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "nft/netlink.h"
+#include "ruleset/model.h"
+
+namespace ivozfw::nft::detail {
+
+using namespace ivozfw::ruleset;
+
+template <auto Fn>
+struct FnDeleter {
+    template <class T>
+    void operator()(T* p) const { Fn(p); }
+};
+using TablePtr = std::unique_ptr<nftnl_table, FnDeleter<nftnl_table_free>>;
+using ChainPtr = std::unique_ptr<nftnl_chain, FnDeleter<nftnl_chain_free>>;
+using RulePtr = std::unique_ptr<nftnl_rule, FnDeleter<nftnl_rule_free>>;
+using ExprPtr = std::unique_ptr<nftnl_expr, FnDeleter<nftnl_expr_free>>;
+using SetPtr = std::unique_ptr<nftnl_set, FnDeleter<nftnl_set_free>>;
+using ElemPtr = std::unique_ptr<nftnl_set_elem, FnDeleter<nftnl_set_elem_free>>;
+using ObjPtr = std::unique_ptr<nftnl_obj, FnDeleter<nftnl_obj_free>>;
+using GenPtr = std::unique_ptr<nftnl_gen, FnDeleter<nftnl_gen_free>>;
+using BatchPtr = std::unique_ptr<nftnl_batch, FnDeleter<nftnl_batch_free>>;
+using UdataPtr = std::unique_ptr<nftnl_udata_buf, FnDeleter<nftnl_udata_buf_free>>;
+using ElemIterPtr =
+    std::unique_ptr<nftnl_set_elems_iter, FnDeleter<nftnl_set_elems_iter_destroy>>;
+using ExprIterPtr = std::unique_ptr<nftnl_expr_iter, FnDeleter<nftnl_expr_iter_destroy>>;
+
+/// Allocation that never returns null (libnftnl only fails on ENOMEM).
+template <class P, class T>
+P must(T* p) {
+    if (!p) throw std::bad_alloc();
+    return P(p);
+}
+
+// ---- linearize.cc ----
+/// Append the kernel expressions of `rule.stmts` to `r`, exactly as nft 1.0.6 would for
+/// the equivalent text. `t` tells which sets are interval sets (byteorder conversions).
+void linearize(nftnl_rule* r, const Rule& rule, const Table& t);
+
+// ---- annotate.cc ----
+/// Canonical text of the expression list of `r` (one "[ ... ]" line per expression).
+std::string canonical_exprs(nftnl_rule* r);
+/// nftnl rule userdata with a comment (type NFTNL_UDATA_RULE_COMMENT).
+void set_rule_comment(nftnl_rule* r, const std::string& comment);
+std::string rule_comment_of(const nftnl_rule* r);
+
+// ---- sets.cc ----
+/// A NEWSET-ready nftnl_set for `def` in table inet `table` (no elements).
+SetPtr build_set(const Set& def, const std::string& table, uint32_t set_id);
+/// An nftnl_set carrying only table/name/family, for element messages and dumps.
+SetPtr set_handle(const std::string& table, const std::string& name);
+/// The definition part of a dumped set (no elements).
+Set parse_set(const nftnl_set* s);
+uint32_t concat_key_len(const std::vector<KeyType>& key);
+
+// ---- elements.cc ----
+/// One element of an nftnl set list, as the kernel sees it.
+struct WireElem {
+    Bytes key, key_end;
+    bool interval_end = false;
+    std::optional<Verdict> verdict;
+    std::optional<uint64_t> expires_ms;
+    bool open_end = false;  // start of a range that runs to all-ones (no end element)
+};
+/// Model elements -> kernel elements (interval encoding; see model.h).
+std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>& els);
+/// Kernel elements (any order) -> sorted model elements.
+std::vector<Element> decode_elements(const Set& def, std::vector<WireElem> wire);
+/// Add the wire elements to an nftnl_set (for NEWSETELEM/DELSETELEM).
+void add_to_nftnl(nftnl_set* s, const std::vector<WireElem>& wire, bool with_data);
+/// Read the elements an nftnl_set collected from a dump.
+std::vector<WireElem> read_from_nftnl(nftnl_set* s);
+/// Human form of an element: "192.0.2.0/24", "tcp . 22", "10.0.0.1-10.0.0.9".
+std::string describe_element(const Set& def, const Element& e);
+
+// ---- socket.cc ----
+/// Raised by the receive loop when a dump was interrupted by a commit (NLM_F_DUMP_INTR).
+struct DumpInterrupted : std::exception {};
+
+struct Socket {
+    mnl_socket* nl = nullptr;
+    uint32_t portid = 0;
+    uint32_t seq = 0;
+    std::vector<char> rxbuf;
+
+    Socket();
+    ~Socket();
+    uint32_t next_seq() { return ++seq; }
+    void send(const void* buf, size_t len);
+    /// Send one request and run `cb` for every data message of the reply until DONE or
+    /// the ack. Kernel errors come back as KernelError(errno, what).
+    void request(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& cb,
+                 const std::string& what);
+    uint32_t genid();
+    void set_buffers(size_t sndbuf, size_t rcvbuf);
+};
+
+// ---- commit.cc / acks.cc ----
+/// What one batch message was about, to name kernel errors.
+struct MsgInfo {
+    std::string what;                         // "set admin_v4: add 3 elements (first ...)"
+    const Set* set = nullptr;                 // element messages: definition and the
+    const std::vector<Element>* els = nullptr;  // model elements, wire element k belongs
+    std::vector<uint32_t> owner;              // to (*els)[owner[k]]
+};
+struct AckError {
+    uint32_t seq = 0;
+    int err = 0;                   // positive errno
+    std::string extack;            // kernel's message, if any
+    std::optional<uint32_t> offs;  // offset of the bad attribute in the request
+};
+/// Read acks after a batch until the reply to `sentinel_seq` (a GETGEN sent after the
+/// batch: the kernel has queued every batch ack before it). Returns the errors.
+std::vector<AckError> read_acks(Socket& s, uint32_t sentinel_seq, size_t* acked);
+/// "set admin_v4: element 10.0.0.1: File exists (extack)".
+std::string name_error(const AckError& e, const MsgInfo* info, const nlmsghdr* msg);
+
+}  // namespace ivozfw::nft::detail
+
+namespace ivozfw::nft {
+struct Netlink::Impl {
+    detail::Socket sock;
+};
+}  // namespace ivozfw::nft

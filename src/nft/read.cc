@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// read_table: dumps of one inet table -> ruleset::Table, as one consistent snapshot
+// (GETGEN before and after; retry when a commit happened in between).
+#include <fmt/format.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "nft/internal.h"
+
+namespace ivozfw::nft {
+
+using namespace detail;
+
+namespace {
+
+constexpr int kAttempts = 20;
+
+std::string hook_name(uint32_t hooknum) {
+    switch (hooknum) {
+    case NF_INET_PRE_ROUTING: return "prerouting";
+    case NF_INET_LOCAL_IN: return "input";
+    case NF_INET_FORWARD: return "forward";
+    case NF_INET_LOCAL_OUT: return "output";
+    case NF_INET_POST_ROUTING: return "postrouting";
+    }
+    return fmt::format("hook{}", hooknum);
+}
+
+std::string udata_comment(const void* data, uint32_t len, uint8_t type) {
+    auto* p = static_cast<const char*>(data);
+    const nftnl_udata* a;
+    nftnl_udata_for_each_data(p, len, a) {
+        if (nftnl_udata_type(a) != type) continue;
+        auto* v = static_cast<const char*>(nftnl_udata_get(a));
+        return std::string(v, strnlen(v, nftnl_udata_len(a)));
+    }
+    return {};
+}
+
+class Reader {
+public:
+    Reader(Socket& s, const std::string& name) : s_(s), name_(name) {}
+    std::optional<Table> read();
+
+private:
+    char* buf() { return tx_.data(); }
+    bool read_table(Table& t);
+    void read_chains(Table& t);
+    void read_sets(Table& t);
+    void read_elements(Set& set);
+    void read_counters(Table& t);
+    void read_rules(Table& t);
+
+    Socket& s_;
+    const std::string& name_;
+    std::vector<char> tx_ = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
+};
+
+bool Reader::read_table(Table& t) {
+    auto tb = must<TablePtr>(nftnl_table_alloc());
+    nftnl_table_set_str(tb.get(), NFTNL_TABLE_NAME, name_.c_str());
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf(), NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK,
+                                          s_.next_seq());
+    nftnl_table_nlmsg_build_payload(nlh, tb.get());
+    try {
+        s_.request(nlh, [&](const nlmsghdr* m) {
+            auto r = must<TablePtr>(nftnl_table_alloc());
+            if (nftnl_table_nlmsg_parse(m, r.get()) < 0) return;
+            if (nftnl_table_is_set(r.get(), NFTNL_TABLE_USERDATA)) {
+                uint32_t len = 0;
+                const void* d = nftnl_table_get_data(r.get(), NFTNL_TABLE_USERDATA, &len);
+                t.comment = udata_comment(d, len, NFTNL_UDATA_TABLE_COMMENT);
+            }
+        }, "table " + name_);
+    } catch (const KernelError& e) {
+        if (e.err == ENOENT) return false;
+        throw;
+    }
+    t.name = name_;
+    return true;
+}
+
+void Reader::read_chains(Table& t) {
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf(), NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_DUMP,
+                                          s_.next_seq());
+    s_.request(nlh, [&](const nlmsghdr* m) {
+        auto c = must<ChainPtr>(nftnl_chain_alloc());
+        if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
+        if (name_ != nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE)) return;
+        Chain ch;
+        ch.name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+        if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
+            ch.hook = hook_name(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+            ch.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
+            if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY))
+                ch.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_ACCEPT
+                                ? Verdict::accept : Verdict::drop;
+        }
+        t.chains[ch.name] = std::move(ch);
+    }, "list chains");
+    for (const auto& [n, c] : t.chains)
+        if (c.hook.empty()) t.chain_order.push_back(n);
+    for (const auto& [n, c] : t.chains)
+        if (!c.hook.empty()) t.chain_order.push_back(n);
+}
+
+void Reader::read_sets(Table& t) {
+    auto req = must<SetPtr>(nftnl_set_alloc());
+    nftnl_set_set_str(req.get(), NFTNL_SET_TABLE, name_.c_str());
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf(), NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP,
+                                          s_.next_seq());
+    nftnl_set_nlmsg_build_payload(nlh, req.get());
+    s_.request(nlh, [&](const nlmsghdr* m) {
+        auto s = must<SetPtr>(nftnl_set_alloc());
+        if (nftnl_set_nlmsg_parse(m, s.get()) < 0) return;
+        if (name_ != nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)) return;
+        if (nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) return;
+        Set d = parse_set(s.get());
+        if (d.key.empty()) return;  // a key type ivozfw does not model: not ours
+        t.sets[d.name] = std::move(d);
+    }, "list sets");
+    for (auto& [n, s] : t.sets) read_elements(s);
+}
+
+void Reader::read_elements(Set& set) {
+    auto s = set_handle(name_, set.name);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf(), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP,
+                                          s_.next_seq());
+    nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+    s_.request(nlh, [&](const nlmsghdr* m) { nftnl_set_elems_nlmsg_parse(m, s.get()); },
+               "set " + set.name + ": list elements");
+    set.elements = decode_elements(set, read_from_nftnl(s.get()));
+}
+
+void Reader::read_counters(Table& t) {
+    auto req = must<ObjPtr>(nftnl_obj_alloc());
+    nftnl_obj_set_str(req.get(), NFTNL_OBJ_TABLE, name_.c_str());
+    nftnl_obj_set_u32(req.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf(), NFT_MSG_GETOBJ, NFPROTO_INET, NLM_F_DUMP,
+                                          s_.next_seq());
+    nftnl_obj_nlmsg_build_payload(nlh, req.get());
+    s_.request(nlh, [&](const nlmsghdr* m) {
+        auto o = must<ObjPtr>(nftnl_obj_alloc());
+        if (nftnl_obj_nlmsg_parse(m, o.get()) < 0) return;
+        if (name_ != nftnl_obj_get_str(o.get(), NFTNL_OBJ_TABLE)) return;
+        if (nftnl_obj_get_u32(o.get(), NFTNL_OBJ_TYPE) != NFT_OBJECT_COUNTER) return;
+        Counter c;
+        c.name = nftnl_obj_get_str(o.get(), NFTNL_OBJ_NAME);
+        c.packets = nftnl_obj_get_u64(o.get(), NFTNL_OBJ_CTR_PKTS);
+        c.bytes = nftnl_obj_get_u64(o.get(), NFTNL_OBJ_CTR_BYTES);
+        if (nftnl_obj_is_set(o.get(), NFTNL_OBJ_USERDATA)) {
+            uint32_t len = 0;
+            const void* d = nftnl_obj_get_data(o.get(), NFTNL_OBJ_USERDATA, &len);
+            c.comment = udata_comment(d, len, NFTNL_UDATA_OBJ_COMMENT);
+        }
+        t.counters[c.name] = std::move(c);
+    }, "list counters");
+}
+
+// The raw NFTA_RULE_EXPRESSIONS payload, to put a rule back byte for byte.
+Bytes rule_wire(const nlmsghdr* m) {
+    const nlattr* tb[NFTA_RULE_MAX + 1] = {};
+    mnl_attr_parse(m, sizeof(nfgenmsg), [](const nlattr* a, void* data) {
+        auto** tb = static_cast<const nlattr**>(data);
+        uint16_t type = mnl_attr_get_type(a);
+        if (type <= NFTA_RULE_MAX) tb[type] = a;
+        return MNL_CB_OK;
+    }, tb);
+    if (!tb[NFTA_RULE_EXPRESSIONS]) return {};
+    auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(tb[NFTA_RULE_EXPRESSIONS]));
+    return Bytes(p, p + mnl_attr_get_payload_len(tb[NFTA_RULE_EXPRESSIONS]));
+}
+
+void Reader::read_rules(Table& t) {
+    auto req = must<RulePtr>(nftnl_rule_alloc());
+    nftnl_rule_set_str(req.get(), NFTNL_RULE_TABLE, name_.c_str());
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf(), NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP,
+                                          s_.next_seq());
+    nftnl_rule_nlmsg_build_payload(nlh, req.get());
+    s_.request(nlh, [&](const nlmsghdr* m) {
+        auto r = must<RulePtr>(nftnl_rule_alloc());
+        if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
+        if (name_ != nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) return;
+        auto it = t.chains.find(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
+        if (it == t.chains.end()) return;
+        Rule rule;
+        rule.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
+        rule.comment = rule_comment_of(r.get());
+        if (auto id = rule_id_from_comment(rule.comment)) rule.id = *id;
+        rule.exprs = canonical_exprs(r.get());
+        rule.wire = rule_wire(m);
+        it->second.rules.push_back(std::move(rule));
+    }, "list rules");
+}
+
+std::optional<Table> Reader::read() {
+    Table t;
+    if (!read_table(t)) return std::nullopt;
+    read_chains(t);
+    read_sets(t);
+    read_counters(t);
+    read_rules(t);
+    return t;
+}
+
+}  // namespace
+
+std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* genid) {
+    Socket& s = impl_->sock;
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+        uint32_t g0 = s.genid();
+        std::optional<Table> t;
+        try {
+            t = Reader(s, name).read();
+        } catch (const DumpInterrupted&) {
+            continue;
+        } catch (const KernelError& e) {
+            // An object vanished under us (ENOENT): only a concurrent commit does that.
+            if (s.genid() != g0) continue;
+            throw;
+        }
+        if (s.genid() != g0) continue;
+        if (genid) *genid = g0;
+        return t;
+    }
+    throw KernelError(EAGAIN, "table " + name + ": ruleset kept changing while reading it");
+}
+
+}  // namespace ivozfw::nft
