@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/desired.h"
 #include "nft/reconcile.h"
 #include "plan/report.h"
 #include "policy/reach.h"
@@ -33,26 +34,6 @@ constexpr const char* kApplied = "last-apply.json";
 struct Refused : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
-
-policy::Policy load(const Options& o) {
-    std::vector<policy::Diagnostic> warnings;
-    auto p = policy::load_file(o.policy, &warnings);
-    for (const auto& w : warnings) std::cerr << w.str() << "\n";
-    return p;
-}
-
-ruleset::Table desired_table(const policy::Policy& p) {
-    auto t = ruleset::compile(p);
-    nft::annotate(t);
-    return t;
-}
-
-std::string now_iso() {
-    char buf[32];
-    std::time_t t = std::time(nullptr);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
 
 // SSH_CONNECTION = "client_ip client_port server_ip server_port": refuse a policy that
 // would not let this client open a new session to this port again.
@@ -118,7 +99,7 @@ nft::Outcome restore_snapshot(nft::Netlink& nl, const nlohmann::json& snap) {
 std::string table_name(const Options& o) {
     if (!o.table.empty()) return o.table;
     try {
-        return policy::load_file(o.policy).table;
+        return load_policy(o).table;
     } catch (const std::exception&) {
         return "ivozfw";
     }
@@ -127,8 +108,9 @@ std::string table_name(const Options& o) {
 }  // namespace
 
 int cmd_check(const Options& o) {
-    auto p = load(o);
-    auto t = desired_table(p);
+    auto d = build_desired(o, OnSourceError::fail);
+    const auto& p = d.policy;
+    const auto& t = d.table;
     size_t rules = 0, elements = 0;
     for (const auto& [n, c] : t.chains) rules += c.rules.size();
     for (const auto& [n, s] : t.sets) elements += s.elements.size();
@@ -139,15 +121,17 @@ int cmd_check(const Options& o) {
 }
 
 int cmd_export(const Options& o) {
-    std::cout << ruleset::render_script(desired_table(load(o)));
+    std::cout << ruleset::render_script(build_desired(o, OnSourceError::fail).table);
     return 0;
 }
 
 int cmd_diff(const Options& o) {
-    auto t = desired_table(load(o));
+    auto d = build_desired(o, OnSourceError::keep_live);
+    const auto& t = d.table;
     nft::Netlink nl;
     nft::ReconcileOptions opt;
     opt.dry_run = true;
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
     auto out = nft::reconcile(nl, t, opt);
     if (o.json) std::cout << plan::render_json(out.plan, t).dump(2) << "\n";
     else std::cout << plan::render_text(out.plan, t);
@@ -155,9 +139,9 @@ int cmd_diff(const Options& o) {
 }
 
 int cmd_apply(const Options& o) {
-    auto p = load(o);
-    if (!o.force) lockout_guard(p);
-    auto t = desired_table(p);
+    auto d = build_desired(o, OnSourceError::keep_live);
+    if (!o.force) lockout_guard(d.policy);
+    const auto& t = d.table;
     if (o.confirm_s) {
         o.state.ensure();
         if (o.state.read_json(kPending))
@@ -165,6 +149,7 @@ int cmd_apply(const Options& o) {
     }
     nft::Netlink nl;
     nft::ReconcileOptions opt;
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
     // The snapshot is the exact table this plan replaces (taken again on every retry).
     if (o.confirm_s)
         opt.before_commit = [&](const std::optional<ruleset::Table>& live, const plan::Plan&) {
@@ -185,7 +170,8 @@ int cmd_apply(const Options& o) {
         fmt::print("run `ivozfw confirm` within {} seconds to keep it; otherwise the previous table "
                    "is restored\n", o.confirm_s);
     }
-    return 0;
+    if (d.geoip) record_geoip(o, *d.geoip);
+    return d.warnings.empty() ? 0 : kExitWarnings;
 }
 
 int cmd_confirm(const Options& o) {

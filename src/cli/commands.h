@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // One function per subcommand; main.cc only parses flags and dispatches. Each returns the
-// process exit status: 0 ok, 1 error, 2 (diff) changes pending.
+// process exit status: 0 ok, 1 error, 2 (diff) changes pending, 3 done with warnings
+// (a data source could not be read or had bad rows; see stderr).
 #pragma once
 
 #include <string>
@@ -17,7 +18,11 @@ struct Options {
     bool force = false;
     unsigned confirm_s = 0;     // apply --confirm N
     std::string token;          // rollback watcher
+    std::string source;         // companies --source
+    std::string address;        // geoip lookup / explain / ban...
 };
+
+constexpr int kExitWarnings = 3;
 
 int cmd_check(const Options& o);
 int cmd_diff(const Options& o);
@@ -25,6 +30,8 @@ int cmd_apply(const Options& o);
 int cmd_confirm(const Options& o);
 int cmd_export(const Options& o);
 int cmd_remove(const Options& o);
+int cmd_geoip_refresh(const Options& o);
+int cmd_geoip_lookup(const Options& o);
 /// Internal: started detached by `apply --confirm`; restores the snapshot unless confirmed.
 int cmd_rollback_watch(const Options& o);
 

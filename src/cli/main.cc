@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "geoip/mmdb.h"
 #include "nft/netlink.h"
 #include "policy/policy.h"
 
@@ -27,6 +28,9 @@ const Command kCommands[] = {
     {"export", "print the compiled table as an nft script (nft -f accepts it)", cli::cmd_export, true},
     {"remove", "delete ivozfw's table, nothing else", cli::cmd_remove, true},
 };
+
+const Command kGeoipRefresh{"refresh", "", cli::cmd_geoip_refresh, true};
+const Command kGeoipLookup{"lookup", "", cli::cmd_geoip_lookup, true};
 
 }  // namespace
 
@@ -52,6 +56,17 @@ int main(int argc, char** argv) {
         }
         if (std::string(c.name) == "remove") sub->add_option("--table", o.table, "table name (default: the policy's)");
     }
+    auto* geoip = app.add_subcommand("geoip", "GeoIP country sets");
+    geoip->require_subcommand(1);
+    auto* refresh = geoip->add_subcommand("refresh", "re-read the database, update only the GeoIP sets");
+    refresh->add_option("-p,--policy", o.policy, "policy file");
+    refresh->add_flag("--force", o.force, "accept a database that is older or shrinks the sets a lot");
+    auto* lookup = geoip->add_subcommand("lookup", "country of an address, and whether the policy drops it");
+    lookup->add_option("-p,--policy", o.policy, "policy file");
+    lookup->add_option("address", o.address, "IPv4 or IPv6 address")->required();
+    dispatch[refresh] = &kGeoipRefresh;
+    dispatch[lookup] = &kGeoipLookup;
+
     auto* watch = app.add_subcommand("rollback-watch", "")->group("");   // internal, hidden
     watch->add_option("--token", o.token)->required();
     watch->add_option("--after", o.confirm_s)->required();
@@ -71,6 +86,9 @@ int main(int argc, char** argv) {
         return 1;
     } catch (const nft::KernelError& e) {
         std::cerr << "ivozfw: kernel: " << e.what() << "\nivozfw: nothing was changed\n";
+        return 1;
+    } catch (const geoip::Error& e) {
+        std::cerr << "ivozfw: GeoIP: " << e.what() << "\nivozfw: nothing was changed\n";
         return 1;
     } catch (const std::exception& e) {
         std::cerr << "ivozfw: " << e.what() << "\n";

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "ruleset/features.h"
 #include "ruleset/values.h"
 
 namespace ivozfw::ruleset {
@@ -23,21 +24,7 @@ Match ct_any(uint32_t mask) { return Match{Match::any_bit, {Selector::ct_state},
 Verdict accept() { return {Verdict::accept, {}}; }
 Verdict drop() { return {Verdict::drop, {}}; }
 
-Rule rule(std::string id, std::vector<Stmt> stmts) {
-    Rule r;
-    r.id = std::move(id);
-    r.stmts = std::move(stmts);
-    return r;
-}
-
-Set address_set(const std::string& name, bool v6, const net::RangeList& ranges) {
-    Set s;
-    s.name = name;
-    s.key = {v6 ? KeyType::ipv6_addr : KeyType::ipv4_addr};
-    s.interval = true;
-    for (const auto& r : ranges) s.elements.push_back(range_element(v6 ? net::Family::v6 : net::Family::v4, r));
-    return s;
-}
+Rule rule(std::string id, std::vector<Stmt> stmts) { return make_rule(std::move(id), std::move(stmts)); }
 
 Set value_set(const std::string& name, KeyType t, std::initializer_list<uint8_t> values) {
     Set s;
@@ -47,14 +34,8 @@ Set value_set(const std::string& name, KeyType t, std::initializer_list<uint8_t>
     return s;
 }
 
-void add_set(Table& t, Set s) {
-    std::sort(s.elements.begin(), s.elements.end());
-    t.sets[s.name] = std::move(s);
-}
-
-void add_counter(Table& t, const std::string& name, const std::string& comment) {
-    t.counters[name] = Counter{name, comment, 0, 0};
-}
+void add_set(Table& t, Set s) { put_set(t, std::move(s)); }
+void add_counter(Table& t, const std::string& name, const std::string& comment) { put_counter(t, name, comment); }
 
 void add_chain(Table& t, Chain c) {
     t.chain_order.push_back(c.name);
@@ -70,21 +51,20 @@ void compile_lists(const policy::Policy& p, Table& t) {
 }
 
 // A service's chain: reached by goto from the dispatch map, so its verdict is final.
-Chain service_chain(const policy::Service& svc) {
+// Public services pass their guards (GeoIP, anti-flood...) unless the source is exempt.
+Chain service_chain(const policy::Policy& p, const policy::Service& svc) {
     Chain c;
     c.name = names::service_chain(svc.name);
     if (svc.from.empty()) {
+        if (geoip_guards(p, svc) || antiflood_guards(p, svc)) {
+            exempt_rules(p, svc, c.rules);
+            antiflood_rules(p, svc, c.rules);
+            geoip_rules(p, svc, c.rules);
+        }
         c.rules.push_back(rule(svc.name + "/accept", {accept()}));
         return c;
     }
-    for (const auto& list : svc.from) {
-        c.rules.push_back(rule(svc.name + "/from-" + list + "-v4",
-                               {eq(Selector::meta_nfproto, {kNfprotoV4}),
-                                in_set(Selector::ip_saddr, names::list_set(list, false)), accept()}));
-        c.rules.push_back(rule(svc.name + "/from-" + list + "-v6",
-                               {eq(Selector::meta_nfproto, {kNfprotoV6}),
-                                in_set(Selector::ip6_saddr, names::list_set(list, true)), accept()}));
-    }
+    for (const auto& list : svc.from) per_family(c.rules, svc.name + "/from-" + list, list, {accept()});
     c.rules.push_back(rule(svc.name + "/not-allowed",
                            {CounterRef{names::drop_not_allowed}, drop()}));
     return c;
@@ -127,7 +107,48 @@ Chain input_chain(const policy::Policy& p) {
 
 }  // namespace
 
-Table compile(const policy::Policy& p) {
+bool is_public(const policy::Service& s) { return s.from.empty(); }
+
+Match nfproto_is(bool v6) { return eq(Selector::meta_nfproto, {v6 ? kNfprotoV6 : kNfprotoV4}); }
+Match saddr_in(bool v6, const std::string& set) {
+    return in_set(v6 ? Selector::ip6_saddr : Selector::ip_saddr, set);
+}
+
+Rule make_rule(std::string id, std::vector<Stmt> stmts) {
+    Rule r;
+    r.id = std::move(id);
+    r.stmts = std::move(stmts);
+    return r;
+}
+
+Set address_set(const std::string& name, bool v6, const net::RangeList& ranges) {
+    Set s;
+    s.name = name;
+    s.key = {v6 ? KeyType::ipv6_addr : KeyType::ipv4_addr};
+    s.interval = true;
+    for (const auto& r : ranges) s.elements.push_back(range_element(v6 ? net::Family::v6 : net::Family::v4, r));
+    return s;
+}
+
+void put_set(Table& t, Set s) {
+    std::sort(s.elements.begin(), s.elements.end());
+    t.sets[s.name] = std::move(s);
+}
+
+void put_counter(Table& t, const std::string& name, const std::string& comment) {
+    t.counters[name] = Counter{name, comment, 0, 0};
+}
+
+void per_family(std::vector<Rule>& out, const std::string& id, const std::string& set_base,
+                const std::vector<Stmt>& stmts) {
+    for (bool v6 : {false, true}) {
+        std::vector<Stmt> all{nfproto_is(v6), saddr_in(v6, set_base + (v6 ? "_v6" : "_v4"))};
+        all.insert(all.end(), stmts.begin(), stmts.end());
+        out.push_back(make_rule(id + (v6 ? "-v6" : "-v4"), std::move(all)));
+    }
+}
+
+Table compile(const policy::Policy& p, const Sources& src) {
     Table t;
     t.name = p.table;
     add_counter(t, names::drop_invalid, "conntrack state invalid");
@@ -138,7 +159,10 @@ Table compile(const policy::Policy& p) {
     add_set(t, value_set(names::icmp_ok, KeyType::icmp_type, {3, 11, 12}));
     add_set(t, value_set(names::icmpv6_ok, KeyType::icmpv6_type, {1, 2, 3, 4, 133, 134, 135, 136}));
     add_set(t, services_map(p));
-    for (const auto& svc : p.services) add_chain(t, service_chain(svc));
+    exempt_objects(p, src, t);
+    geoip_objects(p, src, t);
+    antiflood_objects(p, t);
+    for (const auto& svc : p.services) add_chain(t, service_chain(p, svc));
     add_chain(t, input_chain(p));
     return t;
 }

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Policy + data sources -> the desired table, shared by every command.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "companies/companies.h"
+#include "geoip/resolve.h"
+#include "plan/plan.h"
+#include "ruleset/compile.h"
+
+namespace ivozfw::cli {
+
+/// What to do when a data source (GeoIP database, company source) can't be read.
+enum class OnSourceError {
+    fail,       // check, refresh, sync: the command fails, nothing changes
+    keep_live,  // apply, diff: everything else goes ahead; those sets keep what the kernel has
+};
+
+struct Desired {
+    policy::Policy policy;
+    ruleset::Table table;
+    std::optional<geoip::Resolved> geoip;
+    std::optional<companies::Loaded> companies;
+    std::set<std::string> keep_live;     // sets whose source failed
+    std::vector<std::string> warnings;   // already printed on stderr
+};
+
+/// Which data sources a command reads; the others compile as empty sets (a scoped plan
+/// never looks at them).
+struct Needs {
+    bool geoip = true;
+    bool companies = true;
+};
+
+policy::Policy load_policy(const Options& o);
+Desired build_desired(const Options& o, OnSourceError on_error, Needs needs = {});
+
+/// plan(), except that sets in keep_live keep the live kernel's elements.
+plan::Plan plan_keeping(const Desired& d, const std::optional<ruleset::Table>& live, const plan::Scope& scope = {});
+
+std::string now_iso();
+/// Remember which GeoIP database the kernel sets came from (status, refresh's age check).
+void record_geoip(const Options& o, const geoip::Resolved& g);
+void warn(Desired& d, const std::string& msg);
+
+}  // namespace ivozfw::cli

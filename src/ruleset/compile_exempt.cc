@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Sources no guard applies to: the platform's own application servers, the operator's
+// antiflood-trusted list, admin, and (when configured) every company's authorized ranges.
+#include "ruleset/features.h"
+
+namespace ivozfw::ruleset {
+
+namespace {
+const char* const kExemptLists[] = {"application_servers", "antiflood_trusted", "admin"};
+}
+
+void exempt_objects(const policy::Policy& p, const Sources& src, Table& t) {
+    net::AddressSet all;
+    for (const char* name : kExemptLists) {
+        auto it = p.lists.find(name);
+        if (it == p.lists.end()) continue;
+        for (const auto& r : it->second.v4) all.add(net::Family::v4, r);
+        for (const auto& r : it->second.v6) all.add(net::Family::v6, r);
+    }
+    all.normalize();
+    put_set(t, address_set(names::list_set(names::exempt, false), false, all.v4));
+    put_set(t, address_set(names::list_set(names::exempt, true), true, all.v6));
+    if (!p.companies) return;
+    net::AddressSet companies = src.companies.value_or(net::AddressSet{});
+    put_set(t, address_set(names::list_set(names::companies, false), false, companies.v4));
+    put_set(t, address_set(names::list_set(names::companies, true), true, companies.v6));
+}
+
+void exempt_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out) {
+    Verdict accept{Verdict::accept, {}};
+    per_family(out, s.name + "/exempt", names::exempt, {accept});
+    if (p.companies) per_family(out, s.name + "/company", names::companies, {accept});
+}
+
+}  // namespace ivozfw::ruleset
