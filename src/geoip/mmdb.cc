@@ -80,9 +80,13 @@ void check_type(const Db& db) {
             throw Error(fmt::format("{}: is a {} database, not a country database", db.path, type));
 }
 
+// One record still to visit: a node to read, or a data record to emit. Records, not
+// nodes, go on the stack so that networks come out in ascending address order.
 struct Frame {
-    uint32_t node;
-    uint8_t depth;
+    uint8_t type;        // MMDB_RECORD_TYPE_*
+    uint64_t value;      // node number (search node)
+    MMDB_entry_s entry;  // data record
+    uint8_t depth;       // prefix length of this record's network
     std::array<uint8_t, 16> ip;
 };
 
@@ -99,13 +103,14 @@ net::u128 to_u128(const std::array<uint8_t, 16>& ip, unsigned from, unsigned len
 }
 
 // Appends in ascending order, merging with the previous range: the tree walk yields
-// networks sorted, so the lists come out minimal without a sort.
+// disjoint networks sorted, so the lists come out minimal without a sort.
 void append(net::RangeList& l, net::Range r) {
-    if (!l.empty() && r.lo <= l.back().hi + 1 && l.back().hi != ~net::u128{0}) {
-        l.back().hi = std::max(l.back().hi, r.hi);
+    if (!l.empty() && l.back().hi != ~net::u128{0} && r.lo == l.back().hi + 1) {
+        l.back().hi = r.hi;
         return;
     }
-    if (!l.empty() && l.back().hi == ~net::u128{0}) return;
+    if (!l.empty() && r.lo <= l.back().hi)
+        throw Error("corrupt search tree: overlapping networks");   // cannot happen in a valid tree
     l.push_back(r);
 }
 
@@ -141,34 +146,38 @@ struct Walker {
     void run() {
         const auto& m = db.mmdb.metadata;
         unsigned bitlen = m.ip_version == 6 ? 128 : 32;
-        uint32_t v4root = (m.ip_version == 6 && db.mmdb.ipv4_start_node.netmask == 96)
-                              ? db.mmdb.ipv4_start_node.node_value : UINT32_MAX;
-        std::vector<Frame> stack{{0, 0, {}}};
+        uint64_t v4root = (m.ip_version == 6 && db.mmdb.ipv4_start_node.netmask == 96)
+                              ? db.mmdb.ipv4_start_node.node_value : UINT64_MAX;
+        std::vector<Frame> stack{{MMDB_RECORD_TYPE_SEARCH_NODE, 0, {}, 0, {}}};
         while (!stack.empty()) {
             Frame f = stack.back();
             stack.pop_back();
+            if (f.type == MMDB_RECORD_TYPE_DATA) {
+                emit(f.ip, f.depth, f.entry);
+                continue;
+            }
             // libmaxminddb 1.7.1 checks neither bound: do it here.
-            if (f.node >= m.node_count)
-                throw Error(fmt::format("{}: corrupt search tree: node {} out of range", db.path, f.node));
+            if (f.value >= m.node_count)
+                throw Error(fmt::format("{}: corrupt search tree: node {} out of range", db.path, f.value));
+            if (f.depth >= bitlen)
+                throw Error(fmt::format("{}: corrupt search tree: deeper than {} bits", db.path, bitlen));
             MMDB_search_node_s n{};
-            if (int rc = MMDB_read_node(&db.mmdb, f.node, &n); rc != MMDB_SUCCESS)
-                throw Error(fmt::format("{}: corrupt search tree at node {}: {}", db.path, f.node, MMDB_strerror(rc)));
+            if (int rc = MMDB_read_node(&db.mmdb, uint32_t(f.value), &n); rc != MMDB_SUCCESS)
+                throw Error(fmt::format("{}: corrupt search tree at node {}: {}", db.path, f.value, MMDB_strerror(rc)));
             for (int side : {1, 0}) {   // right pushed first: left (lower addresses) comes out first
-                auto ip = f.ip;
-                if (side) ip[f.depth / 8] |= 0x80 >> (f.depth % 8);
-                uint8_t d = f.depth + 1;
-                uint64_t rec = side ? n.right_record : n.left_record;
-                switch (side ? n.right_record_type : n.left_record_type) {
+                Frame c{side ? n.right_record_type : n.left_record_type, side ? n.right_record : n.left_record,
+                        side ? n.right_record_entry : n.left_record_entry, uint8_t(f.depth + 1), f.ip};
+                if (side) c.ip[f.depth / 8] |= 0x80 >> (f.depth % 8);
+                switch (c.type) {
                 case MMDB_RECORD_TYPE_SEARCH_NODE:
-                    if (rec == v4root && !first96_zero(ip)) break;   // an alias of the IPv4 subtree
-                    if (d >= bitlen)
-                        throw Error(fmt::format("{}: corrupt search tree: deeper than {} bits", db.path, bitlen));
-                    stack.push_back({uint32_t(rec), d, ip});
+                    if (c.value == v4root && !first96_zero(c.ip)) break;   // an alias of the IPv4 subtree
+                    stack.push_back(c);
                     break;
                 case MMDB_RECORD_TYPE_EMPTY: break;
-                case MMDB_RECORD_TYPE_DATA: emit(ip, d, side ? n.right_record_entry : n.left_record_entry); break;
+                case MMDB_RECORD_TYPE_DATA: stack.push_back(c); break;
                 default:
-                    throw Error(fmt::format("{}: corrupt search tree: invalid record {} at node {}", db.path, rec, f.node));
+                    throw Error(fmt::format("{}: corrupt search tree: invalid record {} at node {}", db.path,
+                                            c.value, f.value));
                 }
             }
         }

@@ -5,7 +5,8 @@
 set -euo pipefail
 src=${IVOZFW_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 
-exec python3 - "$src" <<'PY'
+# Debian's python3 (python3-jsonschema), whatever python3 comes first on PATH.
+exec /usr/bin/python3 - "$src" <<'PY'
 import json, pathlib, sys
 import jsonschema
 

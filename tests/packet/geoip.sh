@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Real packets: a source in a denied country's range cannot reach SIP, an allowed one can,
+# an exempt one (admin list) can, IPv4 and IPv6; the drop_geoip counter moves.
+. "$(dirname "$0")/../lib/lib.sh"
+
+new_ns fw fw
+new_ns cl client
+ip link add vfw netns "$fw" type veth peer name vcl netns "$cl" || fail "veth"
+in_ns "$fw" ip link set vfw up
+in_ns "$cl" ip link set vcl up
+in_ns "$fw" ip addr add 192.0.2.1/24 dev vfw
+in_ns "$fw" ip addr add 2001:db8::1/64 dev vfw nodad
+# Clients: CN (denied) 203.0.113.5 / 2001:db8:c::5, ES (allowed) 198.51.100.5 / 2001:db8:e::5,
+# and 203.0.113.9, in CN's range but in the admin list (exempt).
+for a in 203.0.113.5/24 203.0.113.9/24 198.51.100.5/24; do in_ns "$cl" ip addr add $a dev vcl; done
+for a in 2001:db8:c::5/64 2001:db8:e::5/64; do in_ns "$cl" ip addr add $a dev vcl nodad; done
+in_ns "$cl" ip route add 192.0.2.0/24 dev vcl
+in_ns "$cl" ip route add 2001:db8::/64 dev vcl
+for n in 203.0.113.0/24 198.51.100.0/24; do in_ns "$fw" ip route add $n dev vfw; done
+for n in 2001:db8:c::/64 2001:db8:e::/64; do in_ns "$fw" ip route add $n dev vfw; done
+
+perl "$LIB_DIR/mkmmdb.pl" "$T/geo.mmdb" 203.0.113.0/24=CN 2001:db8:c::/48=CN 198.51.100.0/24=ES 2001:db8:e::/48=ES ||
+    fail "mkmmdb"
+edit_policy "$T/p.json" -e "p['lists']['admin'] = ['203.0.113.9']" \
+    -e "p['geoip'] = {'database': '$T/geo.mmdb', 'mode': 'deny', 'countries': ['CN']}"
+expect_exit 0 ivz "$fw" apply -p "$T/p.json"
+
+in_ns "$fw" "$PY" "$LIB_DIR/probe.py" listen --udp 5060 --tcp 5060 --log "$T/rx.log" --ready "$T/ready" --lifetime 60 &
+bg_pid $!
+wait_until 10 test -e "$T/ready" || fail "listener did not start"
+
+probe() {  # expect(0 reach / 1 not) proto dst src
+    in_ns "$cl" "$PY" "$LIB_DIR/probe.py" "$2" "$3" 5060 --src "$4" --timeout 1 >/dev/null
+    local rc=$?
+    [ "$1" = 0 ] && [ "$rc" != 0 ] && fail "$2 from $4 to $3:5060 should arrive"
+    [ "$1" = 1 ] && [ "$rc" = 0 ] && fail "$2 from $4 to $3:5060 should be dropped"
+    return 0
+}
+for proto in udp tcp; do
+    probe 1 $proto 192.0.2.1 203.0.113.5
+    probe 0 $proto 192.0.2.1 198.51.100.5
+    probe 0 $proto 192.0.2.1 203.0.113.9
+    probe 1 $proto 2001:db8::1 2001:db8:c::5
+    probe 0 $proto 2001:db8::1 2001:db8:e::5
+done
+dropped=$(counter_packets "$fw" drop_geoip)
+[ "$dropped" -ge 4 ] || fail "drop_geoip counted $dropped packets, expected at least 4"
+grep -q "203.0.113.5" "$T/rx.log" && fail "a datagram from the denied country arrived"
+grep -q "198.51.100.5" "$T/rx.log" || fail "nothing from the allowed country arrived"
+log "drop_geoip: $dropped packets"
+pass
