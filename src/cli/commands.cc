@@ -83,10 +83,10 @@ void spawn_watcher(const Options& o, const std::string& token) {
     _exit(127);
 }
 
-nft::Outcome restore_snapshot(nft::Netlink& nl, const nlohmann::json& snap) {
+nft::Outcome restore_snapshot(const Options& o, nft::Netlink& nl, const nlohmann::json& snap) {
     std::string name;
     auto table = ruleset::snapshot_from_json(snap, &name);
-    nft::ReconcileOptions opt;
+    auto opt = reconcile_options(o);
     if (!table) {
         opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan::plan_remove(live, name); };
         ruleset::Table empty;
@@ -129,7 +129,7 @@ int cmd_diff(const Options& o) {
     auto d = build_desired(o, OnSourceError::keep_live);
     const auto& t = d.table;
     nft::Netlink nl;
-    nft::ReconcileOptions opt;
+    auto opt = reconcile_options(o);
     opt.dry_run = true;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
     auto out = nft::reconcile(nl, t, opt);
@@ -148,7 +148,7 @@ int cmd_apply(const Options& o) {
             throw Refused("an earlier `apply --confirm` is still waiting: run `ivozfw confirm` first");
     }
     nft::Netlink nl;
-    nft::ReconcileOptions opt;
+    auto opt = reconcile_options(o);
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
     // The snapshot is the exact table this plan replaces (taken again on every retry).
     if (o.confirm_s)
@@ -193,7 +193,7 @@ int cmd_rollback_watch(const Options& o) {
     auto snap = o.state.read_json(kSnapshot);
     if (!snap) throw std::runtime_error("rollback: snapshot " + o.state.file(kSnapshot) + " is missing");
     nft::Netlink nl;
-    auto out = restore_snapshot(nl, *snap);
+    auto out = restore_snapshot(o, nl, *snap);
     o.state.write_json("last-rollback.json", {{"time", now_iso()}, {"changes", out.plan.ops.size()}});
     o.state.remove(kPending);
     return 0;
@@ -202,7 +202,7 @@ int cmd_rollback_watch(const Options& o) {
 int cmd_remove(const Options& o) {
     std::string name = table_name(o);
     nft::Netlink nl;
-    nft::ReconcileOptions opt;
+    auto opt = reconcile_options(o);
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan::plan_remove(live, name); };
     ruleset::Table empty;
     empty.name = name;

@@ -4,6 +4,7 @@
 // (a data source could not be read or had bad rows; see stderr).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "cli/state.h"
@@ -20,6 +21,8 @@ struct Options {
     std::string token;          // rollback watcher
     std::string source;         // companies --source
     std::string address;        // geoip lookup / explain / ban...
+    std::string ban_for;        // ban --for DURATION (empty: the ban set's timeout)
+    uint64_t company_id = 0;    // companies show
 };
 
 constexpr int kExitWarnings = 3;
@@ -32,6 +35,13 @@ int cmd_export(const Options& o);
 int cmd_remove(const Options& o);
 int cmd_geoip_refresh(const Options& o);
 int cmd_geoip_lookup(const Options& o);
+/// Anti-flood bans: list (with time left), lift one, add one by hand (bans_commands.cc).
+int cmd_bans(const Options& o);
+int cmd_unban(const Options& o);
+int cmd_ban(const Options& o);
+int cmd_companies_sync(const Options& o);
+int cmd_companies_list(const Options& o);
+int cmd_companies_show(const Options& o);
 /// Internal: started detached by `apply --confirm`; restores the snapshot unless confirmed.
 int cmd_rollback_watch(const Options& o);
 

@@ -15,6 +15,17 @@ std::string now_iso() {
     return buf;
 }
 
+nft::ReconcileOptions reconcile_options(const Options& o) {
+    nft::ReconcileOptions opt;
+    try {
+        o.state.ensure();
+        opt.cache_path = o.state.file("elements.cache");
+    } catch (const std::exception&) {
+        // No writable state directory: every read dumps the elements, nothing else changes.
+    }
+    return opt;
+}
+
 void warn(Desired& d, const std::string& msg) {
     std::cerr << "warning: " << msg << "\n";
     d.warnings.push_back(msg);

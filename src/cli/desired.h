@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "companies/companies.h"
 #include "geoip/resolve.h"
+#include "nft/reconcile.h"
 #include "plan/plan.h"
 #include "ruleset/compile.h"
 
@@ -42,6 +43,9 @@ Desired build_desired(const Options& o, OnSourceError on_error, Needs needs = {}
 
 /// plan(), except that sets in keep_live keep the live kernel's elements.
 plan::Plan plan_keeping(const Desired& d, const std::optional<ruleset::Table>& live, const plan::Scope& scope = {});
+
+/// Reconcile options every command starts from (the element cache in the state directory).
+nft::ReconcileOptions reconcile_options(const Options& o);
 
 std::string now_iso();
 /// Remember which GeoIP database the kernel sets came from (status, refresh's age check).

@@ -71,7 +71,7 @@ int cmd_geoip_refresh(const Options& o) {
     plan::Scope scope{std::set<std::string>{ruleset::names::list_set(ruleset::names::geoip, false),
                                             ruleset::names::list_set(ruleset::names::geoip, true)}};
     nft::Netlink nl;
-    nft::ReconcileOptions opt;
+    auto opt = reconcile_options(o);
     opt.scope = scope;
     opt.before_commit = [&](const std::optional<ruleset::Table>& live, const plan::Plan&) {
         if (live && !o.force) shrink_guard(*d.policy.geoip, d.table, *live);

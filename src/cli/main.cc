@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "companies/companies.h"
 #include "geoip/mmdb.h"
 #include "nft/netlink.h"
 #include "policy/policy.h"
@@ -27,10 +28,16 @@ const Command kCommands[] = {
     {"confirm", "keep what the last `apply --confirm` put in place", cli::cmd_confirm, false},
     {"export", "print the compiled table as an nft script (nft -f accepts it)", cli::cmd_export, true},
     {"remove", "delete ivozfw's table, nothing else", cli::cmd_remove, true},
+    {"bans", "list sources banned by anti-flood, with the time left", cli::cmd_bans, true},
+    {"unban", "lift the anti-flood ban of an address", cli::cmd_unban, true},
+    {"ban", "ban an address by hand (anti-flood ban set)", cli::cmd_ban, true},
 };
 
 const Command kGeoipRefresh{"refresh", "", cli::cmd_geoip_refresh, true};
 const Command kGeoipLookup{"lookup", "", cli::cmd_geoip_lookup, true};
+const Command kCompaniesSync{"sync", "", cli::cmd_companies_sync, true};
+const Command kCompaniesList{"list", "", cli::cmd_companies_list, true};
+const Command kCompaniesShow{"show", "", cli::cmd_companies_show, true};
 
 }  // namespace
 
@@ -55,6 +62,11 @@ int main(int argc, char** argv) {
             sub->add_flag("--force", o.force, "apply even if it would lock out the current SSH session");
         }
         if (std::string(c.name) == "remove") sub->add_option("--table", o.table, "table name (default: the policy's)");
+        if (std::string(c.name) == "bans") sub->add_flag("--json", o.json, "print the bans as JSON");
+        if (std::string(c.name) == "unban" || std::string(c.name) == "ban")
+            sub->add_option("address", o.address, "IPv4 or IPv6 address (IPv6: its antiflood.ipv6_prefix)")->required();
+        if (std::string(c.name) == "ban")
+            sub->add_option("--for", o.ban_for, "how long (300s, 5m, 1h, 1d; default: antiflood.ban)");
     }
     auto* geoip = app.add_subcommand("geoip", "GeoIP country sets");
     geoip->require_subcommand(1);
@@ -66,6 +78,23 @@ int main(int argc, char** argv) {
     lookup->add_option("address", o.address, "IPv4 or IPv6 address")->required();
     dispatch[refresh] = &kGeoipRefresh;
     dispatch[lookup] = &kGeoipLookup;
+
+    auto* comp = app.add_subcommand("companies", "company authorized IP ranges");
+    comp->require_subcommand(1);
+    auto* sync = comp->add_subcommand("sync", "bring the company sets in line with the source (only the delta)");
+    auto* list = comp->add_subcommand("list", "company -> ranges as loaded, and which are in the kernel");
+    auto* show = comp->add_subcommand("show", "one company's ranges, and which are in the kernel");
+    for (auto* sub : {sync, list, show}) {
+        sub->add_option("-p,--policy", o.policy, "policy file");
+        sub->add_option("--source", o.source, "directory, JSON file, - (stdin) or mysql:<credentials file>");
+    }
+    sync->add_flag("--force", o.force, "accept a sync that removes more than companies.max_remove_percent");
+    list->add_flag("--json", o.json, "print JSON");
+    show->add_flag("--json", o.json, "print JSON");
+    show->add_option("id", o.company_id, "company id")->required();
+    dispatch[sync] = &kCompaniesSync;
+    dispatch[list] = &kCompaniesList;
+    dispatch[show] = &kCompaniesShow;
 
     auto* watch = app.add_subcommand("rollback-watch", "")->group("");   // internal, hidden
     watch->add_option("--token", o.token)->required();
@@ -89,6 +118,9 @@ int main(int argc, char** argv) {
         return 1;
     } catch (const geoip::Error& e) {
         std::cerr << "ivozfw: GeoIP: " << e.what() << "\nivozfw: nothing was changed\n";
+        return 1;
+    } catch (const companies::SourceError& e) {
+        std::cerr << "ivozfw: company source: " << e.what() << "\nivozfw: nothing was changed\n";
         return 1;
     } catch (const std::exception& e) {
         std::cerr << "ivozfw: " << e.what() << "\n";

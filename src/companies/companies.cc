@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "companies/companies.h"
 
+#include <fmt/format.h>
+
 namespace ivozfw::companies {
 
 net::AddressSet Loaded::all() const {
@@ -14,8 +16,44 @@ net::AddressSet Loaded::all() const {
     return out;
 }
 
+size_t Loaded::range_count() const {
+    size_t n = 0;
+    for (const auto& [id, c] : companies)
+        if (c.ip_filter) n += c.raw.size();
+    return n;
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace
+
+void add_row(Loaded& l, Company& c, size_t row, const std::string& where, std::string_view text) {
+    std::string err;
+    auto p = net::parse_prefix(trim(text), &err);
+    if (!p) {
+        std::string label = c.name.empty() ? "" : " (" + c.name + ")";
+        l.warnings.push_back(fmt::format("company {}{}, row {} ({}): {}; row skipped", c.id, label, row, where, err));
+        return;
+    }
+    c.ranges.add(*p);
+    c.raw.emplace_back(trim(text));
+}
+
 Loaded load(const std::string& source) {
-    throw SourceError(source + ": company sources are not implemented yet");
+    if (source.empty()) throw SourceError("no company source: set companies.source in the policy or use --source");
+    Loaded l;
+    if (source == "-") l = load_stdin();
+    else if (source.starts_with("mysql:")) l = load_mysql(source.substr(6));
+    else l = load_path(source);
+    for (auto& [id, c] : l.companies) c.ranges.normalize();
+    l.source = source == "-" ? "standard input" : source;
+    return l;
 }
 
 }  // namespace ivozfw::companies

@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/ip.h"
@@ -33,9 +34,24 @@ struct Loaded {
     std::map<uint64_t, Company> companies;  // only companies with ip_filter set contribute
     std::vector<std::string> warnings;      // bad rows: "company 42, row 7: ..."
     net::AddressSet all() const;            // merged union of every filtering company's ranges
+    size_t range_count() const;             // valid rows of filtering companies
 };
 
 /// Read `source` (the policy's companies.source unless overridden). Throws SourceError.
+/// "-" is stdin, "mysql:<credentials file>" the IvozProvider database, anything else a
+/// directory of *.json files or one JSON file.
 Loaded load(const std::string& source);
+
+// The sources, callable on their own (tests, benchmarks).
+Loaded load_path(const std::string& path);
+Loaded load_stdin();
+/// One JSON document: a company object, an array of them, or {"companies": [...]}.
+/// `origin` names it in messages.
+Loaded parse_document(std::string_view text, const std::string& origin);
+Loaded load_mysql(const std::string& credentials_file);
+
+/// Add one row of a company's source: a CIDR or a bare address. A bad row becomes a
+/// warning naming the company, the row number and `where` (the database id, the file...).
+void add_row(Loaded& l, Company& c, size_t row, const std::string& where, std::string_view text);
 
 }  // namespace ivozfw::companies

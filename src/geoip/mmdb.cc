@@ -119,24 +119,25 @@ struct Walker {
     const std::set<std::string>& wanted;
     std::vector<Path> paths;
     Walk out;
-    std::unordered_map<uint64_t, std::string> cache;   // data offset -> country
+    // Data offset -> is its country wanted? Most networks share a handful of records.
+    std::unordered_map<uint64_t, bool> cache;
 
-    const std::string& country(MMDB_entry_s e) {
+    bool wanted_record(MMDB_entry_s e) {
         auto it = cache.find(e.offset);
         if (it != cache.end()) return it->second;
-        return cache.emplace(e.offset, decode_country(db, e, paths, &out.info.schema)).first->second;
+        std::string cc = decode_country(db, e, paths, &out.info.schema);
+        if (!cc.empty()) out.countries_seen.insert(cc);
+        return cache.emplace(e.offset, wanted.count(cc) > 0).first->second;
     }
 
     void emit(const std::array<uint8_t, 16>& ip, unsigned depth, MMDB_entry_s entry) {
         bool v6db = db.mmdb.metadata.ip_version == 6;
-        const std::string& cc = country(entry);
         bool v4 = !v6db || (depth >= 96 && first96_zero(ip));
         unsigned bitlen = v4 ? 32 : 128, plen = v4 ? (v6db ? depth - 96 : depth) : depth;
         net::u128 lo = v4 ? to_u128(ip, v6db ? 12 : 0, 4) : to_u128(ip, 0, 16);
         net::u128 host = plen >= bitlen ? 0 : (bitlen - plen == 128 ? ~net::u128{0} : (net::u128{1} << (bitlen - plen)) - 1);
         (v4 ? out.networks_v4 : out.networks_v6)++;
-        if (!cc.empty()) out.countries_seen.insert(cc);
-        if (!wanted.count(cc)) return;
+        if (!wanted_record(entry)) return;
         out.matched_networks++;
         append(v4 ? out.matched.v4 : out.matched.v6, {lo, lo | host});
         // A record above ::/96 in an IPv6 database also covers every IPv4 address.

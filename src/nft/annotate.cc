@@ -31,6 +31,8 @@ void fill_echoed_defaults(nftnl_expr* e) {
     if (name == "log" && !nftnl_expr_is_set(e, NFTNL_EXPR_LOG_LEVEL) &&
         !nftnl_expr_is_set(e, NFTNL_EXPR_LOG_GROUP))
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_LEVEL, 4);  // NFT_LOGLEVEL_WARNING
+    if (name == "dynset" && !nftnl_expr_is_set(e, NFTNL_EXPR_DYNSET_TIMEOUT))
+        nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, 0);  // "timeout 0ms" once echoed
 }
 }  // namespace
 

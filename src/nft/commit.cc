@@ -44,6 +44,8 @@ size_t wire_size(const WireElem& w) {
     if (w.interval_end) n += 8;
     if (w.open_end) n += 4 + 8;
     if (w.verdict) n += 4 + 4 + 8 + 4 + pad4(w.verdict->chain.size() + 1);
+    if (w.timeout_ms) n += 4 + 8;
+    if (!w.comment.empty()) n += 4 + pad4(w.comment.size() + 3);
     return n;
 }
 

@@ -134,7 +134,7 @@ std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>
             out.push_back(WireElem{e.key, e.key_end.empty() ? e.key : e.key_end, false,
                                    e.verdict, {}});
         else
-            out.push_back(WireElem{e.key, {}, false, e.verdict, {}});
+            out.push_back(WireElem{e.key, {}, false, e.verdict, {}, false, e.timeout_ms, e.comment});
     }
     return out;
 }
@@ -150,6 +150,8 @@ std::vector<Element> decode_elements(const Set& def, std::vector<WireElem> wire)
             if (def.interval) e.key_end = w.key_end.empty() ? e.key : std::move(w.key_end);
             e.verdict = std::move(w.verdict);
             e.expires_ms = w.expires_ms;
+            e.timeout_ms = w.timeout_ms;
+            e.comment = std::move(w.comment);
             out.push_back(std::move(e));
         }
     }
@@ -172,6 +174,16 @@ void add_to_nftnl(nftnl_set* s, const std::vector<WireElem>& wire, bool with_dat
             uint32_t f = NFTNL_SET_ELEM_F_INTERVAL_OPEN;
             memcpy(ud + 2, &f, sizeof f);
             nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, ud, sizeof ud);
+        }
+        if (with_data && w.timeout_ms)
+            nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_TIMEOUT, *w.timeout_ms);
+        if (with_data && !w.comment.empty() && !w.open_end) {
+            // nft's element comment: udata TLV NFTNL_UDATA_SET_ELEM_COMMENT, NUL included.
+            std::vector<uint8_t> ud{uint8_t(NFTNL_UDATA_SET_ELEM_COMMENT),
+                                    uint8_t(std::min<size_t>(w.comment.size() + 1, 128))};
+            ud.insert(ud.end(), w.comment.begin(), w.comment.begin() + (ud[1] - 1));
+            ud.push_back(0);
+            nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, ud.data(), ud.size());
         }
         if (with_data && w.verdict) {
             static constexpr int32_t codes[] = {NF_ACCEPT, NF_DROP, NFT_JUMP, NFT_GOTO};
@@ -214,6 +226,18 @@ std::vector<WireElem> read_from_nftnl(nftnl_set* s) {
             }
             if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
                 w.expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+            if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
+                w.timeout_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+            if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
+                uint32_t ulen = 0;
+                auto* ud = static_cast<const char*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ulen));
+                const nftnl_udata* a;
+                nftnl_udata_for_each_data(ud, ulen, a) {
+                    if (nftnl_udata_type(a) != NFTNL_UDATA_SET_ELEM_COMMENT) continue;
+                    auto* v = static_cast<const char*>(nftnl_udata_get(a));
+                    w.comment.assign(v, strnlen(v, nftnl_udata_len(a)));
+                }
+            }
             out.push_back(std::move(w));
             return 0;
         },

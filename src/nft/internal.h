@@ -83,6 +83,8 @@ struct WireElem {
     std::optional<Verdict> verdict;
     std::optional<uint64_t> expires_ms;
     bool open_end = false;  // start of a range that runs to all-ones (no end element)
+    std::optional<uint64_t> timeout_ms;  // per-element timeout (non-interval sets)
+    std::string comment;                 // element comment (nft's udata, non-interval sets)
 };
 /// Model elements -> kernel elements (interval encoding; see model.h).
 std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>& els);

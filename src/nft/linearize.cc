@@ -30,6 +30,7 @@ SelInfo info(Selector s) {
     case Selector::ip_saddr: return {SelInfo::payload, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, false};
     case Selector::ip6_saddr: return {SelInfo::payload, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, false};
     case Selector::th_dport: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, false};
+    case Selector::th_sport: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, false};
     case Selector::icmp_type:
     case Selector::icmpv6_type: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, false};
     }
@@ -52,6 +53,8 @@ public:
     void operator()(const Limit& l);
     void operator()(const Log& l);
     void operator()(const Verdict& v);
+    void operator()(const SetUpdate& u);
+    void operator()(const Notrack&) { add("notrack"); }
 
 private:
     nftnl_expr* add(const char* name) {
@@ -63,6 +66,8 @@ private:
     void load(Selector s, uint32_t reg);
     void byteorder_hton(uint32_t reg, uint32_t len);
     void cmp(uint32_t op, const Bytes& v);
+    void bitwise_and(uint32_t reg, const Bytes& mask);
+    static nftnl_expr* limit_expr(const Limit& l);
     void lookup(const std::vector<Selector>& sel, const std::string& set, bool vmap, bool inv);
     bool interval_set(const std::string& name) const {
         auto it = t_.sets.find(name);
@@ -116,21 +121,43 @@ void Builder::cmp(uint32_t op, const Bytes& v) {
     nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, v.data(), v.size());
 }
 
+// (reg & mask) ^ 0, as nft generates for `ct state x` and `ip6 saddr & mask`.
+void Builder::bitwise_and(uint32_t reg, const Bytes& mask) {
+    Bytes zero(mask.size(), 0);
+    nftnl_expr* e = add("bitwise");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, mask.size());
+    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask.data(), mask.size());
+    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero.data(), zero.size());
+}
+
 void Builder::operator()(const Match& m) {
+    if (!m.prefix_mask.empty()) {
+        // `sel & mask @set` / `sel & mask == value`: load, mask, then lookup or compare.
+        if (m.sel.size() != 1) throw std::invalid_argument("a masked match takes one selector");
+        if (m.prefix_mask.size() != info(m.sel[0]).len)
+            throw std::invalid_argument("mask length differs from the selector's");
+        load(m.sel[0], NFT_REG_1);
+        bitwise_and(NFT_REG_1, m.prefix_mask);
+        if (m.op == Match::in_set || m.op == Match::not_in_set) {
+            nftnl_expr* e = add("lookup");
+            nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+            nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, m.set.c_str());
+            if (m.op == Match::not_in_set) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+            return;
+        }
+        if (m.op == Match::any_bit) throw std::invalid_argument("a masked match cannot test bits");
+        return cmp(m.op == Match::eq ? NFT_CMP_EQ : NFT_CMP_NEQ, m.value);
+    }
     if (m.op == Match::in_set || m.op == Match::not_in_set)
         return lookup(m.sel, m.set, false, m.op == Match::not_in_set);
     if (m.sel.size() != 1) throw std::invalid_argument("match on a concatenation needs a set");
     load(m.sel[0], NFT_REG_1);
     if (m.op == Match::any_bit) {
         // `ct state established,related`: (reg & mask) ^ 0, then != 0.
-        Bytes zero(m.value.size(), 0);
-        nftnl_expr* e = add("bitwise");
-        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, m.value.size());
-        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, m.value.data(), m.value.size());
-        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero.data(), zero.size());
-        return cmp(NFT_CMP_NEQ, zero);
+        bitwise_and(NFT_REG_1, m.value);
+        return cmp(NFT_CMP_NEQ, Bytes(m.value.size(), 0));
     }
     cmp(m.op == Match::eq ? NFT_CMP_EQ : NFT_CMP_NEQ, m.value);
 }
@@ -161,13 +188,40 @@ void Builder::operator()(const CounterRef& c) {
     nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, c.name.c_str());
 }
 
-void Builder::operator()(const Limit& l) {
-    nftnl_expr* e = add("limit");
+nftnl_expr* Builder::limit_expr(const Limit& l) {
+    nftnl_expr* e = nftnl_expr_alloc("limit");
+    if (!e) throw std::bad_alloc();
     nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, l.rate);
     nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, l.unit_s);
     nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, l.burst);
     nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
     nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, l.over ? NFT_LIMIT_F_INV : 0);
+    return e;
+}
+
+void Builder::operator()(const Limit& l) { nftnl_rule_add_expr(r_, limit_expr(l)); }
+
+// nft netlink_gen_set_stmt: load the key (masked), then dynset with at most one embedded
+// stateful expression. nft reloads the key for every set statement of a rule; so do we.
+void Builder::operator()(const SetUpdate& u) {
+    if (!u.prefix_mask.empty() && u.prefix_mask.size() != info(u.sel).len)
+        throw std::invalid_argument("mask length differs from the selector's");
+    if (u.limit && u.ct_count_over) throw std::invalid_argument("one embedded statement per set update");
+    load(u.sel, NFT_REG_1);
+    if (!u.prefix_mask.empty()) bitwise_and(NFT_REG_1, u.prefix_mask);
+    nftnl_expr* e = add("dynset");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, u.op == SetUpdate::update ? NFT_DYNSET_OP_UPDATE : NFT_DYNSET_OP_ADD);
+    nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, u.set.c_str());
+    nftnl_expr* inner = nullptr;
+    if (u.limit) inner = limit_expr(*u.limit);
+    if (u.ct_count_over) {
+        inner = nftnl_expr_alloc("connlimit");
+        if (!inner) throw std::bad_alloc();
+        nftnl_expr_set_u32(inner, NFTNL_EXPR_CONNLIMIT_COUNT, *u.ct_count_over);
+        nftnl_expr_set_u32(inner, NFTNL_EXPR_CONNLIMIT_FLAGS, NFT_CONNLIMIT_F_INV);
+    }
+    if (inner) nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, inner, 0);  // takes ownership
 }
 
 void Builder::operator()(const Log& l) {

@@ -15,6 +15,7 @@
 namespace ivozfw::nft {
 
 using ruleset::Table;
+struct ElementCache;
 
 /// A failure reported by the kernel (or the socket), named after the object it came from:
 /// "set admin_v4: element 192.0.2.0-192.0.2.255: File exists".
@@ -48,7 +49,13 @@ public:
     /// Read table `inet <name>` with its chains, rules, sets (with elements) and named
     /// counters, as one consistent snapshot: *genid receives the generation it belongs to.
     /// nullopt when the table does not exist.
-    std::optional<Table> read_table(const std::string& name, uint32_t* genid);
+    /// With a cache valid for this namespace and generation, the elements of the cached
+    /// sets are taken from it instead of being dumped.
+    std::optional<Table> read_table(const std::string& name, uint32_t* genid,
+                                    const ElementCache* cache = nullptr);
+
+    /// SO_NETNS_COOKIE of our socket: identifies this network namespace until reboot.
+    uint64_t netns_cookie();
 
     /// Send `plan` as one batch. BATCH_BEGIN carries NFNL_BATCH_GENID = genid (0 = unguarded).
     /// `desired` supplies the full definitions (sets, chains) the ops refer to by name.

@@ -6,9 +6,12 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cerrno>
 
+#include "nft/element_cache.h"
 #include "nft/internal.h"
 
 namespace ivozfw::nft {
@@ -43,7 +46,8 @@ std::string udata_comment(const void* data, uint32_t len, uint8_t type) {
 
 class Reader {
 public:
-    Reader(Socket& s, const std::string& name) : s_(s), name_(name) {}
+    Reader(Socket& s, const std::string& name, const ElementCache* cache)
+        : s_(s), name_(name), cache_(cache) {}
     std::optional<Table> read();
 
 private:
@@ -52,11 +56,16 @@ private:
     void read_chains(Table& t);
     void read_sets(Table& t);
     void read_elements(Set& set);
+    const std::vector<Element>* find_cached(const std::string& set) const {
+        auto it = cache_->sets.find(set);
+        return it == cache_->sets.end() ? nullptr : &it->second;
+    }
     void read_counters(Table& t);
     void read_rules(Table& t);
 
     Socket& s_;
     const std::string& name_;
+    const ElementCache* cache_;   // already checked valid for this generation, or null
     std::vector<char> tx_ = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
 };
 
@@ -123,7 +132,11 @@ void Reader::read_sets(Table& t) {
         if (d.key.empty()) return;  // a key type ivozfw does not model: not ours
         t.sets[d.name] = std::move(d);
     }, "list sets");
-    for (auto& [n, s] : t.sets) read_elements(s);
+    for (auto& [n, s] : t.sets) {
+        const auto* cached = cache_ && !s.dynamic ? find_cached(n) : nullptr;
+        if (cached) s.elements = *cached;
+        else read_elements(s);
+    }
 }
 
 void Reader::read_elements(Set& set) {
@@ -209,13 +222,22 @@ std::optional<Table> Reader::read() {
 
 }  // namespace
 
-std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* genid) {
+uint64_t Netlink::netns_cookie() {
+    uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    if (getsockopt(mnl_socket_get_fd(impl_->sock.nl), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) return 0;
+    return cookie;
+}
+
+std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* genid, const ElementCache* cache) {
     Socket& s = impl_->sock;
+    uint64_t cookie = cache ? netns_cookie() : 0;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
         uint32_t g0 = s.genid();
         std::optional<Table> t;
         try {
-            t = Reader(s, name).read();
+            const ElementCache* valid = cache && cache->valid_for(name, g0, cookie) ? cache : nullptr;
+            t = Reader(s, name, valid).read();
         } catch (const DumpInterrupted&) {
             continue;
         } catch (const KernelError& e) {

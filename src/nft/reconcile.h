@@ -26,6 +26,8 @@ struct ReconcileOptions {
     /// Called with the live table and the plan before committing; throwing aborts (the
     /// lockout guard, refresh safety checks...).
     std::function<void(const std::optional<Table>&, const plan::Plan&)> before_commit;
+    /// File of the element cache (see element_cache.h); empty = always dump.
+    std::string cache_path;
     /// Builds the plan; default plan::plan(desired, live, scope).
     std::function<plan::Plan(const std::optional<Table>&)> make_plan;
 };

@@ -49,8 +49,18 @@ struct Phases {
     }
 };
 
+// The elements in order, copied only when they are not already (compile and read_table
+// both produce sorted lists).
+const std::vector<Element>& in_order(const std::vector<Element>& v, std::vector<Element>& copy) {
+    if (std::is_sorted(v.begin(), v.end(), elem_less)) return v;
+    copy = sorted(v);
+    return copy;
+}
+
 void element_delta(Phases& ph, const Set& want, const Set& have) {
-    auto w = sorted(want.elements), h = sorted(have.elements);
+    std::vector<Element> wc, hc;
+    const auto& w = in_order(want.elements, wc);
+    const auto& h = in_order(have.elements, hc);
     auto gone = minus(h, w), added = minus(w, h);
     if (!gone.empty()) {
         auto o = op(Op::delete_elements, want.name);
@@ -202,7 +212,7 @@ Plan plan(const Table& desired, const std::optional<Table>& live, const Scope& s
         if (!desired.sets.count(n)) ph.del_sets.push_back(op(Op::delete_set, n, "no longer in the policy"));
     for (const auto& [n, c] : desired.chains) {
         auto h = live->chains.find(n);
-        if (h != live->chains.end() && !c.same_definition(h->second)) rebuild = true;
+        if (h != live->chains.end() && (c.hook != h->second.hook || c.priority != h->second.priority)) rebuild = true;
     }
     for (const auto& [n, c] : live->chains)
         if (!desired.chains.count(n)) {
@@ -215,6 +225,12 @@ Plan plan(const Table& desired, const std::optional<Table>& live, const Scope& s
         if (h == live->chains.end()) {
             ph.add_chains.push_back(op(Op::add_chain, n, "new"));
             rebuild_chain(ph, want, nullptr, "new");
+        } else if (want.hook == h->second.hook && want.priority == h->second.priority &&
+                   want.policy != h->second.policy) {
+            // Only the policy differs (someone flipped it): NEWCHAIN updates it in place.
+            ph.add_chains.push_back(op(Op::add_chain, n, "policy changed"));
+            if (rebuild) rebuild_chain(ph, want, &h->second, "a set or chain it may use was redefined");
+            else rule_delta(ph, want, h->second);
         } else if (!want.same_definition(h->second)) {
             ph.del_chains.push_back(op(Op::delete_chain, n, "definition changed"));
             ph.add_chains.push_back(op(Op::add_chain, n, "definition changed"));

@@ -81,7 +81,7 @@ std::string render_text(const Plan& p, const Table& desired, size_t sample) {
             break;
         case Op::replace_rule:
             out += fmt::format("  chain {}: ~ {} (handle {}, was [{}]){}\n", o.name,
-                               ruleset::render_rule(o.rule), o.rule.handle, o.rule.comment, why);
+                               ruleset::render_rule(o.rule), o.rule.handle, ruleset::one_line(o.rule.comment), why);
             break;
         default: out += object_line(o, desired) + why + "\n";
         }

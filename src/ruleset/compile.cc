@@ -56,7 +56,7 @@ Chain service_chain(const policy::Policy& p, const policy::Service& svc) {
     Chain c;
     c.name = names::service_chain(svc.name);
     if (svc.from.empty()) {
-        if (geoip_guards(p, svc) || antiflood_guards(p, svc)) {
+        if (geoip_guards(p, svc) || antiflood_guards(p, svc) || companies_strict(p, svc)) {
             exempt_rules(p, svc, c.rules);
             antiflood_rules(p, svc, c.rules);
             geoip_rules(p, svc, c.rules);
@@ -126,12 +126,13 @@ Set address_set(const std::string& name, bool v6, const net::RangeList& ranges) 
     s.name = name;
     s.key = {v6 ? KeyType::ipv6_addr : KeyType::ipv4_addr};
     s.interval = true;
+    s.elements.reserve(ranges.size());
     for (const auto& r : ranges) s.elements.push_back(range_element(v6 ? net::Family::v6 : net::Family::v4, r));
     return s;
 }
 
 void put_set(Table& t, Set s) {
-    std::sort(s.elements.begin(), s.elements.end());
+    if (!std::is_sorted(s.elements.begin(), s.elements.end())) std::sort(s.elements.begin(), s.elements.end());
     t.sets[s.name] = std::move(s);
 }
 

@@ -1,12 +1,216 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Anti-flooding per source: compiled by the anti-flood work; the policy section is
-// validated already.
+// Anti-flooding per source (Kamailio pike at the firewall) and the media-flow backstop.
+//
+// In the chain of every public service listed in antiflood.services, after the exemptions:
+//   UDP   update @flood_vX { src limit rate over R burst B packets } update @ban_vX { src }
+//         counter name drop_flood drop          over the rate: dropped, (re)banned
+//         src @ban_vX counter name drop_banned drop      banned: dropped silently
+//   TCP   update @tcpnew_vX { src limit rate over N } counter name drop_conn_limit drop
+//         add @connlimit_vX { src ct count over M } counter name drop_conn_limit drop
+// The metered UDP ports skip conntrack (notrack at raw priority, both directions), so every
+// datagram reaches the meter: an "established" UDP flow is no way around it. Everything
+// else keeps the one-rule established fast path.
+//
+// A flooder that keeps sending over the rate refreshes its ban (update), so it stays banned;
+// one that slows down below the rate is released when the ban runs out. IPv6 sources are
+// keyed by their ipv6_prefix (/64 by default): one host owns a whole /64.
+//
+// Media backstop (call_limit.max_media_flows_per_source > 0): in the chain of every public
+// service with a UDP range of 1000 ports or more (rtpengine's 13000-19000), new UDP flows
+// beyond N concurrent ones per source are dropped (counter drop_call_limit).
+#include <algorithm>
+
+#include "ruleset/antiflood.h"
 #include "ruleset/features.h"
+#include "ruleset/values.h"
 
 namespace ivozfw::ruleset {
 
-void antiflood_objects(const policy::Policy&, Table&) {}
-bool antiflood_guards(const policy::Policy&, const policy::Service&) { return false; }
-void antiflood_rules(const policy::Policy&, const policy::Service&, std::vector<Rule>&) {}
+namespace {
+
+constexpr uint8_t kTcp = 6, kUdp = 17;
+constexpr unsigned kWideRange = 1000;   // a UDP range this wide is media, not signalling
+constexpr int32_t kRawPriority = -300;  // NF_IP_PRI_RAW: before conntrack (-200)
+
+const policy::Antiflood kDefaults{};
+
+uint32_t tracked(const policy::Policy& p) {
+    return p.antiflood ? p.antiflood->max_tracked_sources : kDefaults.max_tracked_sources;
+}
+
+bool listed(const policy::Policy& p, const policy::Service& s) {
+    if (!p.antiflood || !is_public(s)) return false;
+    const auto& v = p.antiflood->services;
+    return std::find(v.begin(), v.end(), s.name) != v.end();
+}
+
+bool wide(const policy::PortRange& r) { return unsigned(r.hi - r.lo) + 1 >= kWideRange; }
+
+bool media(const policy::Policy& p, const policy::Service& s) {
+    return p.call_limit.max_media_flows_per_source > 0 && is_public(s) &&
+           std::any_of(s.udp.begin(), s.udp.end(), wide);
+}
+
+// Seconds for a meter element to forget an idle source: at least a minute, and never
+// before its bucket has refilled (else a slow source would get a fresh burst early).
+uint64_t meter_timeout_ms(uint64_t rate, uint64_t unit_s, uint32_t burst) {
+    uint64_t refill_s = (uint64_t(burst) * unit_s + rate - 1) / std::max<uint64_t>(rate, 1) + 1;
+    return std::max<uint64_t>(60, refill_s) * 1000;
+}
+
+Bytes prefix_mask(bool v6, unsigned bits) {
+    unsigned len = v6 ? 16 : 4;
+    if (bits >= len * 8) return {};
+    Bytes m(len, 0);
+    for (unsigned i = 0; i < bits; ++i) m[i / 8] |= uint8_t(0x80 >> (i % 8));
+    return m;
+}
+
+Bytes source_mask(const policy::Policy& p, bool v6) {
+    return v6 ? prefix_mask(true, p.antiflood ? p.antiflood->ipv6_prefix : kDefaults.ipv6_prefix) : Bytes{};
+}
+
+Selector source(bool v6) { return v6 ? Selector::ip6_saddr : Selector::ip_saddr; }
+
+Set dynamic_set(const std::string& base, bool v6, uint32_t size, bool timeout, uint64_t timeout_ms,
+                const std::string& comment) {
+    Set s;
+    s.name = names::list_set(base, v6);
+    s.key = {v6 ? KeyType::ipv6_addr : KeyType::ipv4_addr};
+    s.dynamic = true;
+    s.timeout = timeout;
+    s.timeout_ms = timeout_ms;
+    s.size = size;
+    s.comment = comment;
+    return s;
+}
+
+Match l4(uint8_t proto) { return Match{Match::eq, {Selector::meta_l4proto}, {proto}, {}}; }
+Verdict drop() { return {Verdict::drop, {}}; }
+
+// Metered UDP ports: every UDP port of the listed services but media-wide ranges, merged.
+std::vector<policy::PortRange> metered_udp_ports(const policy::Policy& p) {
+    std::vector<policy::PortRange> v;
+    for (const auto& s : p.services)
+        if (listed(p, s))
+            for (const auto& r : s.udp)
+                if (!wide(r)) v.push_back(r);
+    std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.lo < b.lo; });
+    std::vector<policy::PortRange> out;
+    for (const auto& r : v) {
+        if (!out.empty() && unsigned(r.lo) <= unsigned(out.back().hi) + 1)
+            out.back().hi = std::max(out.back().hi, r.hi);
+        else
+            out.push_back(r);
+    }
+    return out;
+}
+
+Chain notrack_chain(const std::string& name, const std::string& hook, Selector port) {
+    Chain c;
+    c.name = name;
+    c.hook = hook;
+    c.priority = kRawPriority;
+    c.policy = Verdict::accept;   // the kernel reports accept anyway: say it, or plan sees a change
+    c.rules.push_back(make_rule(name == names::notrack_in ? "antiflood/notrack-in" : "antiflood/notrack-out",
+                                {l4(kUdp), Match{Match::in_set, {port}, {}, names::antiflood_udp},
+                                 Notrack{}}));
+    return c;
+}
+
+void add_chain(Table& t, Chain c) {
+    t.chain_order.push_back(c.name);
+    t.chains[c.name] = std::move(c);
+}
+
+}  // namespace
+
+bool antiflood_guards(const policy::Policy& p, const policy::Service& s) {
+    return listed(p, s) || media(p, s);
+}
+
+void antiflood_objects(const policy::Policy& p, Table& t) {
+    uint32_t size = tracked(p);
+    if (p.call_limit.max_media_flows_per_source > 0) {
+        put_counter(t, names::drop_call_limit, "media flows over call_limit.max_media_flows_per_source");
+        for (bool v6 : {false, true})
+            put_set(t, dynamic_set(names::media, v6, size, false, 0, "concurrent media flows per source"));
+    }
+    if (!p.antiflood) return;
+    const auto& a = *p.antiflood;
+    put_counter(t, names::drop_flood, "source over the anti-flood rate");
+    put_counter(t, names::drop_banned, "source banned by anti-flood");
+    put_counter(t, names::drop_conn_limit, "TCP connection rate or count per source exceeded");
+    uint64_t flood_to = meter_timeout_ms(a.rate, a.rate_unit_s, a.burst);
+    uint64_t tcp_to = meter_timeout_ms(a.tcp_new_rate, a.tcp_new_unit_s, uint32_t(std::max<uint64_t>(a.tcp_new_rate, 1)));
+    for (bool v6 : {false, true}) {
+        put_set(t, dynamic_set(names::flood, v6, size, true, flood_to, "anti-flood packet meter per source"));
+        put_set(t, dynamic_set(names::ban, v6, size, true, a.ban_s * 1000, "sources banned by anti-flood"));
+        put_set(t, dynamic_set(names::tcpnew, v6, size, true, tcp_to, "new TCP connections meter per source"));
+        put_set(t, dynamic_set(names::connlimit, v6, size, false, 0, "concurrent TCP connections per source"));
+    }
+    auto ports = metered_udp_ports(p);
+    if (ports.empty()) return;
+    Set s;
+    s.name = names::antiflood_udp;
+    s.key = {KeyType::inet_service};
+    s.interval = true;
+    s.comment = "UDP ports metered per packet (not tracked)";
+    for (const auto& r : ports) {
+        Element e;
+        e.key = be_bytes(r.lo, 2);
+        if (r.hi != r.lo) e.key_end = be_bytes(r.hi, 2);
+        s.elements.push_back(std::move(e));
+    }
+    put_set(t, std::move(s));
+    add_chain(t, notrack_chain(names::notrack_in, "prerouting", Selector::th_dport));
+    add_chain(t, notrack_chain(names::notrack_out, "output", Selector::th_sport));
+}
+
+void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out) {
+    auto fam = [](const std::string& id, bool v6) { return id + (v6 ? "-v6" : "-v4"); };
+    if (listed(p, s)) {
+        const auto& a = *p.antiflood;
+        Limit rate{a.rate, a.rate_unit_s, a.burst, true};
+        uint32_t tcp_burst = uint32_t(std::max<uint64_t>(a.tcp_new_rate, 1));
+        Limit tcp_rate{a.tcp_new_rate, a.tcp_new_unit_s, tcp_burst, true};
+        bool udp = !s.udp.empty(), tcp = !s.tcp.empty();
+        for (bool v6 : {false, true}) {
+            if (!udp) break;
+            Bytes m = source_mask(p, v6);
+            out.push_back(make_rule(fam(s.name + "/flood", v6),
+                {l4(kUdp), nfproto_is(v6),
+                 SetUpdate{SetUpdate::update, source(v6), m, names::list_set(names::flood, v6), rate, {}},
+                 SetUpdate{SetUpdate::update, source(v6), m, names::list_set(names::ban, v6), {}, {}},
+                 CounterRef{names::drop_flood}, drop()}));
+        }
+        for (bool v6 : {false, true}) {
+            Match banned{Match::in_set, {source(v6)}, {}, names::list_set(names::ban, v6), source_mask(p, v6)};
+            out.push_back(make_rule(fam(s.name + "/banned", v6),
+                                    {nfproto_is(v6), banned, CounterRef{names::drop_banned}, drop()}));
+        }
+        for (bool v6 : {false, true}) {
+            if (!tcp) break;
+            Bytes m = source_mask(p, v6);
+            out.push_back(make_rule(fam(s.name + "/tcp-rate", v6),
+                {l4(kTcp), nfproto_is(v6),
+                 SetUpdate{SetUpdate::update, source(v6), m, names::list_set(names::tcpnew, v6), tcp_rate, {}},
+                 CounterRef{names::drop_conn_limit}, drop()}));
+            out.push_back(make_rule(fam(s.name + "/tcp-conns", v6),
+                {l4(kTcp), nfproto_is(v6),
+                 SetUpdate{SetUpdate::add, source(v6), m, names::list_set(names::connlimit, v6), {},
+                           a.max_connections_per_source},
+                 CounterRef{names::drop_conn_limit}, drop()}));
+        }
+    }
+    if (media(p, s)) {
+        for (bool v6 : {false, true})
+            out.push_back(make_rule(fam(s.name + "/media-flows", v6),
+                {l4(kUdp), nfproto_is(v6),
+                 SetUpdate{SetUpdate::add, source(v6), source_mask(p, v6), names::list_set(names::media, v6), {},
+                           p.call_limit.max_media_flows_per_source},
+                 CounterRef{names::drop_call_limit}, drop()}));
+    }
+}
 
 }  // namespace ivozfw::ruleset

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Sources no guard applies to: the platform's own application servers, the operator's
 // antiflood-trusted list, admin, and (when configured) every company's authorized ranges.
+// companies.strict: SIP services accept new flows from those sources only.
 #include "ruleset/features.h"
 
 namespace ivozfw::ruleset {
 
 namespace {
 const char* const kExemptLists[] = {"application_servers", "antiflood_trusted", "admin"};
+const char* const kDropNotCompany = "drop_not_company";
+}
+
+bool companies_strict(const policy::Policy& p, const policy::Service& s) {
+    return p.companies && p.companies->strict && is_public(s) && s.name.starts_with("sip");
 }
 
 void exempt_objects(const policy::Policy& p, const Sources& src, Table& t) {
@@ -21,6 +27,7 @@ void exempt_objects(const policy::Policy& p, const Sources& src, Table& t) {
     put_set(t, address_set(names::list_set(names::exempt, false), false, all.v4));
     put_set(t, address_set(names::list_set(names::exempt, true), true, all.v6));
     if (!p.companies) return;
+    if (p.companies->strict) put_counter(t, kDropNotCompany, "SIP source outside company ranges (companies.strict)");
     net::AddressSet companies = src.companies.value_or(net::AddressSet{});
     put_set(t, address_set(names::list_set(names::companies, false), false, companies.v4));
     put_set(t, address_set(names::list_set(names::companies, true), true, companies.v6));
@@ -30,6 +37,9 @@ void exempt_rules(const policy::Policy& p, const policy::Service& s, std::vector
     Verdict accept{Verdict::accept, {}};
     per_family(out, s.name + "/exempt", names::exempt, {accept});
     if (p.companies) per_family(out, s.name + "/company", names::companies, {accept});
+    // Strict: SIP only from customers and the platform; everyone else stops here.
+    if (companies_strict(p, s))
+        out.push_back(make_rule(s.name + "/not-company", {CounterRef{kDropNotCompany}, Verdict{Verdict::drop, {}}}));
 }
 
 }  // namespace ivozfw::ruleset

@@ -43,6 +43,8 @@ struct Element {
     Bytes key_end;
     std::optional<Verdict> verdict;     // vmaps
     std::optional<uint64_t> expires_ms; // dynamic sets, as read back (never compared)
+    std::optional<uint64_t> timeout_ms; // per-element timeout (ban --for); never compared
+    std::string comment;                // element comment (manual bans); never compared
     bool operator==(const Element& o) const {
         return key == o.key && key_end == o.key_end && verdict == o.verdict;
     }
@@ -87,6 +89,7 @@ enum class Selector : uint8_t {
     ip_saddr,       // 4 bytes
     ip6_saddr,      // 16 bytes
     th_dport,       // 2 bytes, transport header offset 2
+    th_sport,       // 2 bytes, transport header offset 0
     icmp_type,      // 1 byte
     icmpv6_type,    // 1 byte
 };
@@ -100,6 +103,9 @@ struct Match {
     std::vector<Selector> sel;   // >1 only for in_set on a concatenation
     Bytes value;                 // eq / neq / any_bit (mask); wire bytes
     std::string set;             // in_set / not_in_set
+    /// Single selector only: `sel & prefix_mask` before comparing or looking up (an IPv6
+    /// source reduced to its /64: `ip6 saddr & ffff:ffff:ffff:ffff:: @ban_v6`). Empty = none.
+    Bytes prefix_mask;
     bool operator==(const Match&) const = default;
 };
 
@@ -125,7 +131,26 @@ struct VmapLookup {
     bool operator==(const VmapLookup&) const = default;
 };
 
-using Stmt = std::variant<Match, CounterRef, Limit, Log, VmapLookup, Verdict>;
+/// A dynamic set written from the packet path (nft dynset):
+/// `update @flood_v4 { ip saddr limit rate over 50/second burst 100 packets }`,
+/// `add @connlimit_v6 { ip6 saddr & ffff:ffff:ffff:ffff:: ct count over 64 }`.
+/// The rule goes on only when the element could be added/refreshed and its embedded
+/// statement (if any) matched: `limit rate over` when over the rate, `ct count over` when
+/// over the count. A full set stops the rule too.
+struct SetUpdate {
+    enum Op : uint8_t { add, update } op = add;   // update refreshes the element's expiry
+    Selector sel = Selector::ip_saddr;            // the key
+    Bytes prefix_mask;                            // as Match::prefix_mask
+    std::string set;
+    std::optional<Limit> limit;                   // embedded `limit rate ...`
+    std::optional<uint32_t> ct_count_over;        // embedded `ct count over N`
+    bool operator==(const SetUpdate&) const = default;
+};
+
+/// `notrack`: the packet skips connection tracking (ct state untracked).
+struct Notrack { bool operator==(const Notrack&) const = default; };
+
+using Stmt = std::variant<Match, CounterRef, Limit, Log, VmapLookup, Verdict, SetUpdate, Notrack>;
 
 struct Rule {
     /// Stable identity, carried in the rule's comment as "ivozfw:<id>". Empty for a live rule

@@ -21,6 +21,7 @@ std::string selector(Selector s) {
     case Selector::ip_saddr: return "ip saddr";
     case Selector::ip6_saddr: return "ip6 saddr";
     case Selector::th_dport: return "th dport";
+    case Selector::th_sport: return "th sport";
     case Selector::icmp_type: return "icmp type";
     case Selector::icmpv6_type: return "icmpv6 type";
     }
@@ -51,7 +52,8 @@ std::string value(Selector s, const Bytes& b) {
     case Selector::ct_state: return ct_states(host_value(b));
     case Selector::ip_saddr: return format_key(KeyType::ipv4_addr, b.data());
     case Selector::ip6_saddr: return format_key(KeyType::ipv6_addr, b.data());
-    case Selector::th_dport: return format_key(KeyType::inet_service, b.data());
+    case Selector::th_dport:
+    case Selector::th_sport: return format_key(KeyType::inet_service, b.data());
     case Selector::icmp_type: return format_key(KeyType::icmp_type, b.data());
     case Selector::icmpv6_type: return format_key(KeyType::icmpv6_type, b.data());
     }
@@ -74,22 +76,41 @@ std::string unit(uint64_t s) {
     }
 }
 
+// `ip6 saddr & ffff:ffff:ffff:ffff::` (the mask spelled like a value of the selector).
+std::string masked(const std::vector<Selector>& sel, const Bytes& mask) {
+    if (mask.empty()) return selectors(sel);
+    return selectors(sel) + " & " + value(sel.at(0), mask);
+}
+
+std::string limit_text(const Limit& l) {
+    return fmt::format("limit rate {}{}/{} burst {} packets", l.over ? "over " : "", l.rate,
+                       unit(l.unit_s), l.burst);
+}
+
 struct StmtText {
     std::string operator()(const Match& m) const {
+        std::string sel = masked(m.sel, m.prefix_mask);
+        // With a mask nft wants an explicit operator before a set reference.
         switch (m.op) {
         case Match::eq:
-        case Match::any_bit: return selectors(m.sel) + " " + value(m.sel.at(0), m.value);
-        case Match::neq: return selectors(m.sel) + " != " + value(m.sel.at(0), m.value);
-        case Match::in_set: return selectors(m.sel) + " @" + m.set;
-        case Match::not_in_set: return selectors(m.sel) + " != @" + m.set;
+            return sel + (m.prefix_mask.empty() ? " " : " == ") + value(m.sel.at(0), m.value);
+        case Match::any_bit: return sel + " " + value(m.sel.at(0), m.value);
+        case Match::neq: return sel + " != " + value(m.sel.at(0), m.value);
+        case Match::in_set: return sel + (m.prefix_mask.empty() ? " @" : " == @") + m.set;
+        case Match::not_in_set: return sel + " != @" + m.set;
         }
         return "?";
     }
-    std::string operator()(const CounterRef& c) const { return fmt::format("counter name \"{}\"", c.name); }
-    std::string operator()(const Limit& l) const {
-        return fmt::format("limit rate {}{}/{} burst {} packets", l.over ? "over " : "", l.rate,
-                           unit(l.unit_s), l.burst);
+    std::string operator()(const SetUpdate& u) const {
+        std::string out = fmt::format("{} @{} {{ {}", u.op == SetUpdate::update ? "update" : "add",
+                                      u.set, masked({u.sel}, u.prefix_mask));
+        if (u.limit) out += " " + limit_text(*u.limit);
+        if (u.ct_count_over) out += fmt::format(" ct count over {}", *u.ct_count_over);
+        return out + " }";
     }
+    std::string operator()(const Notrack&) const { return "notrack"; }
+    std::string operator()(const CounterRef& c) const { return fmt::format("counter name \"{}\"", c.name); }
+    std::string operator()(const Limit& l) const { return limit_text(l); }
     std::string operator()(const Log& l) const { return fmt::format("log prefix \"{}\"", l.prefix); }
     std::string operator()(const VmapLookup& v) const { return selectors(v.sel) + " vmap @" + v.set; }
     std::string operator()(const Verdict& v) const { return format_verdict(v); }
@@ -118,12 +139,21 @@ void render_elements(std::string& out, const Set& s) {
 
 }  // namespace
 
+std::string one_line(const std::string& exprs) {
+    std::string out;
+    for (char c : exprs)
+        if (c != '\n') out += c;
+        else if (!out.empty() && out.back() != ' ') out += ' ';
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
 std::string render_stmt(const Stmt& s) { return std::visit(StmtText{}, s); }
 
 std::string render_rule(const Rule& r) {
     std::string out;
     for (const auto& s : r.stmts) out += (out.empty() ? "" : " ") + render_stmt(s);
-    if (r.stmts.empty()) out = r.exprs.empty() ? "<rule>" : "[" + r.exprs + "]";
+    if (r.stmts.empty()) out = r.exprs.empty() ? "<rule>" : "kernel expressions: " + one_line(r.exprs);
     if (!r.id.empty()) out += fmt::format(" comment \"{}\"", nft::rule_comment(r.id));
     else if (!r.comment.empty()) out += fmt::format(" comment \"{}\"", r.comment);
     return out;
@@ -138,12 +168,15 @@ std::string render_set_head(const Set& s) {
     if (s.size) out += fmt::format(" size {};", s.size);
     if (!flags.empty()) out += " flags " + fmt::format("{}", fmt::join(flags, ",")) + ";";
     if (s.timeout_ms) out += " timeout " + duration(s.timeout_ms) + ";";
+    if (!s.comment.empty()) out += fmt::format(" comment \"{}\";", s.comment);
     return out;
 }
 
 std::string render_chain_head(const Chain& c) {
     if (c.hook.empty()) return "";
-    std::string prio = c.priority == 0 ? "filter" : std::to_string(c.priority);
+    std::string prio = c.priority == 0      ? "filter"
+                       : c.priority == -300 ? "raw"
+                                            : std::to_string(c.priority);
     std::string out = fmt::format("type filter hook {} priority {};", c.hook, prio);
     if (c.policy) out += c.policy == Verdict::drop ? " policy drop;" : " policy accept;";
     return out;

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Write a small country database for tests with Debian's libmaxmind-db-writer-perl.
-# usage: mkmmdb.pl OUT.mmdb [--epoch N] [--schema maxmind|iplocation] NETWORK=CC ...
+# usage: mkmmdb.pl OUT.mmdb [--epoch N] [--schema maxmind|iplocation] [--from FILE] NETWORK=CC ...
 #   e.g. mkmmdb.pl t.mmdb 203.0.113.0/24=CN 2001:db8:c::/48=CN 198.51.100.0/24=ES
 # IPv6 tree with the IPv4 subtree aliased (::ffff:0:0/96, 2001::/32, 2002::/16), as MaxMind ships.
 use strict;
@@ -14,6 +14,12 @@ while (@ARGV) {
     my $a = shift @ARGV;
     if ($a eq '--epoch') { $epoch = shift @ARGV; next }
     if ($a eq '--schema') { $schema = shift @ARGV; next }
+    if ($a eq '--from') {   # a file of NETWORK=CC lines (large databases)
+        my $f = shift @ARGV;
+        open my $in, '<', $f or die "$f: $!\n";
+        while (<$in>) { chomp; next unless $_; push @nets, [split /=/, $_, 2] }
+        next;
+    }
     my ($net, $cc) = split /=/, $a, 2;
     push @nets, [$net, $cc];
 }

@@ -154,3 +154,12 @@ TEST_CASE("objects no longer in the policy are deleted, rules before what they u
     CHECK(plan::plan_remove(live, "ivozfw").ops.at(0).verb == Op::delete_table);
     CHECK(plan::plan_remove(std::nullopt, "ivozfw").empty());
 }
+
+TEST_CASE("a base chain whose policy was flipped by hand is updated in place") {
+    auto d = base();
+    auto live = live_of(d);
+    live.chains["input"].policy = Verdict::accept;
+    auto p = plan::plan(d, live);
+    REQUIRE(verbs(p) == std::vector<Op::Verb>{Op::add_chain});
+    CHECK(p.ops[0].why == "policy changed");
+}

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// ivozfw bans [--json] | unban ADDR | ban ADDR [--for DURATION]
+// The ban sets (ban_v4, ban_v6) are dynamic: the anti-flood rules fill them from the packet
+// path. These commands read them, and change them through the one path every change takes:
+// nft::reconcile with a plan of one element operation on one ban set.
+#include <fmt/format.h>
+
+#include <cctype>
+#include <iostream>
+
+#include "cli/desired.h"
+#include "nft/reconcile.h"
+#include "ruleset/antiflood.h"
+#include "ruleset/values.h"
+
+namespace ivozfw::cli {
+
+namespace {
+
+constexpr const char* kManual = "manual";
+
+struct Target {
+    net::Address addr;
+    bool v6 = false;
+    unsigned prefix = 32;        // the ban key: the address masked to this
+    ruleset::Bytes key;
+    std::string set;             // ban_v4 / ban_v6
+    std::string shown;           // "198.51.100.7", "2001:db8:1::/64"
+};
+
+unsigned v6_prefix(const policy::Policy& p) {
+    return p.antiflood ? p.antiflood->ipv6_prefix : policy::Antiflood{}.ipv6_prefix;
+}
+
+Target target(const policy::Policy& p, const std::string& text) {
+    auto a = net::parse_address(text);
+    if (!a) throw std::runtime_error("\"" + text + "\" is not an IP address");
+    Target t;
+    t.addr = *a;
+    t.v6 = a->family == net::Family::v6;
+    unsigned bits = net::bits(a->family);
+    t.prefix = t.v6 ? std::min(v6_prefix(p), bits) : bits;
+    net::u128 mask = t.prefix == 0 ? 0 : (net::max_value(a->family) >> (bits - t.prefix)) << (bits - t.prefix);
+    net::u128 v = a->value & mask & net::max_value(a->family);
+    t.key = ruleset::be_bytes(v, bits / 8);
+    t.set = ruleset::names::list_set(ruleset::names::ban, t.v6);
+    t.shown = net::format_address(a->family, v) + (t.prefix < bits ? fmt::format("/{}", t.prefix) : "");
+    return t;
+}
+
+// "300", "300s", "5m", "1h", "1d", "1500ms" -> milliseconds.
+uint64_t parse_duration_ms(const std::string& s) {
+    size_t i = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    std::string unit = s.substr(i);
+    if (i == 0 || i > 12) throw std::runtime_error("\"" + s + "\" is not a duration (e.g. 300s, 5m, 1h, 1d)");
+    uint64_t n = std::stoull(s.substr(0, i));
+    uint64_t mult = unit == "ms" ? 1 : unit.empty() || unit == "s" ? 1000 : unit == "m" ? 60000
+                  : unit == "h" ? 3600000 : unit == "d" ? 86400000 : 0;
+    if (!mult) throw std::runtime_error("\"" + s + "\" is not a duration (e.g. 300s, 5m, 1h, 1d)");
+    if (n == 0) throw std::runtime_error("a ban must last at least 1 ms");
+    return n * mult;
+}
+
+std::string human(uint64_t ms) {
+    uint64_t s = (ms + 999) / 1000;
+    if (s >= 86400) return fmt::format("{}d{}h", s / 86400, s % 86400 / 3600);
+    if (s >= 3600) return fmt::format("{}h{}m", s / 3600, s % 3600 / 60);
+    if (s >= 60) return fmt::format("{}m{}s", s / 60, s % 60);
+    return fmt::format("{}s", s);
+}
+
+// The live ban set, checked against the policy's definition (the plan must not write into
+// a set the policy no longer describes).
+const ruleset::Set& live_ban_set(const Desired& d, const std::optional<ruleset::Table>& live,
+                                 const std::string& name) {
+    auto w = d.table.sets.find(name);
+    if (w == d.table.sets.end())
+        throw std::runtime_error(d.policy.path + ": the policy has no antiflood section (no ban sets)");
+    if (!live) throw std::runtime_error("table inet " + d.table.name + " is not loaded: run `ivozfw apply` first");
+    auto h = live->sets.find(name);
+    if (h == live->sets.end() || !w->second.same_definition(h->second))
+        throw std::runtime_error("set " + name + " is missing or differs in the live table " + d.table.name +
+                                 ": run `ivozfw apply` first");
+    return h->second;
+}
+
+const ruleset::Element* find_key(const ruleset::Set& s, const ruleset::Bytes& key) {
+    for (const auto& e : s.elements)
+        if (e.key == key) return &e;
+    return nullptr;
+}
+
+void warn_exempt(const policy::Policy& p, const Target& t) {
+    for (const char* list : {"application_servers", "antiflood_trusted", "admin"}) {
+        auto it = p.lists.find(list);
+        if (it != p.lists.end() && it->second.contains(t.addr))
+            std::cerr << "warning: " << t.shown << " is in list " << list
+                      << ": exempt from anti-flood, the ban has no effect on it\n";
+    }
+}
+
+}  // namespace
+
+int cmd_bans(const Options& o) {
+    auto p = load_policy(o);
+    if (!p.antiflood) throw std::runtime_error(o.policy + ": the policy has no antiflood section");
+    nft::Netlink nl;
+    auto live = nl.read_table(p.table, nullptr);
+    if (!live) throw std::runtime_error("table inet " + p.table + " is not loaded: run `ivozfw apply` first");
+    nlohmann::json bans = nlohmann::json::array();
+    std::vector<std::array<std::string, 4>> rows;
+    for (bool v6 : {false, true}) {
+        auto name = ruleset::names::list_set(ruleset::names::ban, v6);
+        auto it = live->sets.find(name);
+        if (it == live->sets.end()) continue;
+        const auto& s = it->second;
+        unsigned prefix = v6 ? v6_prefix(p) : 32;
+        for (const auto& e : s.elements) {
+            auto f = v6 ? net::Family::v6 : net::Family::v4;
+            std::string addr = net::format_address(f, ruleset::from_be(e.key.data(), unsigned(e.key.size())));
+            if (v6 && prefix < 128) addr += fmt::format("/{}", prefix);
+            std::string reason = e.comment.empty() ? "antiflood" : e.comment;
+            uint64_t timeout = e.timeout_ms.value_or(s.timeout_ms);
+            uint64_t left = e.expires_ms.value_or(0);
+            bans.push_back({{"address", addr}, {"set", name}, {"reason", reason},
+                            {"expires_in_s", (left + 999) / 1000}, {"timeout_s", timeout / 1000}});
+            rows.push_back({addr, reason, human(left), human(timeout)});
+        }
+    }
+    if (o.json) {
+        std::cout << nlohmann::json{{"table", p.table}, {"count", bans.size()}, {"bans", bans}}.dump(2) << "\n";
+        return 0;
+    }
+    if (rows.empty()) {
+        fmt::print("no banned sources in table inet {}\n", p.table);
+        return 0;
+    }
+    fmt::print("{:<42} {:<10} {:>10} {:>8}\n", "SOURCE", "REASON", "TIME LEFT", "BAN");
+    for (const auto& r : rows) fmt::print("{:<42} {:<10} {:>10} {:>8}\n", r[0], r[1], r[2], r[3]);
+    fmt::print("{} banned source{}\n", rows.size(), rows.size() == 1 ? "" : "s");
+    return 0;
+}
+
+int cmd_unban(const Options& o) {
+    auto d = build_desired(o, OnSourceError::fail, Needs{false, false});
+    auto t = target(d.policy, o.address);
+    nft::Netlink nl;
+    nft::ReconcileOptions opt;
+    bool was_banned = false;
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        const auto& set = live_ban_set(d, live, t.set);
+        plan::Plan pl;
+        pl.table = d.table.name;
+        pl.table_exists = true;
+        const auto* e = find_key(set, t.key);
+        was_banned = e != nullptr;
+        if (e) pl.ops.push_back(plan::Op{plan::Op::delete_elements, t.set, {*e}, {}, 0, "unban"});
+        return pl;
+    };
+    nft::reconcile(nl, d.table, opt);
+    if (was_banned) fmt::print("{}: unbanned\n", t.shown);
+    else fmt::print("{}: not banned, nothing to do\n", t.shown);
+    return 0;
+}
+
+int cmd_ban(const Options& o) {
+    auto d = build_desired(o, OnSourceError::fail, Needs{false, false});
+    auto t = target(d.policy, o.address);
+    std::optional<uint64_t> ms;
+    if (!o.ban_for.empty()) ms = parse_duration_ms(o.ban_for);
+    warn_exempt(d.policy, t);
+    nft::Netlink nl;
+    nft::ReconcileOptions opt;
+    uint64_t applied = 0;
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        const auto& set = live_ban_set(d, live, t.set);
+        plan::Plan pl;
+        pl.table = d.table.name;
+        pl.table_exists = true;
+        ruleset::Element e;
+        e.key = t.key;
+        e.timeout_ms = ms.value_or(set.timeout_ms);
+        e.comment = kManual;
+        applied = *e.timeout_ms;
+        // An element already there keeps its old timeout on a plain add: replace it.
+        if (const auto* old = find_key(set, t.key))
+            pl.ops.push_back(plan::Op{plan::Op::delete_elements, t.set, {*old}, {}, 0, "re-ban"});
+        pl.ops.push_back(plan::Op{plan::Op::add_elements, t.set, {e}, {}, 0, "manual ban"});
+        return pl;
+    };
+    nft::reconcile(nl, d.table, opt);
+    fmt::print("{}: banned for {}\n", t.shown, human(applied));
+    return 0;
+}
+
+}  // namespace ivozfw::cli

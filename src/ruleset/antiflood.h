@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Names of the objects the anti-flood compile creates, shared with the bans commands, the
+// tests and the docs. Sets come per family: names::list_set(names::ban, v6) = "ban_v6".
+#pragma once
+
+namespace ivozfw::ruleset::names {
+inline const char* const flood = "flood";          // flood_v4/_v6: per-source packet meter
+inline const char* const ban = "ban";              // ban_v4/_v6: banned sources
+inline const char* const tcpnew = "tcpnew";        // tcpnew_v4/_v6: new TCP connections meter
+inline const char* const connlimit = "connlimit";  // connlimit_v4/_v6: concurrent TCP connections
+inline const char* const media = "media";          // media_v4/_v6: concurrent media flows
+inline const char* const antiflood_udp = "antiflood_udp";  // UDP ports metered per packet
+inline const char* const notrack_in = "notrack_in";        // raw prerouting chain
+inline const char* const notrack_out = "notrack_out";      // raw output chain
+inline const char* const drop_flood = "drop_flood";
+inline const char* const drop_banned = "drop_banned";
+inline const char* const drop_conn_limit = "drop_conn_limit";
+inline const char* const drop_call_limit = "drop_call_limit";
+}  // namespace ivozfw::ruleset::names

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Tiny, bounded traffic tools for the packet tests (run inside a test namespace).
+
+    probe.py listen --tcp 22,5060 --udp 5060,13000 --log FILE --ready FILE [--lifetime 60]
+        Listens on [::] (IPv4 and IPv6) on each port until --lifetime seconds have passed.
+        TCP: accepts, writes one line "tcp PORT SRC", sends "ok\\n", closes.
+        UDP: writes "udp PORT SRC PAYLOAD", echoes the datagram back.
+        Touches --ready once every socket is bound.
+    probe.py tcp HOST PORT [--src ADDR] [--timeout 1.5]
+        Prints "connected", "refused" or "timeout"; exit 0 connected, 1 timeout, 2 refused/other.
+    probe.py udp HOST PORT [--src ADDR] [--payload X] [--timeout 1.5]
+        Sends one datagram and waits for the echo: prints "echo" (exit 0) or "timeout" (exit 1).
+    probe.py ping HOST [--count 3] [--timeout 1.5]
+        ICMP/ICMPv6 echo over a raw socket (root): prints "replies N/M"; exit 0 when N >= 1.
+"""
+import argparse
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+
+def family_of(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def ports(text):
+    return [int(p) for p in text.split(",") if p] if text else []
+
+
+def listen(a):
+    socks = {}
+    for proto, plist in (("tcp", ports(a.tcp)), ("udp", ports(a.udp))):
+        for port in plist:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::", port))
+            if proto == "tcp":
+                s.listen(64)
+            s.setblocking(False)
+            socks[s] = (proto, port)
+    log = open(a.log, "a", buffering=1)
+    if a.ready:
+        open(a.ready, "w").close()
+    end = time.monotonic() + a.lifetime
+    while time.monotonic() < end:
+        r, _, _ = select.select(list(socks), [], [], 0.2)
+        for s in r:
+            proto, port = socks[s]
+            try:
+                if proto == "tcp":
+                    c, addr = s.accept()
+                    log.write(f"tcp {port} {unmap(addr[0])}\n")
+                    try:
+                        c.sendall(b"ok\n")
+                    finally:
+                        c.close()
+                else:
+                    data, addr = s.recvfrom(2048)
+                    log.write(f"udp {port} {unmap(addr[0])} {data.decode(errors='replace')}\n")
+                    s.sendto(data, addr)
+            except OSError as e:
+                log.write(f"error {proto} {port} {e}\n")
+    return 0
+
+
+def unmap(addr):
+    return addr[7:] if addr.startswith("::ffff:") else addr
+
+
+def connect_socket(kind, host, src):
+    s = socket.socket(family_of(host), kind)
+    if src:
+        s.bind((src, 0))
+    return s
+
+
+def tcp(a):
+    s = connect_socket(socket.SOCK_STREAM, a.host, a.src)
+    s.settimeout(a.timeout)
+    try:
+        s.connect((a.host, a.port))
+        print("connected")
+        return 0
+    except socket.timeout:
+        print("timeout")
+        return 1
+    except ConnectionRefusedError:
+        print("refused")
+        return 2
+    except OSError as e:
+        print(f"error {e}")
+        return 2
+    finally:
+        s.close()
+
+
+def udp(a):
+    s = connect_socket(socket.SOCK_DGRAM, a.host, a.src)
+    s.settimeout(a.timeout)
+    try:
+        s.sendto(a.payload.encode(), (a.host, a.port))
+        data, _ = s.recvfrom(2048)
+        print("echo" if data == a.payload.encode() else f"unexpected {data!r}")
+        return 0 if data == a.payload.encode() else 2
+    except socket.timeout:
+        print("timeout")
+        return 1
+    except OSError as e:   # e.g. ICMP port unreachable turned into ECONNREFUSED
+        print(f"error {e}")
+        return 2
+    finally:
+        s.close()
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def ping(a):
+    v6 = family_of(a.host) == socket.AF_INET6
+    if v6:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)  # kernel checksums
+        req_type, rep_type = 128, 129
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        req_type, rep_type = 8, 0
+    ident = os.getpid() & 0xFFFF
+    got = 0
+    for seq in range(1, a.count + 1):
+        payload = b"ivozfw-probe"
+        hdr = struct.pack("!BBHHH", req_type, 0, 0, ident, seq)
+        if not v6:
+            hdr = struct.pack("!BBHHH", req_type, 0, checksum(hdr + payload), ident, seq)
+        s.sendto(hdr + payload, (a.host, 0))
+        end = time.monotonic() + a.timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                break
+            data, _ = s.recvfrom(2048)
+            if not v6:
+                data = data[(data[0] & 0x0F) * 4:]   # raw IPv4 sockets include the IP header
+            if len(data) >= 8:
+                t, _, _, i, q = struct.unpack("!BBHHH", data[:8])
+                if t == rep_type and i == ident and q == seq:
+                    got += 1
+                    break
+    print(f"replies {got}/{a.count}")
+    return 0 if got else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    l = sub.add_parser("listen")
+    l.add_argument("--tcp", default="")
+    l.add_argument("--udp", default="")
+    l.add_argument("--log", required=True)
+    l.add_argument("--ready")
+    l.add_argument("--lifetime", type=float, default=60)
+    for name in ("tcp", "udp"):
+        p = sub.add_parser(name)
+        p.add_argument("host")
+        p.add_argument("port", type=int)
+        p.add_argument("--src")
+        p.add_argument("--timeout", type=float, default=1.5)
+        if name == "udp":
+            p.add_argument("--payload", default="ivozfw-probe")
+    p = sub.add_parser("ping")
+    p.add_argument("host")
+    p.add_argument("--count", type=int, default=3)
+    p.add_argument("--timeout", type=float, default=1.5)
+    a = ap.parse_args()
+    return {"listen": listen, "tcp": tcp, "udp": udp, "ping": ping}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

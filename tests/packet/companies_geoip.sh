@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Real packets: a company range inside a GeoIP-denied country reaches SIP (and is not
+# rate-limited by anti-flood) while its neighbours outside the range are dropped; once a
+# sync removes the range, the same source is treated like anyone else. Strict mode: SIP
+# only from company ranges.
+. "$(dirname "$0")/../lib/lib.sh"
+
+new_ns fw fw
+new_ns cl client
+ip link add vfw netns "$fw" type veth peer name vcl netns "$cl" || fail "veth"
+in_ns "$fw" ip link set vfw up
+in_ns "$cl" ip link set vcl up
+in_ns "$fw" ip addr add 192.0.2.1/24 dev vfw
+# 203.0.113.5: CN, inside company 1's 203.0.113.0/28; 203.0.113.50: CN, no company;
+# 198.51.100.5: ES (allowed), the anti-flood control.
+for a in 203.0.113.5/24 203.0.113.50/24 198.51.100.5/24; do in_ns "$cl" ip addr add $a dev vcl; done
+in_ns "$cl" ip route add 192.0.2.0/24 dev vcl
+for n in 203.0.113.0/24 198.51.100.0/24; do in_ns "$fw" ip route add $n dev vfw; done
+
+perl "$LIB_DIR/mkmmdb.pl" "$T/geo.mmdb" 203.0.113.0/24=CN 198.51.100.0/24=ES || fail "mkmmdb"
+D="$T/companies.d"
+mkdir -p "$D"
+echo '{"id": 1, "name": "Acme", "ranges": ["203.0.113.0/28"]}' >"$D/1.json"
+echo '{"id": 2, "name": "Beta", "ranges": ["100.64.0.0/24"]}' >"$D/2.json"
+edit_policy "$T/p.json" -e "p['geoip'] = {'database': '$T/geo.mmdb', 'mode': 'deny', 'countries': ['CN']}" \
+    -e "p['companies'] = {'source': '$D'}"
+expect_exit 0 ivz "$fw" apply -p "$T/p.json"
+
+in_ns "$fw" "$PY" "$LIB_DIR/probe.py" listen --udp 5060 --tcp 5060 --log "$T/rx.log" --ready "$T/ready" --lifetime 90 &
+bg_pid $!
+wait_until 10 test -e "$T/ready" || fail "listener did not start"
+
+probe() {  # probe 0|1 (reaches / dropped) PROTO SRC
+    in_ns "$cl" "$PY" "$LIB_DIR/probe.py" "$2" 192.0.2.1 5060 --src "$3" --timeout 1 >/dev/null
+    local rc=$?
+    [ "$1" = 0 ] && [ "$rc" != 0 ] && fail "$2 from $3 to 192.0.2.1:5060 should arrive ($4)"
+    [ "$1" = 1 ] && [ "$rc" = 0 ] && fail "$2 from $3 to 192.0.2.1:5060 should be dropped ($4)"
+    return 0
+}
+# blast SRC N : N SIP-port datagrams from one socket, as fast as possible
+blast() {
+    in_ns "$cl" "$PY" -c "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('$1', 0))
+for i in range($2): s.sendto(b'OPTIONS', ('192.0.2.1', 5060))
+"
+}
+
+for proto in udp tcp; do
+    probe 0 $proto 203.0.113.5 "company range passes GeoIP"
+    probe 1 $proto 203.0.113.50 "same country, no company"
+done
+geo_before=$(counter_packets "$fw" drop_geoip)
+[ "$geo_before" -ge 2 ] || fail "drop_geoip counted $geo_before packets"
+
+if in_ns "$fw" nft list chain inet ivozfw svc_sip | grep -q drop_flood; then
+    blast 203.0.113.5 600
+    probe 0 udp 203.0.113.5 "company source after 600 datagrams: exempt from anti-flood"
+    blast 198.51.100.5 600
+    probe 1 udp 198.51.100.5 "non-company source after 600 datagrams: banned by anti-flood"
+    log "anti-flood: drop_flood $(counter_packets "$fw" drop_flood), drop_banned $(counter_packets "$fw" drop_banned)"
+fi
+
+# the company loses its range: the next sync makes 203.0.113.5 an ordinary CN source
+echo '{"id": 1, "name": "Acme", "ranges": []}' >"$D/1.json"
+expect_exit 0 ivz "$fw" companies sync -p "$T/p.json"
+expect_contains "+0 -1 elements" "$OUT" "sync removing the range"
+for proto in udp tcp; do
+    probe 1 $proto 203.0.113.5 "range removed by sync"
+done
+geo_after=$(counter_packets "$fw" drop_geoip)
+[ "$geo_after" -gt "$geo_before" ] || fail "drop_geoip did not count 203.0.113.5 after the sync"
+log "drop_geoip: $geo_before before the sync, $geo_after after"
+
+# strict: SIP only from company ranges (and the exempt lists); an allowed country is not enough
+in_ns "$cl" ip addr add 198.51.100.6/24 dev vcl
+probe 0 udp 198.51.100.6 "ES source, not strict yet"
+edit_policy "$T/strict.json" --from "$T/p.json" -e "p['companies']['strict'] = True"
+echo '{"id": 1, "name": "Acme", "ranges": ["203.0.113.0/28"]}' >"$D/1.json"
+expect_exit 0 ivz "$fw" apply -p "$T/strict.json"
+for proto in udp tcp; do
+    probe 1 $proto 198.51.100.6 "strict: not a company"
+    probe 0 $proto 203.0.113.5 "strict: company range"
+done
+[ "$(counter_packets "$fw" drop_not_company)" -ge 2 ] || fail "drop_not_company did not count"
+pass
