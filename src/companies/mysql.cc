@@ -45,7 +45,7 @@ std::string read_private_file(const std::string& path) {
                                       path, st.st_uid, st.st_mode & 07777));
     }
     char buf[4096];
-    ssize_t n;
+    ssize_t n = 0;
     while (ok && (n = read(fd, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
     close(fd);
     if (!ok || n < 0) throw SourceError(path + ": " + std::strerror(errno));

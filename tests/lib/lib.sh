@@ -253,3 +253,26 @@ wait_until() {
 
 # now_ms : milliseconds (for timings).
 now_ms() { date +%s%3N; }
+
+# link_pair FW CLIENT ADDR/LEN... : a veth between two namespaces: vfw in FW with 192.0.2.1/24
+# and 2001:db8::1/64, vcl in CLIENT with the given addresses (documentation ranges only);
+# each client network is routed from FW, and FW's networks from CLIENT.
+link_pair() {
+    local fw=$1 cl=$2 a net
+    shift 2
+    ip link add vfw netns "$fw" type veth peer name vcl netns "$cl" || fail "veth"
+    in_ns "$fw" ip link set vfw up
+    in_ns "$cl" ip link set vcl up
+    in_ns "$fw" ip addr add 192.0.2.1/24 dev vfw
+    in_ns "$fw" ip addr add 2001:db8::1/64 dev vfw nodad
+    for a in "$@"; do
+        case "$a" in
+        *:*) in_ns "$cl" ip addr add "$a" dev vcl nodad ;;
+        *) in_ns "$cl" ip addr add "$a" dev vcl ;;
+        esac
+        net=$("$PY" -c 'import ipaddress, sys; print(ipaddress.ip_interface(sys.argv[1]).network)' "$a")
+        in_ns "$fw" ip route replace "$net" dev vfw || fail "route $net"
+    done
+    in_ns "$cl" ip route replace 192.0.2.0/24 dev vcl
+    in_ns "$cl" ip -6 route replace 2001:db8::/64 dev vcl
+}

@@ -10,32 +10,10 @@ exec /usr/bin/python3 - "$src" <<'PY'
 import json, pathlib, sys
 import jsonschema
 
-def strip_comments(text):
-    """Drop // and /* */ comments outside strings, as ivozfw's loader allows them."""
-    out, i, n, in_str = [], 0, len(text), False
-    while i < n:
-        c = text[i]
-        if in_str:
-            out.append(c)
-            if c == "\\":
-                out.append(text[i + 1]); i += 1
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True; out.append(c)
-        elif text.startswith("//", i):
-            i = text.find("\n", i)
-            if i < 0: break
-            continue
-        elif text.startswith("/*", i):
-            i = text.index("*/", i + 2) + 2
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
-
 src = pathlib.Path(sys.argv[1])
+sys.path.insert(0, str(src / "tests/lib"))
+from policy import strip_comments   # the same comment stripping the other tests use
+
 schema = json.loads((src / "rules/policy.schema.json").read_text())
 jsonschema.Draft202012Validator.check_schema(schema)
 validator = jsonschema.Draft202012Validator(schema)

@@ -8,15 +8,9 @@
 
 new_ns fw fw
 new_ns cl client
-ip link add vfw netns "$fw" type veth peer name vcl netns "$cl" || fail "veth"
-in_ns "$fw" ip link set vfw up
-in_ns "$cl" ip link set vcl up
-in_ns "$fw" ip addr add 192.0.2.1/24 dev vfw
 # 203.0.113.5: CN, inside company 1's 203.0.113.0/28; 203.0.113.50: CN, no company;
 # 198.51.100.5: ES (allowed), the anti-flood control.
-for a in 203.0.113.5/24 203.0.113.50/24 198.51.100.5/24; do in_ns "$cl" ip addr add $a dev vcl; done
-in_ns "$cl" ip route add 192.0.2.0/24 dev vcl
-for n in 203.0.113.0/24 198.51.100.0/24; do in_ns "$fw" ip route add $n dev vfw; done
+link_pair "$fw" "$cl" 203.0.113.5/24 203.0.113.50/24 198.51.100.5/24
 
 perl "$LIB_DIR/mkmmdb.pl" "$T/geo.mmdb" 203.0.113.0/24=CN 198.51.100.0/24=ES || fail "mkmmdb"
 D="$T/companies.d"

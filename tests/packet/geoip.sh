@@ -6,19 +6,9 @@
 
 new_ns fw fw
 new_ns cl client
-ip link add vfw netns "$fw" type veth peer name vcl netns "$cl" || fail "veth"
-in_ns "$fw" ip link set vfw up
-in_ns "$cl" ip link set vcl up
-in_ns "$fw" ip addr add 192.0.2.1/24 dev vfw
-in_ns "$fw" ip addr add 2001:db8::1/64 dev vfw nodad
 # Clients: CN (denied) 203.0.113.5 / 2001:db8:c::5, ES (allowed) 198.51.100.5 / 2001:db8:e::5,
 # and 203.0.113.9, in CN's range but in the admin list (exempt).
-for a in 203.0.113.5/24 203.0.113.9/24 198.51.100.5/24; do in_ns "$cl" ip addr add $a dev vcl; done
-for a in 2001:db8:c::5/64 2001:db8:e::5/64; do in_ns "$cl" ip addr add $a dev vcl nodad; done
-in_ns "$cl" ip route add 192.0.2.0/24 dev vcl
-in_ns "$cl" ip route add 2001:db8::/64 dev vcl
-for n in 203.0.113.0/24 198.51.100.0/24; do in_ns "$fw" ip route add $n dev vfw; done
-for n in 2001:db8:c::/64 2001:db8:e::/64; do in_ns "$fw" ip route add $n dev vfw; done
+link_pair "$fw" "$cl" 203.0.113.5/24 203.0.113.9/24 198.51.100.5/24 2001:db8:c::5/64 2001:db8:e::5/64
 
 perl "$LIB_DIR/mkmmdb.pl" "$T/geo.mmdb" 203.0.113.0/24=CN 2001:db8:c::/48=CN 198.51.100.0/24=ES 2001:db8:e::/48=ES ||
     fail "mkmmdb"
