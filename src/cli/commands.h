@@ -23,6 +23,9 @@ struct Options {
     std::string address;        // geoip lookup / explain / ban...
     std::string ban_for;        // ban --for DURATION (empty: the ban set's timeout)
     uint64_t company_id = 0;    // companies show
+    std::string format;         // status --format text|json|prometheus
+    std::string output;         // status --output FILE (written atomically)
+    std::string proto_port;     // explain PROTO/PORT ("udp/5060"); empty = every service
 };
 
 constexpr int kExitWarnings = 3;
@@ -42,6 +45,10 @@ int cmd_ban(const Options& o);
 int cmd_companies_sync(const Options& o);
 int cmd_companies_list(const Options& o);
 int cmd_companies_show(const Options& o);
+/// Operations (status_commands.cc, explain_commands.cc). status: 0 loaded and equal to the
+/// policy, 2 differs, 4 table not loaded, 1 error. explain: 0 accepted, 5 dropped, 1 error.
+int cmd_status(const Options& o);
+int cmd_explain(const Options& o);
 /// Internal: started detached by `apply --confirm`; restores the snapshot unless confirmed.
 int cmd_rollback_watch(const Options& o);
 

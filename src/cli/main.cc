@@ -31,6 +31,10 @@ const Command kCommands[] = {
     {"bans", "list sources banned by anti-flood, with the time left", cli::cmd_bans, true},
     {"unban", "lift the anti-flood ban of an address", cli::cmd_unban, true},
     {"ban", "ban an address by hand (anti-flood ban set)", cli::cmd_ban, true},
+    {"status", "is the table loaded and equal to the policy; drops per reason, set sizes, data ages "
+               "(exit 0 in sync, 2 differs, 4 not loaded, 1 error)", cli::cmd_status, true},
+    {"explain", "what happens to a new packet from SOURCE to PROTO/PORT, and why "
+                "(exit 0 accepted, 5 dropped, 1 error)", cli::cmd_explain, true},
 };
 
 const Command kGeoipRefresh{"refresh", "", cli::cmd_geoip_refresh, true};
@@ -67,6 +71,17 @@ int main(int argc, char** argv) {
             sub->add_option("address", o.address, "IPv4 or IPv6 address (IPv6: its antiflood.ipv6_prefix)")->required();
         if (std::string(c.name) == "ban")
             sub->add_option("--for", o.ban_for, "how long (300s, 5m, 1h, 1d; default: antiflood.ban)");
+        if (std::string(c.name) == "status") {
+            sub->add_flag("--json", o.json, "print JSON (same as --format json)");
+            sub->add_option("--format", o.format, "text (default), json or prometheus")
+                ->check(CLI::IsMember({"text", "json", "prometheus"}));
+            sub->add_option("-o,--output", o.output, "write to FILE (via FILE.tmp + rename) instead of stdout");
+        }
+        if (std::string(c.name) == "explain") {
+            sub->add_option("source", o.address, "source IPv4 or IPv6 address")->required();
+            sub->add_option("proto_port", o.proto_port, "tcp/PORT or udp/PORT; omitted: every exposed service");
+            sub->add_flag("--json", o.json, "print JSON");
+        }
     }
     auto* geoip = app.add_subcommand("geoip", "GeoIP country sets");
     geoip->require_subcommand(1);

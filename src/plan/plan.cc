@@ -40,10 +40,14 @@ Op op(Op::Verb v, std::string name, std::string why = {}) {
 struct Phases {
     std::vector<Op> del_rules, del_elems, del_sets, del_chains, del_counters;
     std::vector<Op> add_counters, add_sets, add_chains, add_elems, add_rules;
+    // Objects gone from the policy go last: a rule replaced in place may still name them
+    // until its replacement is in (drop logging off: `goto log_x` -> `drop`).
+    std::vector<Op> gone_sets, gone_chains, gone_counters;
     std::vector<Op> join() {
         std::vector<Op> out;
         for (auto* v : {&del_rules, &del_elems, &del_sets, &del_chains, &del_counters,
-                        &add_counters, &add_sets, &add_chains, &add_elems, &add_rules})
+                        &add_counters, &add_sets, &add_chains, &add_elems, &add_rules,
+                        &gone_sets, &gone_chains, &gone_counters})
             for (auto& o : *v) out.push_back(std::move(o));
         return out;
     }
@@ -159,7 +163,7 @@ Plan plan_sets_only(const Table& desired, const Table& live, const std::set<std:
 }
 
 void plan_create(Phases& ph, const Table& desired) {
-    for (const auto& [n, c] : desired.counters) ph.add_counters.push_back(op(Op::add_counter, n));
+    for (const auto& [n, c] : desired.counters) ph.add_counters.push_back(op(Op::add_counter, n, "new"));
     for (const auto& [n, s] : desired.sets) create_set(ph, s, "new");
     for (const auto& n : desired.chain_order) {
         ph.add_chains.push_back(op(Op::add_chain, n, "new"));
@@ -194,7 +198,7 @@ Plan plan(const Table& desired, const std::optional<Table>& live, const Scope& s
     for (const auto& [n, c] : desired.counters)
         if (!live->counters.count(n)) ph.add_counters.push_back(op(Op::add_counter, n, "new"));
     for (const auto& [n, c] : live->counters)
-        if (!desired.counters.count(n)) ph.del_counters.push_back(op(Op::delete_counter, n, "no longer in the policy"));
+        if (!desired.counters.count(n)) ph.gone_counters.push_back(op(Op::delete_counter, n, "no longer in the policy"));
 
     // A redefined set or chain is deleted and created again; every rule is then rebuilt,
     // since any of them may reference it.
@@ -209,7 +213,7 @@ Plan plan(const Table& desired, const std::optional<Table>& live, const Scope& s
         } else if (!s.dynamic) element_delta(ph, s, h->second);
     }
     for (const auto& [n, s] : live->sets)
-        if (!desired.sets.count(n)) ph.del_sets.push_back(op(Op::delete_set, n, "no longer in the policy"));
+        if (!desired.sets.count(n)) ph.gone_sets.push_back(op(Op::delete_set, n, "no longer in the policy"));
     for (const auto& [n, c] : desired.chains) {
         auto h = live->chains.find(n);
         if (h != live->chains.end() && (c.hook != h->second.hook || c.priority != h->second.priority)) rebuild = true;
@@ -217,7 +221,7 @@ Plan plan(const Table& desired, const std::optional<Table>& live, const Scope& s
     for (const auto& [n, c] : live->chains)
         if (!desired.chains.count(n)) {
             for (const auto& r : c.rules) delete_rule(ph, n, r, "chain no longer in the policy");
-            ph.del_chains.push_back(op(Op::delete_chain, n, "no longer in the policy"));
+            ph.gone_chains.push_back(op(Op::delete_chain, n, "no longer in the policy"));
         }
     for (const auto& n : desired.chain_order) {
         const Chain& want = desired.chains.at(n);

@@ -64,6 +64,15 @@ struct Icmp {
     uint32_t echo_burst = 20;
 };
 
+/// Logging of drops (off by default): each drop reason logs through one `limit ... log
+/// prefix "<prefix> drop <reason>: "` rule, so a flood cannot flood the journal.
+struct Logging {
+    bool drops = false;
+    uint64_t rate = 5; uint64_t rate_unit_s = 60;   // default 5/minute per reason
+    uint32_t burst = 5;
+    std::string prefix = "ivozfw";
+};
+
 struct Policy {
     std::string path;                          // where it was read from ("-" for stdin)
     std::string table = "ivozfw";
@@ -74,6 +83,7 @@ struct Policy {
     std::optional<Antiflood> antiflood;
     std::optional<Companies> companies;
     CallLimit call_limit;
+    Logging logging;
 };
 
 /// One problem found in a policy. `where` is "file:line:col" or "file: json.path".

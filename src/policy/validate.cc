@@ -347,6 +347,24 @@ void read_call_limit(Reader& r, const Json* j, Policy& p) {
            0, UINT32_MAX);
 }
 
+void read_logging(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "logging")) return;
+    const std::string path = "logging";
+    r.known_keys(*j, path, {"drops", "rate", "burst", "prefix"});
+    Logging l;
+    r.read(*j, path, "drops", l.drops);
+    if (auto it = j->find("rate"); it != j->end())
+        if (auto rate = read_rate(r, *it, "logging.rate")) std::tie(l.rate, l.rate_unit_s) = *rate;
+    r.read(*j, path, "burst", l.burst, 1, 1000000);
+    r.read(*j, path, "prefix", l.prefix);
+    // nft log prefixes hold 127 characters; "<prefix> drop not_exposed: " must fit.
+    bool printable = std::all_of(l.prefix.begin(), l.prefix.end(),
+                                 [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+    if (l.prefix.empty() || l.prefix.size() > 64 || !printable)
+        r.error("logging.prefix", in_quotes(l.prefix) + ": 1 to 64 printable characters, no quotes or backslashes");
+    p.logging = std::move(l);
+}
+
 const Json* member(const Json& obj, const char* key) {
     auto it = obj.find(key);
     return it == obj.end() ? nullptr : &*it;
@@ -358,7 +376,7 @@ Policy build(const Json& root, Reader& r) {
     Policy p;
     if (!r.is_object(root, "")) return p;
     r.known_keys(root, "", {"$schema", "description", "table", "lists", "services", "icmp", "geoip",
-                            "antiflood", "companies", "call_limit"});
+                            "antiflood", "companies", "call_limit", "logging"});
     std::string ignored;
     r.read(root, "", "$schema", ignored);
     r.read(root, "", "description", ignored);
@@ -372,6 +390,7 @@ Policy build(const Json& root, Reader& r) {
     read_antiflood(r, member(root, "antiflood"), p);
     read_companies(r, member(root, "companies"), p);
     read_call_limit(r, member(root, "call_limit"), p);
+    read_logging(r, member(root, "logging"), p);
     return p;
 }
 

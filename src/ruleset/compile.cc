@@ -165,6 +165,7 @@ Table compile(const policy::Policy& p, const Sources& src) {
     antiflood_objects(p, t);
     for (const auto& svc : p.services) add_chain(t, service_chain(p, svc));
     add_chain(t, input_chain(p));
+    logging_rules(p, t);
     return t;
 }
 

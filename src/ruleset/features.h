@@ -33,4 +33,10 @@ void antiflood_objects(const policy::Policy& p, Table& t);
 bool antiflood_guards(const policy::Policy& p, const policy::Service& s);
 void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out);
 
+/// Drop logging, applied last to the whole table (compile_logging.cc).
+void logging_rules(const policy::Policy& p, Table& t);
+namespace names {
+std::string log_chain(const std::string& counter);   // drop_geoip -> "log_geoip"
+}
+
 }  // namespace ivozfw::ruleset

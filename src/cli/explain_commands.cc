@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// ivozfw explain SOURCE [PROTO/PORT] [--json]
+// What happens to a new packet from SOURCE to PROTO/PORT, step by step, evaluated on the
+// compiled rules with the live kernel sets (bans, GeoIP, companies). Without PROTO/PORT:
+// the verdict for every exposed service (its first port per protocol).
+// Exit: 0 accepted, 5 dropped (one PROTO/PORT), 1 error; 0 for the every-service summary.
+#include <fmt/format.h>
+
+#include <ctime>
+#include <iostream>
+
+#include "cli/desired.h"
+#include "explain/explain.h"
+#include "geoip/mmdb.h"
+#include "nft/reconcile.h"
+
+namespace ivozfw::cli {
+
+namespace {
+
+constexpr int kExitDropped = 5;
+
+nlohmann::json result_json(const explain::Result& r, const explain::Packet& p) {
+    auto steps = nlohmann::json::array();
+    for (const auto& s : r.steps)
+        steps.push_back({{"chain", s.chain}, {"rule", s.rule}, {"text", s.text}, {"decided_by", s.decided_by},
+                         {"matched", s.matched}});
+    return {{"proto", p.proto == policy::Proto::tcp ? "tcp" : "udp"}, {"port", p.port},
+            {"verdict", r.accepted ? "accept" : "drop"}, {"reason", r.reason}, {"counter", r.counter},
+            {"rule", r.decided_by}, {"service", r.service}, {"summary", r.summary}, {"steps", steps}};
+}
+
+}  // namespace
+
+int cmd_explain(const Options& o) {
+    auto addr = net::parse_address(o.address);
+    if (!addr) throw std::runtime_error("\"" + o.address + "\" is not an IP address");
+    std::optional<std::pair<policy::Proto, uint16_t>> pp;
+    if (!o.proto_port.empty()) {
+        pp = explain::parse_proto_port(o.proto_port);
+        if (!pp) throw std::runtime_error("\"" + o.proto_port + "\" is not PROTO/PORT (e.g. udp/5060, tcp/22)");
+    }
+    auto d = build_desired(o, OnSourceError::keep_live);
+    nft::Netlink nl;
+    auto opt = reconcile_options(o);
+    opt.dry_run = true;
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
+    auto out = nft::reconcile(nl, d.table, opt);
+
+    std::vector<std::string> notes;
+    explain::Context c;
+    c.policy = &d.policy;
+    c.compiled = &d.table;
+    c.live = out.before ? &*out.before : nullptr;
+    c.companies = d.companies ? &*d.companies : nullptr;
+    c.now_s = std::time(nullptr);
+    if (!out.before)
+        notes.push_back(fmt::format("table inet {} is NOT loaded: nothing filters packets now; this is what the "
+                                    "policy would do (compiled sets)", d.table.name));
+    else if (!out.plan.empty())
+        notes.push_back(fmt::format("the live table differs from the policy ({} pending changes, see `ivozfw diff`): "
+                                    "the rules walked are the policy's, the sets the kernel's", out.plan.ops.size()));
+    if (d.policy.geoip) {
+        c.geoip_database = d.policy.geoip->database;
+        try {
+            c.country = geoip::lookup(d.policy.geoip->database, *addr, d.policy.geoip->field);
+        } catch (const std::exception& e) {
+            notes.push_back(std::string("GeoIP lookup failed: ") + e.what() + " (the live set still decides)");
+        }
+    }
+
+    std::vector<explain::Packet> packets;
+    if (pp) packets.push_back({*addr, pp->first, pp->second});
+    else
+        for (const auto& s : d.policy.services) {
+            if (!s.tcp.empty()) packets.push_back({*addr, policy::Proto::tcp, s.tcp.front().lo});
+            if (!s.udp.empty()) packets.push_back({*addr, policy::Proto::udp, s.udp.front().lo});
+        }
+    std::vector<explain::Result> results;
+    for (const auto& p : packets) results.push_back(explain::explain(c, p));
+
+    if (o.json) {
+        auto arr = nlohmann::json::array();
+        for (size_t i = 0; i < results.size(); ++i) arr.push_back(result_json(results[i], packets[i]));
+        nlohmann::json j{{"source", net::format_address(addr->family, addr->value)},
+                         {"table", d.table.name}, {"loaded", out.before.has_value()},
+                         {"pending_changes", out.plan.ops.size()}, {"notes", notes}};
+        if (c.country) j["country"] = *c.country;
+        if (pp) j.update(arr[0]);
+        else j["services"] = arr;
+        std::cout << j.dump(2) << "\n";
+    } else {
+        for (const auto& n : notes) fmt::print("note: {}\n", n);
+        if (pp) {
+            const auto& r = results[0];
+            fmt::print("new {} packet from {} to port {}:\n", o.proto_port, o.address, pp->second);
+            size_t i = 0;
+            for (const auto& s : r.steps)
+                fmt::print("  {:>2}. [{} {}] {}\n", ++i, s.chain, s.rule, s.text);
+            fmt::print("{}\n", r.summary);
+        } else {
+            fmt::print("new packets from {} ({}):\n", o.address,
+                       c.country ? "country " + (c.country->empty() ? std::string("unknown") : *c.country)
+                                 : std::string("no GeoIP"));
+            for (size_t i = 0; i < results.size(); ++i) {
+                const auto& p = packets[i];
+                fmt::print("  {:<14} {:<10} {}\n",
+                           fmt::format("{}/{}", p.proto == policy::Proto::tcp ? "tcp" : "udp", p.port),
+                           results[i].service, results[i].summary);
+            }
+            fmt::print("  any port no service exposes: DROPPED: not exposed [drop_not_exposed]\n");
+        }
+    }
+    if (!pp) return 0;
+    return results[0].accepted ? 0 : kExitDropped;
+}
+
+}  // namespace ivozfw::cli

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// ivozfw status [--json | --format text|json|prometheus] [--output FILE]
+//
+// Is the table loaded and equal to the policy (the check diff makes, summarised), the drop
+// counters per reason, the size of every set (dynamic meters with their capacity), and
+// when the policy, the GeoIP database and the company ranges were last brought in.
+// Exit: 0 loaded and equal, 2 loaded but differs from the policy, 4 not loaded, 1 error.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli/desired.h"
+#include "nft/reconcile.h"
+
+namespace ivozfw::cli {
+
+namespace {
+
+constexpr int kExitDiffers = 2;
+constexpr int kExitMissing = 4;
+
+// "2024-05-01T10:00:00Z" -> seconds since the epoch; 0 when absent or unreadable.
+int64_t epoch_of(const std::string& iso) {
+    std::tm tm{};
+    std::istringstream in(iso);
+    in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
+    if (in.fail()) return 0;
+    return int64_t(timegm(&tm));
+}
+
+std::string iso_of(int64_t t) {
+    if (t <= 0) return "";
+    char buf[32];
+    std::time_t tt = t;
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&tt));
+    return buf;
+}
+
+struct SetInfo {
+    std::string name;
+    size_t elements = 0;
+    uint32_t capacity = 0;   // dynamic sets: the size they were created with
+    bool dynamic = false;
+    bool interval = false;
+};
+
+struct Status {
+    std::string table;
+    bool loaded = false;
+    size_t pending = 0;
+    std::vector<std::string> pending_lines;   // "add_elements geoip_v4 (+12)"
+    std::vector<ruleset::Counter> drops;      // drop_* counters, live (zero when not loaded)
+    std::vector<SetInfo> sets;
+    int64_t last_apply = 0;
+    std::string last_apply_policy;
+    int64_t geoip_build = 0, geoip_refresh = 0;
+    std::string geoip_database;
+    int64_t companies_sync = 0;
+    std::string companies_source;
+    std::vector<std::string> warnings;
+    size_t printed = 0;   // warnings build_desired already printed
+};
+
+std::string reason_of(const std::string& counter) {
+    return counter.starts_with("drop_") ? counter.substr(5) : counter;
+}
+
+const char* verb_name(plan::Op::Verb v) {
+    switch (v) {
+    case plan::Op::add_table: return "add table";
+    case plan::Op::delete_table: return "delete table";
+    case plan::Op::add_counter: return "add counter";
+    case plan::Op::delete_counter: return "delete counter";
+    case plan::Op::add_set: return "add set";
+    case plan::Op::delete_set: return "delete set";
+    case plan::Op::add_elements: return "add elements to";
+    case plan::Op::delete_elements: return "delete elements from";
+    case plan::Op::add_chain: return "add chain";
+    case plan::Op::delete_chain: return "delete chain";
+    case plan::Op::add_rule: return "add rule to";
+    case plan::Op::replace_rule: return "replace rule in";
+    case plan::Op::delete_rule: return "delete rule from";
+    }
+    return "?";
+}
+
+Status collect(const Options& o) {
+    Status s;
+    auto d = build_desired(o, OnSourceError::keep_live);
+    s.table = d.table.name;
+    s.warnings = d.warnings;
+    s.printed = d.warnings.size();
+    nft::Netlink nl;
+    auto opt = reconcile_options(o);
+    opt.dry_run = true;
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
+    auto out = nft::reconcile(nl, d.table, opt);
+    s.loaded = out.before.has_value();
+    s.pending = out.plan.ops.size();
+    for (const auto& op : out.plan.ops) {
+        std::string line = fmt::format("{} {}", verb_name(op.verb), op.name);
+        if (!op.elements.empty()) line += fmt::format(" ({} elements)", op.elements.size());
+        if (!op.rule.id.empty()) line += " (rule " + op.rule.id + ")";
+        if (!op.why.empty()) line += ": " + op.why;
+        s.pending_lines.push_back(line);
+    }
+    // Counters: the live ones; the desired names when the table is missing (all zero).
+    const auto& counters = s.loaded ? out.before->counters : d.table.counters;
+    for (const auto& [name, c] : counters)
+        if (name.starts_with("drop_")) s.drops.push_back(c);
+    if (s.loaded)
+        for (const auto& [name, set] : out.before->sets)
+            s.sets.push_back(SetInfo{name, set.elements.size(), set.size, set.dynamic, set.interval});
+    auto read = [&](const char* f) -> std::optional<nlohmann::json> {
+        try {
+            return o.state.read_json(f);
+        } catch (const std::exception& e) {
+            s.warnings.push_back(e.what());
+            return std::nullopt;
+        }
+    };
+    if (auto j = read("last-apply.json")) {
+        s.last_apply = epoch_of(j->value("time", ""));
+        s.last_apply_policy = j->value("policy", "");
+    }
+    if (auto j = read("geoip.json")) {
+        s.geoip_build = j->value("build_epoch", int64_t{0});
+        s.geoip_refresh = epoch_of(j->value("time", ""));
+        s.geoip_database = j->value("database", "");
+    }
+    if (auto j = read("companies.json")) {
+        s.companies_sync = epoch_of(j->value("time", ""));
+        s.companies_source = j->value("source", "");
+    }
+    return s;
+}
+
+int exit_code(const Status& s) { return !s.loaded ? kExitMissing : s.pending ? kExitDiffers : 0; }
+
+std::string text(const Status& s) {
+    std::string out;
+    auto line = [&](const std::string& l) { out += l + "\n"; };
+    if (!s.loaded) line(fmt::format("table inet {}: NOT LOADED (run `ivozfw apply`)", s.table));
+    else if (s.pending == 0) line(fmt::format("table inet {}: loaded, matches the policy", s.table));
+    else {
+        line(fmt::format("table inet {}: loaded, DIFFERS from the policy: {} pending change{} (see `ivozfw diff`)",
+                         s.table, s.pending, s.pending == 1 ? "" : "s"));
+        size_t n = 0;
+        for (const auto& l : s.pending_lines) {
+            if (++n > 10) {
+                line(fmt::format("  ... and {} more", s.pending_lines.size() - 10));
+                break;
+            }
+            line("  " + l);
+        }
+    }
+    line("");
+    line(fmt::format("{:<16} {:>14} {:>16}", "DROPPED", "PACKETS", "BYTES"));
+    for (const auto& c : s.drops) line(fmt::format("{:<16} {:>14} {:>16}", reason_of(c.name), c.packets, c.bytes));
+    if (s.loaded) {
+        line("");
+        line(fmt::format("{:<24} {:>10} {:>10}  {}", "SET", "ELEMENTS", "CAPACITY", "KIND"));
+        for (const auto& st : s.sets) {
+            std::string cap = st.dynamic && st.capacity ? std::to_string(st.capacity) : "-";
+            std::string kind = st.dynamic ? fmt::format("dynamic ({:.1f}% full)",
+                                                        st.capacity ? 100.0 * st.elements / st.capacity : 0.0)
+                             : st.interval ? "intervals" : "elements";
+            line(fmt::format("{:<24} {:>10} {:>10}  {}", st.name, st.elements, cap, kind));
+        }
+    }
+    line("");
+    line(fmt::format("last apply:       {}{}", s.last_apply ? iso_of(s.last_apply) : "never (no record)",
+                     s.last_apply_policy.empty() ? "" : " (" + s.last_apply_policy + ")"));
+    if (s.geoip_refresh || s.geoip_build)
+        line(fmt::format("GeoIP database:   {} built {}, loaded {}", s.geoip_database, iso_of(s.geoip_build),
+                         iso_of(s.geoip_refresh)));
+    if (s.companies_sync)
+        line(fmt::format("company ranges:   last sync {} from {}", iso_of(s.companies_sync), s.companies_source));
+    return out;
+}
+
+nlohmann::json json(const Status& s) {
+    auto drops = nlohmann::json::object();
+    for (const auto& c : s.drops) drops[reason_of(c.name)] = {{"counter", c.name}, {"packets", c.packets}, {"bytes", c.bytes}};
+    auto sets = nlohmann::json::object();
+    for (const auto& st : s.sets) {
+        nlohmann::json j{{"elements", st.elements}, {"dynamic", st.dynamic}, {"interval", st.interval}};
+        if (st.dynamic) j["capacity"] = st.capacity;
+        sets[st.name] = j;
+    }
+    auto opt_time = [](int64_t t) { return t ? nlohmann::json(iso_of(t)) : nlohmann::json(nullptr); };
+    return {{"table", s.table}, {"loaded", s.loaded}, {"in_sync", s.loaded && s.pending == 0},
+            {"pending_changes", s.pending}, {"pending", s.pending_lines}, {"dropped", drops}, {"sets", sets},
+            {"last_apply", opt_time(s.last_apply)}, {"policy", s.last_apply_policy},
+            {"geoip", {{"database", s.geoip_database}, {"build", opt_time(s.geoip_build)},
+                       {"refreshed", opt_time(s.geoip_refresh)}}},
+            {"companies", {{"source", s.companies_source}, {"last_sync", opt_time(s.companies_sync)}}},
+            {"warnings", s.warnings}, {"exit", exit_code(s)}};
+}
+
+std::string label(const std::string& v) {
+    std::string out;
+    for (char ch : v) {
+        if (ch == '\\' || ch == '"') out += '\\';
+        if (ch == '\n') { out += "\\n"; continue; }
+        out += ch;
+    }
+    return out;
+}
+
+// Prometheus text exposition format 0.0.4 (node_exporter's textfile collector).
+std::string prometheus(const Status& s) {
+    std::string out;
+    auto head = [&](const char* name, const char* type, const char* help) {
+        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    };
+    head("ivozfw_table_loaded", "gauge", "1 when ivozfw's nftables table is loaded.");
+    out += fmt::format("ivozfw_table_loaded{{table=\"{}\"}} {}\n", label(s.table), s.loaded ? 1 : 0);
+    head("ivozfw_pending_changes", "gauge", "Changes apply would make to bring the live table in line with the policy.");
+    out += fmt::format("ivozfw_pending_changes{{table=\"{}\"}} {}\n", label(s.table), s.pending);
+    head("ivozfw_dropped_packets_total", "counter", "Packets dropped, per reason.");
+    for (const auto& c : s.drops)
+        out += fmt::format("ivozfw_dropped_packets_total{{reason=\"{}\"}} {}\n", label(reason_of(c.name)), c.packets);
+    head("ivozfw_dropped_bytes_total", "counter", "Bytes dropped, per reason.");
+    for (const auto& c : s.drops)
+        out += fmt::format("ivozfw_dropped_bytes_total{{reason=\"{}\"}} {}\n", label(reason_of(c.name)), c.bytes);
+    head("ivozfw_set_elements", "gauge", "Elements in each set of the table (interval sets: ranges).");
+    for (const auto& st : s.sets)
+        out += fmt::format("ivozfw_set_elements{{set=\"{}\"}} {}\n", label(st.name), st.elements);
+    head("ivozfw_set_capacity", "gauge", "Maximum elements of each dynamic set (meters, bans).");
+    for (const auto& st : s.sets)
+        if (st.dynamic && st.capacity)
+            out += fmt::format("ivozfw_set_capacity{{set=\"{}\"}} {}\n", label(st.name), st.capacity);
+    head("ivozfw_last_apply_timestamp_seconds", "gauge", "When the policy was last applied (0: no record).");
+    out += fmt::format("ivozfw_last_apply_timestamp_seconds {}\n", s.last_apply);
+    head("ivozfw_geoip_build_timestamp_seconds", "gauge", "Build date of the GeoIP database loaded (0: none).");
+    out += fmt::format("ivozfw_geoip_build_timestamp_seconds {}\n", s.geoip_build);
+    head("ivozfw_geoip_refresh_timestamp_seconds", "gauge", "When the GeoIP sets were last loaded (0: never).");
+    out += fmt::format("ivozfw_geoip_refresh_timestamp_seconds {}\n", s.geoip_refresh);
+    head("ivozfw_companies_last_sync_timestamp_seconds", "gauge", "When the company ranges were last synced (0: never).");
+    out += fmt::format("ivozfw_companies_last_sync_timestamp_seconds {}\n", s.companies_sync);
+    return out;
+}
+
+// FILE.tmp then rename: node_exporter never reads a half-written file.
+void write_atomic(const std::string& path, const std::string& data) {
+    std::string tmp = path + ".tmp";
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error(tmp + ": " + std::strerror(errno));
+    bool ok = write(fd, data.data(), data.size()) == ssize_t(data.size());
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        unlink(tmp.c_str());
+        throw std::runtime_error(path + ": cannot write: " + std::strerror(e));
+    }
+}
+
+}  // namespace
+
+int cmd_status(const Options& o) {
+    std::string format = o.format.empty() ? (o.json ? "json" : "text") : o.format;
+    if (format != "text" && format != "json" && format != "prometheus")
+        throw std::runtime_error("--format must be text, json or prometheus");
+    auto s = collect(o);
+    for (size_t i = s.printed; i < s.warnings.size(); ++i) std::cerr << "warning: " << s.warnings[i] << "\n";
+    std::string out = format == "json" ? json(s).dump(2) + "\n" : format == "prometheus" ? prometheus(s) : text(s);
+    if (o.output.empty()) std::cout << out;
+    else write_atomic(o.output, out);
+    return exit_code(s);
+}
+
+}  // namespace ivozfw::cli

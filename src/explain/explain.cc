@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "explain/explain.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "ruleset/values.h"
+
+namespace ivozfw::explain {
+
+using namespace ruleset;
+
+namespace {
+
+constexpr uint8_t kTcp = 6, kUdp = 17;
+const char* const kExemptLists[] = {"application_servers", "antiflood_trusted", "admin"};
+
+struct Pkt {
+    bool v6 = false;
+    Bytes saddr;
+    uint8_t l4 = kUdp;
+    uint16_t dport = 0;
+    uint32_t ct = ct_new;   // a new flow: never established, related nor invalid
+};
+
+std::string proto_name(uint8_t p) { return p == kTcp ? "tcp" : "udp"; }
+
+std::string human(uint64_t ms) {
+    uint64_t s = (ms + 999) / 1000;
+    if (s >= 86400) return fmt::format("{}d{}h", s / 86400, s % 86400 / 3600);
+    if (s >= 3600) return fmt::format("{}h{}m", s / 3600, s % 3600 / 60);
+    if (s >= 60) return fmt::format("{}m{}s", s / 60, s % 60);
+    return fmt::format("{}s", s);
+}
+
+std::string rate_text(const Limit& l) {
+    const char* unit = l.unit_s == 1 ? "second" : l.unit_s == 60 ? "minute" : l.unit_s == 3600 ? "hour" : "day";
+    return fmt::format("{}/{} burst {}", l.rate, unit, l.burst);
+}
+
+// Wire bytes of what a selector reads from the packet; nullopt when the packet has no such
+// field (an IPv6 address of an IPv4 packet, the ICMP type of a UDP datagram).
+std::optional<Bytes> read(const Pkt& p, Selector s) {
+    switch (s) {
+    case Selector::meta_nfproto: return Bytes{uint8_t(p.v6 ? 10 : 2)};
+    case Selector::meta_l4proto: return Bytes{p.l4};
+    case Selector::meta_iif: return host_u32(2);   // not lo (ifindex 1)
+    case Selector::ct_state: return host_u32(p.ct);
+    case Selector::ip_saddr: return p.v6 ? std::nullopt : std::optional<Bytes>(p.saddr);
+    case Selector::ip6_saddr: return p.v6 ? std::optional<Bytes>(p.saddr) : std::nullopt;
+    case Selector::th_dport: return be_bytes(p.dport, 2);
+    case Selector::th_sport: return be_bytes(40000, 2);
+    case Selector::icmp_type:
+    case Selector::icmpv6_type: return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::optional<Bytes> key_of(const Pkt& p, const std::vector<Selector>& sel, const Bytes& mask) {
+    Bytes key;
+    for (auto s : sel) {
+        auto v = read(p, s);
+        if (!v) return std::nullopt;
+        if (!mask.empty() && mask.size() == v->size())
+            for (size_t i = 0; i < v->size(); ++i) (*v)[i] &= mask[i];
+        if (sel.size() > 1) v->resize((v->size() + 3) / 4 * 4, 0);
+        key.insert(key.end(), v->begin(), v->end());
+    }
+    return key;
+}
+
+const Element* find(const Set& s, const Bytes& key) {
+    for (const auto& e : s.elements) {
+        if (e.key.size() != key.size()) continue;
+        const Bytes& hi = e.key_end.empty() ? e.key : e.key_end;
+        if (key >= e.key && key <= hi) return &e;
+    }
+    return nullptr;
+}
+
+struct Walker {
+    const Context& c;
+    const Pkt& p;
+    const net::Address& src;
+    Result& r;
+    bool done = false;
+
+    const Set* set(const std::string& name, bool* from_live) const {
+        if (c.live) {
+            auto it = c.live->sets.find(name);
+            if (it != c.live->sets.end()) {
+                *from_live = true;
+                return &it->second;
+            }
+        }
+        *from_live = false;
+        auto it = c.compiled->sets.find(name);
+        return it == c.compiled->sets.end() ? nullptr : &it->second;
+    }
+
+    std::string base_of(const std::string& set) const {
+        if (set.size() > 3 && (set.ends_with("_v4") || set.ends_with("_v6"))) return set.substr(0, set.size() - 3);
+        return set;
+    }
+
+    std::string exempt_lists() const {
+        std::vector<std::string> in;
+        for (const char* l : kExemptLists) {
+            auto it = c.policy->lists.find(l);
+            if (it != c.policy->lists.end() && it->second.contains(src)) in.push_back(l);
+        }
+        return in.empty() ? "" : fmt::format("{}", fmt::join(in, ", "));
+    }
+
+    std::string company_of() const {
+        if (!c.companies) return "";
+        std::vector<std::string> who;
+        for (const auto& [id, co] : c.companies->companies)
+            if (co.ip_filter && co.ranges.contains(src))
+                who.push_back(fmt::format("company {}{}", id, co.name.empty() ? "" : " (" + co.name + ")"));
+        return who.empty() ? "" : fmt::format("{}", fmt::join(who, ", "));
+    }
+
+    std::string country() const {
+        if (!c.country) return "";
+        std::string cc = c.country->empty() ? "unknown" : *c.country;
+        return "country " + cc + (c.geoip_database.empty() ? "" : " by the GeoIP database " + c.geoip_database);
+    }
+
+    // Membership text for `saddr @set`, domain words where ivozfw knows what the set is.
+    std::string membership(const std::string& name, bool in, const Element* e, bool from_live,
+                           std::string* decided) const {
+        std::string base = base_of(name);
+        std::string where = (c.live && !from_live) ? " (compiled set: not in the live table)" : "";
+        *decided = "set " + name;
+        if (base == "exempt") {
+            if (!in) return "source is not in " + name + " (application_servers, antiflood_trusted, admin)" + where;
+            auto l = exempt_lists();
+            if (!l.empty()) *decided = "list " + l;
+            return fmt::format("source is exempt: in set {}{}", name, l.empty() ? "" : " via list " + l) + where;
+        }
+        if (base == "companies") {
+            if (!in) return "source is in no company's authorized ranges (set " + name + ")" + where;
+            auto co = company_of();
+            if (!co.empty()) *decided = co + "'s ranges";
+            return fmt::format("source is a member of {}'s authorized ranges (set {})",
+                               co.empty() ? "a company" : co, name) + where;
+        }
+        if (base == "geoip") {
+            auto cc = country();
+            std::string mode;
+            if (c.policy->geoip)
+                mode = fmt::format("{} {}", c.policy->geoip->mode == policy::GeoIP::Mode::deny ? "deny" : "allow",
+                                   fmt::join(c.policy->geoip->countries, ","));
+            if (!in) return fmt::format("{}{}not in the GeoIP drop set {} (mode {}): passes", cc,
+                                        cc.empty() ? "" : ", ", name, mode) + where;
+            return fmt::format("{}{}in the GeoIP drop set {} (mode {})", cc, cc.empty() ? "" : ": ", name, mode) + where;
+        }
+        if (base == "ban") {
+            if (!in) return "source is not banned (set " + name + ")" + where;
+            std::string until;
+            if (e && e->expires_ms) {
+                until = " for " + human(*e->expires_ms);
+                if (c.now_s) {
+                    std::time_t t = c.now_s + std::time_t((*e->expires_ms + 999) / 1000);
+                    char buf[16];
+                    std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
+                    until += std::string(" (until ") + buf + ")";
+                }
+            }
+            std::string how = e && !e->comment.empty() ? " (" + e->comment + " ban)" : " by anti-flood";
+            return fmt::format("source is banned{}{}: in set {}", how, until, name) + where;
+        }
+        if (c.policy->lists.count(base)) {
+            *decided = "list " + base;
+            return fmt::format("source is {}in list {} (set {})", in ? "" : "not ", base, name) + where;
+        }
+        return fmt::format("source is {}in set {}", in ? "" : "not ", name) + where;
+    }
+
+    void step(const std::string& chain, const std::string& rule, std::string text, std::string decided,
+              bool matched) {
+        r.steps.push_back(Step{chain, rule, std::move(text), std::move(decided), matched});
+    }
+
+    void finish(bool accepted, const std::string& rule, const std::string& counter, const std::string& why,
+                const std::string& decided) {
+        r.accepted = accepted;
+        r.decided_by = rule;
+        r.counter = counter;
+        r.reason = accepted ? "" : counter.starts_with("drop_") ? counter.substr(5) : counter.empty() ? "policy" : counter;
+        r.summary = fmt::format("{}: {}{}", accepted ? "ACCEPTED" : "DROPPED", why,
+                                decided.empty() ? "" : " [" + decided + "]");
+        done = true;
+    }
+
+    // Drop logging: `counter name drop_x goto log_x`, and chain log_x logs (rate limited)
+    // and drops, whatever the limit says.
+    bool log_chain(const Verdict& v) const {
+        if (v.kind != Verdict::goto_ || !v.chain.starts_with("log_")) return false;
+        auto it = c.compiled->chains.find(v.chain);
+        if (it == c.compiled->chains.end() || it->second.rules.empty()) return false;
+        const auto& last = it->second.rules.back().stmts;
+        return last.size() == 1 && std::get_if<Verdict>(&last[0]) &&
+               std::get<Verdict>(last[0]).kind == Verdict::drop;
+    }
+
+    std::string service_of(const std::string& chain) const {
+        return chain.starts_with("svc_") ? chain.substr(4) : chain;
+    }
+
+    void input_text(const Rule& rule) {
+        const std::string& id = rule.id;
+        if (id == "established")
+            step("input", id, "not applicable: a new packet is not part of an established or related flow", "", false);
+        else if (id == "invalid")
+            step("input", id, "conntrack state is new, not invalid", "", false);
+        else if (id == "loopback")
+            step("input", id, "does not arrive on lo (loopback is always accepted)", "", false);
+        else if (id == "icmp")
+            step("input", "icmp", fmt::format("not ICMP ({}): the ICMP rules do not apply", proto_name(p.l4)), "", false);
+    }
+
+    void chain(const std::string& name) {
+        auto it = c.compiled->chains.find(name);
+        if (it == c.compiled->chains.end()) {
+            finish(false, name, "", "chain " + name + " is missing from the compiled table", "");
+            return;
+        }
+        const Chain& ch = it->second;
+        for (const auto& rule : ch.rules) {
+            if (done) return;
+            run(ch, rule);
+        }
+        if (done) return;
+        if (ch.policy) {
+            bool acc = *ch.policy == Verdict::accept;
+            step(name, "policy", fmt::format("end of chain {}: policy {}", name, acc ? "accept" : "drop"),
+                 "chain " + name + " policy", true);
+            finish(acc, "chain " + name + " policy", "", "no rule decided, chain policy", "");
+        }
+    }
+
+    void run(const Chain& ch, const Rule& rule) {
+        const std::string& cn = ch.name;
+        std::string counter, text, decided;
+        bool metered = false;
+        for (const auto& st : rule.stmts) {
+            if (const auto* m = std::get_if<Match>(&st)) {
+                auto key = key_of(p, m->sel, m->prefix_mask);
+                bool sel_family = m->sel.size() == 1 && (m->sel[0] == Selector::meta_nfproto ||
+                                                         m->sel[0] == Selector::meta_l4proto);
+                if (m->op == Match::in_set || m->op == Match::not_in_set) {
+                    bool from_live = false;
+                    const Set* s = set(m->set, &from_live);
+                    const Element* e = (s && key) ? find(*s, *key) : nullptr;
+                    bool in = e != nullptr;
+                    bool ok = m->op == Match::in_set ? in : !in;
+                    bool saddr = m->sel.size() == 1 &&
+                                 (m->sel[0] == Selector::ip_saddr || m->sel[0] == Selector::ip6_saddr);
+                    if (from_live) r.live_sets = true;
+                    if (saddr) {
+                        text = membership(m->set, in, e, from_live, &decided);
+                    } else if (!ok) {
+                        if (cn == "input") input_text(rule);
+                        return;
+                    }
+                    if (!ok) {
+                        step(cn, rule.id, text, decided, false);
+                        return;
+                    }
+                    continue;
+                }
+                bool ok = false;
+                if (key) {
+                    if (m->op == Match::eq) ok = *key == m->value;
+                    else if (m->op == Match::neq) ok = *key != m->value;
+                    else if (m->op == Match::any_bit) {
+                        ok = false;
+                        for (size_t i = 0; i < key->size() && i < m->value.size(); ++i)
+                            ok = ok || ((*key)[i] & m->value[i]);
+                    }
+                }
+                if (!ok) {
+                    // The other family's or protocol's twin: not worth a line.
+                    if (cn == "input") input_text(rule);
+                    (void)sel_family;
+                    return;
+                }
+            } else if (const auto* cr = std::get_if<CounterRef>(&st)) {
+                counter = cr->name;
+            } else if (const auto* su = std::get_if<SetUpdate>(&st)) {
+                // Meters: what they do depends on the traffic. A new packet under the limit passes.
+                std::string base = base_of(su->set);
+                std::string what;
+                if (su->limit)
+                    what = fmt::format("metered in set {}: over {} per source it is dropped{}; under the rate it passes",
+                                       su->set, rate_text(*su->limit),
+                                       base == "flood" ? " and the source banned" : "");
+                else if (su->ct_count_over)
+                    what = fmt::format("counted in set {}: more than {} concurrent {} per source are dropped; "
+                                       "below that it passes", su->set, *su->ct_count_over,
+                                       base == "media" ? "media flows" : "connections");
+                else {
+                    // A refresh of another set after a meter matched (the ban after the flood meter).
+                    continue;
+                }
+                if (!metered) step(cn, rule.id, what, "set " + su->set, false);
+                metered = true;
+                return;
+            } else if (std::get_if<Limit>(&st) || std::get_if<Log>(&st) || std::get_if<Notrack>(&st)) {
+                continue;
+            } else if (const auto* vm = std::get_if<VmapLookup>(&st)) {
+                auto key = key_of(p, vm->sel, {});
+                bool from_live = false;
+                const Set* s = set(vm->set, &from_live);
+                const Element* e = (s && key) ? find(*s, *key) : nullptr;
+                if (from_live) r.live_sets = true;
+                if (!e || !e->verdict) {
+                    step(cn, rule.id, fmt::format("map {} has no entry for {}/{}: port {} is not exposed",
+                                                  vm->set, proto_name(p.l4), p.dport, p.dport),
+                         "map " + vm->set, false);
+                    return;
+                }
+                const Verdict& v = *e->verdict;
+                std::string svc = service_of(v.chain);
+                r.service = svc;
+                step(cn, rule.id, fmt::format("map {}: {}/{} is service {} -> goto {}", vm->set, proto_name(p.l4),
+                                              p.dport, svc, v.chain),
+                     "map " + vm->set, true);
+                if (v.kind == Verdict::goto_ || v.kind == Verdict::jump) {
+                    chain(v.chain);
+                    if (!done && v.kind == Verdict::goto_) {
+                        // A goto chain that ends without a verdict returns to the base chain's policy.
+                        auto base = c.compiled->chains.find("input");
+                        bool acc = base != c.compiled->chains.end() && base->second.policy == Verdict::accept;
+                        finish(acc, "chain input policy", "", "no rule decided, chain policy", "");
+                    }
+                    return;
+                }
+                finish(v.kind == Verdict::accept, rule.id, "", "map verdict", "map " + vm->set);
+                return;
+            } else if (const auto* v = std::get_if<Verdict>(&st)) {
+                if (v->kind == Verdict::accept) {
+                    std::string why = text.empty() ? (cn.starts_with("svc_") ? "service " + service_of(cn) + " accepts it"
+                                                                             : "accepted by rule " + rule.id)
+                                                   : text;
+                    if (decided.empty()) decided = "rule " + rule.id;
+                    step(cn, rule.id, text.empty() ? why : text + ": accepted", decided, true);
+                    finish(true, rule.id, "", why, decided);
+                } else if (v->kind == Verdict::drop || log_chain(*v)) {
+                    std::string why;
+                    if (rule.id == "not-exposed" || counter == "drop_not_exposed")
+                        why = fmt::format("port {}/{} is not exposed", proto_name(p.l4), p.dport);
+                    else if (counter == "drop_not_allowed") {
+                        std::string svc = service_of(cn);
+                        std::vector<std::string> from;
+                        for (const auto& s : c.policy->services)
+                            if (s.name == svc) from = s.from;
+                        why = fmt::format("service {} only accepts list{} {}", svc, from.size() == 1 ? "" : "s",
+                                          fmt::join(from, ", "));
+                    } else if (counter == "drop_not_company")
+                        why = "source is outside every company's ranges (companies.strict)";
+                    else
+                        why = text.empty() ? "dropped by rule " + rule.id : text;
+                    if (decided.empty()) decided = "rule " + rule.id;
+                    std::string logged = log_chain(*v) ? fmt::format(", logged (chain {}, rate limited)", v->chain) : "";
+                    step(cn, rule.id, fmt::format("{}: dropped{}{}", why, counter.empty() ? "" : ", counted in " + counter,
+                                                  logged),
+                         decided, true);
+                    finish(false, rule.id, counter, why, decided);
+                } else {
+                    step(cn, rule.id, "-> " + format_verdict(*v), "rule " + rule.id, true);
+                    chain(v->chain);
+                }
+                return;
+            }
+        }
+        if (!text.empty()) step(cn, rule.id, text, decided, true);
+    }
+};
+
+}  // namespace
+
+std::optional<std::pair<policy::Proto, uint16_t>> parse_proto_port(const std::string& s) {
+    auto slash = s.find('/');
+    if (slash == std::string::npos) return std::nullopt;
+    std::string proto = s.substr(0, slash), port = s.substr(slash + 1);
+    policy::Proto pr;
+    if (proto == "tcp") pr = policy::Proto::tcp;
+    else if (proto == "udp") pr = policy::Proto::udp;
+    else return std::nullopt;
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    unsigned long n = std::stoul(port);
+    if (n == 0 || n > 65535) return std::nullopt;
+    return std::make_pair(pr, uint16_t(n));
+}
+
+Result explain(const Context& c, const Packet& in) {
+    Result r;
+    Pkt p;
+    p.v6 = in.src.family == net::Family::v6;
+    p.saddr = be_bytes(in.src.value, p.v6 ? 16 : 4);
+    p.l4 = uint8_t(in.proto);
+    p.dport = in.port;
+    Walker w{c, p, in.src, r};
+    w.chain("input");
+    if (!w.done) w.finish(false, "input", "", "no verdict (input chain missing)", "");
+    return r;
+}
+
+}  // namespace ivozfw::explain

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <catch2/catch.hpp>
+
+#include "explain/explain.h"
+#include "ruleset/compile.h"
+#include "ruleset/values.h"
+
+using namespace ivozfw;
+using explain::Packet;
+using policy::Proto;
+
+namespace {
+
+const char* kPolicy = R"({
+  "lists": { "admin": ["192.0.2.10", "2001:db8:a::/48"] },
+  "services": {
+    "sip": { "udp": [5060], "tcp": [5060] },
+    "rtp": { "udp": ["13000-19000"] },
+    "ssh": { "tcp": [22], "from": ["admin"] }
+  },
+  "geoip": { "database": "/nonexistent.mmdb", "mode": "deny", "countries": ["CN"] },
+  "companies": { "source": "/nonexistent" },
+  "antiflood": { "services": ["sip"] }
+})";
+
+net::Address addr(const char* s) { return *net::parse_address(s); }
+
+struct Fixture {
+    policy::Policy p = policy::load_text(kPolicy, "p.json");
+    ruleset::Table t;
+    companies::Loaded co;
+    Fixture() {
+        ruleset::Sources src;
+        src.geoip_drop = net::AddressSet{};
+        src.geoip_drop->add(net::Family::v4, net::parse_prefix("203.0.113.0/24", nullptr)->range());
+        src.geoip_drop->add(net::Family::v6, net::parse_prefix("2001:db8:c::/48", nullptr)->range());
+        src.geoip_drop->normalize();
+        companies::Company c;
+        c.id = 42;
+        c.name = "Acme";
+        c.ranges.add(net::Family::v4, net::parse_prefix("203.0.113.16/28", nullptr)->range());
+        c.ranges.normalize();
+        co.companies[42] = c;
+        src.companies = co.all();
+        t = ruleset::compile(p, src);
+    }
+    explain::Result run(const char* src, Proto proto, uint16_t port, const ruleset::Table* live = nullptr,
+                        const char* country = nullptr) {
+        explain::Context c;
+        c.policy = &p;
+        c.compiled = &t;
+        c.live = live;
+        c.companies = &co;
+        if (country) c.country = country;
+        return explain::explain(c, Packet{addr(src), proto, port});
+    }
+};
+
+}  // namespace
+
+TEST_CASE("explain: port not exposed, from the services map") {
+    Fixture f;
+    auto r = f.run("198.51.100.5", Proto::tcp, 8000);
+    CHECK_FALSE(r.accepted);
+    CHECK(r.reason == "not_exposed");
+    CHECK(r.counter == "drop_not_exposed");
+    CHECK(r.decided_by == "not-exposed");
+    CHECK(r.service.empty());
+    CHECK_THAT(r.summary, Catch::Contains("port tcp/8000 is not exposed"));
+    // the input chain is walked in order, dispatch before not-exposed
+    REQUIRE(r.steps.size() >= 2);
+    CHECK(r.steps[r.steps.size() - 2].rule == "dispatch");
+    CHECK(r.steps.front().rule == "established");
+}
+
+TEST_CASE("explain: restricted service, from a list or not") {
+    Fixture f;
+    auto no = f.run("198.51.100.5", Proto::tcp, 22);
+    CHECK_FALSE(no.accepted);
+    CHECK(no.reason == "not_allowed");
+    CHECK(no.service == "ssh");
+    auto yes = f.run("192.0.2.10", Proto::tcp, 22);
+    CHECK(yes.accepted);
+    CHECK(yes.decided_by == "ssh/from-admin-v4");
+    auto v6 = f.run("2001:db8:a::1", Proto::tcp, 22);
+    CHECK(v6.accepted);
+    CHECK(v6.decided_by == "ssh/from-admin-v6");
+}
+
+TEST_CASE("explain: GeoIP, company exemption, admin exemption") {
+    Fixture f;
+    auto cn = f.run("203.0.113.5", Proto::udp, 5060, nullptr, "CN");
+    CHECK_FALSE(cn.accepted);
+    CHECK(cn.reason == "geoip");
+    CHECK_THAT(cn.summary, Catch::Contains("country CN") && Catch::Contains("geoip_v4"));
+    auto cn6 = f.run("2001:db8:c::5", Proto::tcp, 5060);
+    CHECK(cn6.reason == "geoip");
+    auto company = f.run("203.0.113.20", Proto::udp, 5060);
+    CHECK(company.accepted);
+    CHECK(company.decided_by == "sip/company-v4");
+    CHECK_THAT(company.summary, Catch::Contains("company 42 (Acme)"));
+    auto es = f.run("198.51.100.5", Proto::udp, 5060);
+    CHECK(es.accepted);
+    CHECK(es.decided_by == "sip/accept");
+    // rtp is public and GeoIP guards every public service
+    CHECK(f.run("203.0.113.5", Proto::udp, 15000).reason == "geoip");
+}
+
+TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
+    Fixture f;
+    auto ok = f.run("198.51.100.7", Proto::udp, 5060);
+    CHECK(ok.accepted);
+    bool metered = false;
+    for (const auto& s : ok.steps) metered = metered || s.rule == "sip/flood-v4";
+    CHECK(metered);
+    ruleset::Table live = f.t;
+    ruleset::Element e;
+    e.key = ruleset::be_bytes(addr("198.51.100.7").value, 4);
+    e.expires_ms = 125000;
+    e.comment = "manual";
+    live.sets.at("ban_v4").elements.push_back(e);
+    auto banned = f.run("198.51.100.7", Proto::udp, 5060, &live);
+    CHECK_FALSE(banned.accepted);
+    CHECK(banned.reason == "banned");
+    CHECK(banned.live_sets);
+    CHECK_THAT(banned.summary, Catch::Contains("2m5s") && Catch::Contains("ban_v4"));
+    // IPv6: banned by its /64
+    ruleset::Element e6;
+    e6.key = ruleset::be_bytes(addr("2001:db8:e::").value, 16);
+    live.sets.at("ban_v6").elements.push_back(e6);
+    CHECK(f.run("2001:db8:e::77", Proto::tcp, 5060, &live).reason == "banned");
+    // the live GeoIP set decides, not the compiled one
+    live.sets.at("geoip_v4").elements.clear();
+    CHECK(f.run("203.0.113.5", Proto::udp, 5060, &live).accepted);
+}
+
+TEST_CASE("explain: PROTO/PORT parsing") {
+    auto pp = explain::parse_proto_port("udp/5060");
+    REQUIRE(pp);
+    CHECK(pp->first == Proto::udp);
+    CHECK(pp->second == 5060);
+    CHECK_FALSE(explain::parse_proto_port("udp/0"));
+    CHECK_FALSE(explain::parse_proto_port("sctp/5060"));
+    CHECK_FALSE(explain::parse_proto_port("tcp/70000"));
+    CHECK_FALSE(explain::parse_proto_port("5060"));
+}
