@@ -10,7 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$(readlink -f "${1:-$here/build/ivozfw}")
 DB="$here/../shared/data/mmdb/real/geo-whois-asn-country.mmdb"
-tmp=$(mktemp -d)
+tmp=$(mktemp -d); : > "$tmp/nss"
 trap 'for n in $(cat $tmp/nss 2>/dev/null); do ip netns del $n 2>/dev/null; done; rm -rf $tmp' EXIT
 fresh() { local n=ivozfw-gbench-$$-$(wc -l < $tmp/nss 2>/dev/null || echo 0); ip netns add $n; echo $n >> $tmp/nss; echo $n; }
 PY=/usr/bin/python3

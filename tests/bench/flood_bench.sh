@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Anti-flood benchmark (root; network namespaces, documentation addresses only):
+#   bash tests/bench/flood_bench.sh build/ivozfw [SECONDS] [SOURCES]
+# A UDP SIP flood from many sources (udpflood.c: raw socket + sendmmsg, compiled here with
+# cc) at the SIP port of a sipp server, as fast as this machine sends between namespaces,
+# while a legitimate sipp client sends OPTIONS at 20/s. Run twice: with no ruleset and with
+# ivozfw's anti-flood policy. Reports the packets per second sent, the legitimate client's
+# success rate, and the CPU time the whole machine spent (/proc/stat: user, system, irq,
+# softirq, over all CPUs) and the SIP server spent. Then counts, with nftrace, the rules an
+# established RTP packet goes through.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$IVOZFW_SRC/tests/packet/sipp/env.sh"
+
+SECS=${2:-10}
+SOURCES=${3:-500}
+cc -O2 -o "$T/udpflood" "$IVOZFW_SRC/tests/bench/udpflood.c" || fail "cc udpflood.c"
+
+af_server
+af_client fl flooder 198.51.100.250
+af_client lg legit 192.0.2.20
+edit_policy "$T/p.json" -e "p['call_limit'] = {'max_media_flows_per_source': 200}"
+
+busy_jiffies() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+proc_jiffies() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+hz=$(getconf CLK_TCK)
+
+run_case() {  # label
+    local label=$1 uas c0 u0 c1 u1 sent legit
+    in_ns "$fw" sipp -sf "$SIPP_DIR/options_uas.xml" -i 192.0.2.1 -p 5060 -nostdin >/dev/null 2>&1 &
+    bg_pid $!
+    sleep 0.5
+    uas=
+    for p in $(ip netns pids "$fw"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = sipp ] && uas=$p; done
+    [ -n "$uas" ] || fail "the SIP server did not start"
+    c0=$(busy_jiffies)
+    u0=$(proc_jiffies $uas)
+    sip_uac "$lg" 192.0.2.20 192.0.2.1 20 $((SECS * 20)) >"$T/legit.n" &
+    local lpid=$!
+    sent=$(in_ns "$fl" "$T/udpflood" 192.0.2.1 5060 "$SECS" "$SOURCES")
+    wait $lpid
+    c1=$(busy_jiffies)
+    u1=$(proc_jiffies $uas)
+    kill $uas 2>/dev/null
+    sleep 0.3
+    legit=$(cat "$T/legit.n")
+    printf '%-22s %-28s legit %4s/%-4s (%3d%%)  CPU all %6.2f s  SIP server %6.2f s\n' "$label" "$sent" \
+        "$legit" $((SECS * 20)) $((legit * 100 / (SECS * 20))) \
+        "$(echo "($c1 - $c0) / $hz" | bc -l)" "$(echo "($u1 - $u0) / $hz" | bc -l)"
+}
+
+echo "flood: $SECS s from $SOURCES sources to 192.0.2.1:5060 (udp); legit client 20 OPTIONS/s"
+run_case "no ruleset"
+expect_exit 0 ivz "$fw" apply -p "$T/p.json"
+run_case "ivozfw anti-flood"
+echo "  drop_flood $(counter_packets "$fw" drop_flood), drop_banned $(counter_packets "$fw" drop_banned)," \
+     "banned sources $(ivz "$fw" bans --json -p "$T/p.json" | jq .count)"
+
+# Rules an established RTP packet traverses: nftrace from a separate table (in $fw only).
+in_ns "$fw" nft -f - <<'NFT' || fail "trace table"
+table inet ivzbench_trace {
+    chain pre { type filter hook prerouting priority -350; udp dport 13000 meta nftrace set 1; }
+}
+NFT
+in_ns "$fw" "$PY" "$LIB_DIR/probe.py" listen --udp 13000 --log "$T/rtp.log" --ready "$T/rtp.ready" --lifetime 20 &
+bg_pid $!
+wait_until 10 test -e "$T/rtp.ready" || fail "RTP listener"
+in_ns "$fw" timeout 6 nft monitor trace >"$T/trace.txt" 2>&1 &
+mon=$!
+sleep 0.5
+in_ns "$lg" "$PY" -c "
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('192.0.2.20', 40000))
+s.settimeout(1)
+for i in range(2):            # first packet: new flow (echoed back); second: established
+    s.sendto(b'rtp', ('192.0.2.1', 13000)); s.recvfrom(100); time.sleep(0.5)
+"
+wait $mon
+ids=$(grep -o 'trace id [0-9a-f]*' "$T/trace.txt" | awk '{print $3}' | uniq)
+last=$(printf '%s\n' "$ids" | tail -1)
+echo "established RTP packet (trace $last), rules of table inet ivozfw it went through:"
+grep "trace id $last inet ivozfw" "$T/trace.txt" | grep ' rule ' | sed 's/^/  /'
+rules_in_input=$(grep "trace id $last inet ivozfw input rule" "$T/trace.txt" | head -1 |
+    sed 's/.*rule \(.*\) (verdict.*/\1/')
+pos=$(in_ns "$fw" nft -a list chain inet ivozfw input | grep -n 'ct state established,related accept' | head -1 | cut -d: -f1)
+echo "  verdict from input rule: $rules_in_input"
+echo "  its position in chain input: rule 1 (the chain listing puts it on line $pos, right after the chain head)"
+echo "  also evaluated without matching: the one rule of chain notrack_in (raw prerouting: udp dport @antiflood_udp)"
+pass

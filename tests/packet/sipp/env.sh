@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared by tests/packet/antiflood_*.sh (sourced after tests/lib/lib.sh): the topology and
+# the SIP clients. Documentation addresses only, in namespaces lib.sh creates and deletes.
+#
+#   af_server              namespace $fw: bridge br0 holding 192.0.2.1/24, 198.51.100.1/24,
+#                          203.0.113.1/24, 2001:db8::1/64, 2001:db8:0:1::1/64
+#   af_client VAR label ADDR...   a namespace on the bridge with those addresses (/24, /64)
+#   sip_uas ADDR           sipp answering OPTIONS/REGISTER on ADDR:5060 in $fw (background)
+#   sip_uac NS SRC DST RATE COUNT  sipp sending COUNT OPTIONS at RATE/s from SRC (one
+#                          socket); prints how many got their 200 OK (= reached the server)
+SIPP_DIR="$IVOZFW_SRC/tests/packet/sipp"
+command -v sipp >/dev/null || _die_early "missing tool: sipp (Debian package sip-tester)"
+_AF_LINK=0
+
+af_server() {
+    new_ns fw fw
+    in_ns "$fw" ip link add br0 type bridge || fail "bridge"
+    in_ns "$fw" ip link set br0 up
+    local a
+    for a in 192.0.2.1/24 198.51.100.1/24 203.0.113.1/24; do in_ns "$fw" ip addr add $a dev br0; done
+    for a in 2001:db8::1/64 2001:db8:0:1::1/64; do in_ns "$fw" ip -6 addr add $a dev br0 nodad; done
+}
+
+af_client() {
+    local _var=$1 _label=$2 _ns _addr
+    shift 2
+    new_ns _ns "$_label"
+    _AF_LINK=$((_AF_LINK + 1))
+    ip link add "p$_AF_LINK" netns "$fw" type veth peer name eth0 netns "$_ns" || fail "veth"
+    in_ns "$fw" ip link set "p$_AF_LINK" master br0 up
+    in_ns "$_ns" ip link set eth0 up
+    for _addr in "$@"; do
+        case $_addr in
+        *:*) in_ns "$_ns" ip -6 addr add "$_addr/64" dev eth0 nodad ;;
+        *) in_ns "$_ns" ip addr add "$_addr/24" dev eth0 ;;
+        esac
+    done
+    in_ns "$_ns" ip route add default dev eth0
+    in_ns "$_ns" ip -6 route add default dev eth0
+    printf -v "$_var" '%s' "$_ns"
+}
+
+sip_uas() {
+    local addr=$1 host=$1
+    case $addr in *:*) host="[$addr]" ;; esac
+    in_ns "$fw" sipp -sf "$SIPP_DIR/options_uas.xml" -i "$addr" -p 5060 -nostdin \
+        >/dev/null 2>"$T/uas-$addr.err" &
+    bg_pid $!
+    sleep 0.3
+}
+
+sip_uac() {
+    local ns=$1 src=$2 dst=$3 rate=$4 n=$5 f port
+    # Usually run in $(...) or in the background: a port and file unique to this subshell.
+    port=$((5100 + BASHPID % 4000))
+    f="$T/uac-$BASHPID.txt"
+    rm -f "$f"
+    case $dst in *:*) dst="[$dst]" ;; esac
+    in_ns "$ns" timeout 120 sipp "$dst:5060" -sf "$SIPP_DIR/options_uac.xml" -i "$src" -p "$port" \
+        -r "$rate" -m "$n" -nostdin -trace_screen -screen_file "$f" >/dev/null 2>&1
+    awk -F'|' '/Successful call/ {gsub(/ /, "", $3); print $3; exit}' "$f" 2>/dev/null | grep . || echo 0
+}
+
+# bans_json NS POLICY : `ivozfw bans --json`
+bans_json() { ivz "$1" bans --json -p "$2"; }

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Anti-flood compile output: objects, rule order in a guarded service chain, the nft text
+// export renders, and the kernel expressions annotate computes (what plan compares).
+#include <catch2/catch.hpp>
+
+#include "nft/netlink.h"
+#include "plan/plan.h"
+#include "policy/policy.h"
+#include "ruleset/antiflood.h"
+#include "ruleset/compile.h"
+#include "ruleset/render.h"
+
+using namespace ivozfw;
+using namespace ivozfw::ruleset;
+
+namespace {
+
+const char* kPolicy = R"({
+  "lists": {"admin": ["192.0.2.10"], "application_servers": ["203.0.113.5"], "antiflood_trusted": []},
+  "services": {
+    "sip": {"udp": [5060], "tcp": [5060]},
+    "sip-trunks": {"udp": [7060], "tcp": [7060]},
+    "sip-ws": {"tcp": [10080]},
+    "rtp": {"udp": ["13000-19000"]},
+    "web": {"tcp": [443]},
+    "ssh": {"tcp": [22], "from": ["admin"]}
+  },
+  "antiflood": {"services": ["sip", "sip-trunks", "sip-ws"], "rate": "50/second", "burst": 100,
+                "ban": "300s", "tcp_new_connections": "10/second", "max_connections_per_source": 64,
+                "ipv6_prefix": 64, "max_tracked_sources": 262144},
+  "call_limit": {"max_media_flows_per_source": 200}
+})";
+
+Table compiled(const std::string& text = kPolicy) {
+    auto t = compile(policy::load_text(text, "test.json"));
+    nft::annotate(t);
+    return t;
+}
+
+std::vector<std::string> ids(const Chain& c) {
+    std::vector<std::string> out;
+    for (const auto& r : c.rules) out.push_back(r.id);
+    return out;
+}
+
+const Rule& rule(const Table& t, const std::string& chain, const std::string& id) {
+    for (const auto& r : t.chains.at(chain).rules)
+        if (r.id == id) return r;
+    FAIL("no rule " << id << " in " << chain);
+    throw;
+}
+
+}  // namespace
+
+TEST_CASE("antiflood: dynamic sets sized from the policy, counters per reason") {
+    auto t = compiled();
+    for (const char* base : {names::flood, names::ban, names::tcpnew, names::connlimit, names::media})
+        for (bool v6 : {false, true}) {
+            const auto& s = t.sets.at(names::list_set(base, v6));
+            CHECK(s.dynamic);
+            CHECK_FALSE(s.interval);
+            CHECK(s.size == 262144);
+            CHECK(s.key == std::vector<KeyType>{v6 ? KeyType::ipv6_addr : KeyType::ipv4_addr});
+        }
+    CHECK(t.sets.at("ban_v4").timeout);
+    CHECK(t.sets.at("ban_v4").timeout_ms == 300000);
+    CHECK(t.sets.at("flood_v6").timeout);
+    CHECK(t.sets.at("flood_v6").timeout_ms == 60000);
+    // ct count in a set: no timeout flag (the kernel refuses it)
+    CHECK_FALSE(t.sets.at("connlimit_v4").timeout);
+    CHECK_FALSE(t.sets.at("media_v6").timeout);
+    for (const char* c : {"drop_flood", "drop_banned", "drop_conn_limit", "drop_call_limit"})
+        CHECK(t.counters.count(c));
+    // the metered UDP ports (not the RTP range) skip conntrack
+    const auto& ports = t.sets.at(names::antiflood_udp);
+    REQUIRE(ports.elements.size() == 2);
+    CHECK(ports.elements[0].key == Bytes{0x13, 0xc4});  // 5060
+    CHECK(ports.elements[1].key == Bytes{0x1b, 0x94});  // 7060
+    CHECK(t.chains.at(names::notrack_in).hook == "prerouting");
+    CHECK(t.chains.at(names::notrack_in).priority == -300);
+    CHECK(t.chains.at(names::notrack_out).hook == "output");
+}
+
+TEST_CASE("antiflood: order in a metered chain: exemptions, flood meter, ban, TCP limits, accept") {
+    auto t = compiled();
+    CHECK(ids(t.chains.at("svc_sip")) ==
+          std::vector<std::string>{"sip/exempt-v4", "sip/exempt-v6", "sip/flood-v4", "sip/flood-v6",
+                                   "sip/banned-v4", "sip/banned-v6", "sip/tcp-rate-v4", "sip/tcp-conns-v4",
+                                   "sip/tcp-rate-v6", "sip/tcp-conns-v6", "sip/accept"});
+    // TCP only: no packet meter, but bans and TCP limits
+    CHECK(ids(t.chains.at("svc_sip-ws")) ==
+          std::vector<std::string>{"sip-ws/exempt-v4", "sip-ws/exempt-v6", "sip-ws/banned-v4",
+                                   "sip-ws/banned-v6", "sip-ws/tcp-rate-v4", "sip-ws/tcp-conns-v4",
+                                   "sip-ws/tcp-rate-v6", "sip-ws/tcp-conns-v6", "sip-ws/accept"});
+    // not listed: untouched; RTP: the media backstop only
+    CHECK(ids(t.chains.at("svc_web")) == std::vector<std::string>{"web/accept"});
+    CHECK(ids(t.chains.at("svc_rtp")) == std::vector<std::string>{"rtp/exempt-v4", "rtp/exempt-v6",
+                                                                  "rtp/media-flows-v4", "rtp/media-flows-v6",
+                                                                  "rtp/accept"});
+    // the established fast path is untouched: rule 1 of input
+    CHECK(t.chains.at("input").rules.front().id == "established");
+}
+
+TEST_CASE("antiflood: nft text of the rules") {
+    auto t = compiled();
+    CHECK(render_rule(rule(t, "svc_sip", "sip/flood-v4")) ==
+          "meta l4proto udp meta nfproto ipv4 update @flood_v4 { ip saddr limit rate over 50/second burst 100 packets } "
+          "update @ban_v4 { ip saddr } counter name \"drop_flood\" drop comment \"ivozfw:sip/flood-v4\"");
+    CHECK(render_rule(rule(t, "svc_sip", "sip/banned-v6")) ==
+          "meta nfproto ipv6 ip6 saddr & ffff:ffff:ffff:ffff:: == @ban_v6 counter name \"drop_banned\" drop "
+          "comment \"ivozfw:sip/banned-v6\"");
+    CHECK(render_rule(rule(t, "svc_sip", "sip/tcp-conns-v6")) ==
+          "meta l4proto tcp meta nfproto ipv6 add @connlimit_v6 { ip6 saddr & ffff:ffff:ffff:ffff:: ct count over 64 } "
+          "counter name \"drop_conn_limit\" drop comment \"ivozfw:sip/tcp-conns-v6\"");
+    CHECK(render_rule(rule(t, "svc_rtp", "rtp/media-flows-v4")) ==
+          "meta l4proto udp meta nfproto ipv4 add @media_v4 { ip saddr ct count over 200 } counter name "
+          "\"drop_call_limit\" drop comment \"ivozfw:rtp/media-flows-v4\"");
+    CHECK(render_rule(t.chains.at(names::notrack_in).rules.at(0)) ==
+          "meta l4proto udp th dport @antiflood_udp notrack comment \"ivozfw:antiflood/notrack-in\"");
+    auto script = render_script(t);
+    CHECK(script.find("set ban_v4 {\n\t\ttype ipv4_addr; size 262144; flags dynamic,timeout; timeout 300s;") !=
+          std::string::npos);
+    CHECK(script.find("type filter hook prerouting priority raw; policy accept;") != std::string::npos);
+}
+
+TEST_CASE("antiflood: kernel expressions (what nft 1.0.6 generates for the same text)") {
+    auto t = compiled();
+    CHECK(rule(t, "svc_sip", "sip/flood-v6").exprs ==
+          "[ meta load l4proto => reg 1 ]\n"
+          "[ cmp eq reg 1 0x00000011 ]\n"
+          "[ meta load nfproto => reg 1 ]\n"
+          "[ cmp eq reg 1 0x0000000a ]\n"
+          "[ payload load 16b @ network header + 8 => reg 1 ]\n"
+          "[ bitwise reg 1 = ( reg 1 & 0xffffffff 0xffffffff 0x00000000 0x00000000 ) ^ 0x00000000 0x00000000 0x00000000 0x00000000 ]\n"
+          "[ dynset update reg_key 1 set flood_v6 timeout 0ms expr [ limit rate 50/second burst 100 type packets flags 0x1 ] ]\n"
+          "[ payload load 16b @ network header + 8 => reg 1 ]\n"
+          "[ bitwise reg 1 = ( reg 1 & 0xffffffff 0xffffffff 0x00000000 0x00000000 ) ^ 0x00000000 0x00000000 0x00000000 0x00000000 ]\n"
+          "[ dynset update reg_key 1 set ban_v6 timeout 0ms ]\n"
+          "[ objref type 1 name drop_flood ]\n"
+          "[ immediate reg 0 drop ]\n");
+    CHECK(rule(t, "svc_sip", "sip/tcp-conns-v4").exprs.find(
+              "[ dynset add reg_key 1 set connlimit_v4 timeout 0ms expr [ connlimit count 64 flags 1 ] ]") !=
+          std::string::npos);
+    CHECK(t.chains.at(names::notrack_out).rules.at(0).exprs ==
+          "[ meta load l4proto => reg 1 ]\n"
+          "[ cmp eq reg 1 0x00000011 ]\n"
+          "[ payload load 2b @ transport header + 0 => reg 1 ]\n"
+          "[ lookup reg 1 set antiflood_udp 0x0 ]\n"
+          "[ notrack  ]\n");
+}
+
+TEST_CASE("antiflood: off, or media backstop alone") {
+    auto plain = compiled(R"({"services": {"sip": {"udp": [5060]}, "rtp": {"udp": ["13000-19000"]}}})");
+    CHECK_FALSE(plain.sets.count("ban_v4"));
+    CHECK_FALSE(plain.chains.count(names::notrack_in));
+    CHECK(ids(plain.chains.at("svc_sip")) == std::vector<std::string>{"sip/accept"});
+    auto media = compiled(R"({"services": {"rtp": {"udp": ["13000-19000"]}, "sip": {"udp": [5060]}},
+                              "call_limit": {"max_media_flows_per_source": 5}})");
+    CHECK(media.sets.count("media_v4"));
+    CHECK_FALSE(media.sets.count("ban_v4"));
+    CHECK(media.sets.at("media_v4").size == 262144);
+    CHECK(ids(media.chains.at("svc_sip")) == std::vector<std::string>{"sip/accept"});
+}
+
+TEST_CASE("antiflood: bans and meters survive a re-plan; a changed ban time recreates the set") {
+    auto desired = compiled();
+    Table live = desired;
+    live.sets.at("ban_v4").elements.push_back(Element{{198, 51, 100, 7}, {}, {}, 5000});
+    live.sets.at("flood_v4").elements.push_back(Element{{198, 51, 100, 7}, {}, {}, 50000});
+    CHECK(plan::plan(desired, live).empty());
+    auto longer = compiled(std::string(kPolicy).replace(std::string(kPolicy).find("\"300s\""), 6, "\"600s\""));
+    auto p = plan::plan(longer, live);
+    bool recreated = false;
+    for (const auto& o : p.ops)
+        if (o.verb == plan::Op::delete_set && o.name == "ban_v4") recreated = true;
+    CHECK(recreated);
+    for (const auto& o : p.ops) CHECK_FALSE((o.verb == plan::Op::delete_set && o.name == "flood_v4"));
+}
