@@ -146,7 +146,7 @@ int cmd_unban(const Options& o) {
     auto d = build_desired(o, OnSourceError::fail, Needs{false, false});
     auto t = target(d.policy, o.address);
     nft::Netlink nl;
-    nft::ReconcileOptions opt;
+    auto opt = reconcile_options(o);
     bool was_banned = false;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
         const auto& set = live_ban_set(d, live, t.set);
@@ -171,7 +171,7 @@ int cmd_ban(const Options& o) {
     if (!o.ban_for.empty()) ms = parse_duration_ms(o.ban_for);
     warn_exempt(d.policy, t);
     nft::Netlink nl;
-    nft::ReconcileOptions opt;
+    auto opt = reconcile_options(o);
     uint64_t applied = 0;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
         const auto& set = live_ban_set(d, live, t.set);

@@ -102,7 +102,7 @@ int cmd_companies_sync(const Options& o) {
     fmt::print("{}: {} companies, {} ranges ({} bad rows skipped), read in {:.1f} ms\n", l.source,
                l.companies.size(), l.range_count(), l.warnings.size(), read_ms);
     nft::Netlink nl;
-    nft::ReconcileOptions opt;
+    auto opt = reconcile_options(o);
     opt.scope = plan::Scope{std::set<std::string>{set_name(false), set_name(true)}};
     opt.before_commit = [&](const std::optional<ruleset::Table>& live, const plan::Plan&) {
         if (live && !o.force) remove_guard(*d.policy.companies, d.table, *live);
