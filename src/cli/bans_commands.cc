@@ -62,14 +62,6 @@ uint64_t parse_duration_ms(const std::string& s) {
     return n * mult;
 }
 
-std::string human(uint64_t ms) {
-    uint64_t s = (ms + 999) / 1000;
-    if (s >= 86400) return fmt::format("{}d{}h", s / 86400, s % 86400 / 3600);
-    if (s >= 3600) return fmt::format("{}h{}m", s / 3600, s % 3600 / 60);
-    if (s >= 60) return fmt::format("{}m{}s", s / 60, s % 60);
-    return fmt::format("{}s", s);
-}
-
 // The live ban set, checked against the policy's definition (the plan must not write into
 // a set the policy no longer describes).
 const ruleset::Set& live_ban_set(const Desired& d, const std::optional<ruleset::Table>& live,
@@ -125,7 +117,7 @@ int cmd_bans(const Options& o) {
             uint64_t left = e.expires_ms.value_or(0);
             bans.push_back({{"address", addr}, {"set", name}, {"reason", reason},
                             {"expires_in_s", (left + 999) / 1000}, {"timeout_s", timeout / 1000}});
-            rows.push_back({addr, reason, human(left), human(timeout)});
+            rows.push_back({addr, reason, ruleset::format_duration(left), ruleset::format_duration(timeout)});
         }
     }
     if (o.json) {
@@ -190,7 +182,7 @@ int cmd_ban(const Options& o) {
         return pl;
     };
     nft::reconcile(nl, d.table, opt);
-    fmt::print("{}: banned for {}\n", t.shown, human(applied));
+    fmt::print("{}: banned for {}\n", t.shown, ruleset::format_duration(applied));
     return 0;
 }
 

@@ -27,14 +27,6 @@ struct Pkt {
 
 std::string proto_name(uint8_t p) { return p == kTcp ? "tcp" : "udp"; }
 
-std::string human(uint64_t ms) {
-    uint64_t s = (ms + 999) / 1000;
-    if (s >= 86400) return fmt::format("{}d{}h", s / 86400, s % 86400 / 3600);
-    if (s >= 3600) return fmt::format("{}h{}m", s / 3600, s % 3600 / 60);
-    if (s >= 60) return fmt::format("{}m{}s", s / 60, s % 60);
-    return fmt::format("{}s", s);
-}
-
 std::string rate_text(const Limit& l) {
     const char* unit = l.unit_s == 1 ? "second" : l.unit_s == 60 ? "minute" : l.unit_s == 3600 ? "hour" : "day";
     return fmt::format("{}/{} burst {}", l.rate, unit, l.burst);
@@ -162,7 +154,7 @@ struct Walker {
             if (!in) return "source is not banned (set " + name + ")" + where;
             std::string until;
             if (e && e->expires_ms) {
-                until = " for " + human(*e->expires_ms);
+                until = " for " + ruleset::format_duration(*e->expires_ms);
                 if (c.now_s) {
                     std::time_t t = c.now_s + std::time_t((*e->expires_ms + 999) / 1000);
                     char buf[16];

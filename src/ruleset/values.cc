@@ -106,6 +106,14 @@ std::string format_verdict(const Verdict& v) {
     return "?";
 }
 
+std::string format_duration(uint64_t ms) {
+    uint64_t s = (ms + 999) / 1000;
+    if (s >= 86400) return fmt::format("{}d{}h", s / 86400, s % 86400 / 3600);
+    if (s >= 3600) return fmt::format("{}h{}m", s / 3600, s % 3600 / 60);
+    if (s >= 60) return fmt::format("{}m{}s", s / 60, s % 60);
+    return fmt::format("{}s", s);
+}
+
 static bool is_addr(KeyType t) { return t == KeyType::ipv4_addr || t == KeyType::ipv6_addr; }
 
 // One field: a value, an address range (CIDR when it is one) or a numeric range.

@@ -28,5 +28,7 @@ std::string format_key(KeyType t, const uint8_t* p);
 /// nft spelling of a whole element ("192.0.2.0/24", "tcp . 13000-19000 : goto svc_rtp").
 std::string format_element(const Set& s, const Element& e);
 std::string format_verdict(const Verdict& v);
+/// A time left, rounded up to the second: "45s", "4m59s", "1h0m", "2d3h".
+std::string format_duration(uint64_t ms);
 
 }  // namespace ivozfw::ruleset
