@@ -43,7 +43,6 @@ std::optional<Bytes> read(const Pkt& p, Selector s) {
     case Selector::ip_saddr: return p.v6 ? std::nullopt : std::optional<Bytes>(p.saddr);
     case Selector::ip6_saddr: return p.v6 ? std::optional<Bytes>(p.saddr) : std::nullopt;
     case Selector::th_dport: return be_bytes(p.dport, 2);
-    case Selector::th_sport: return be_bytes(40000, 2);
     case Selector::icmp_type:
     case Selector::icmpv6_type: return std::nullopt;
     }
@@ -302,7 +301,7 @@ struct Walker {
                 if (!metered) step(cn, rule.id, what, "set " + su->set, false);
                 metered = true;
                 return;
-            } else if (std::get_if<Limit>(&st) || std::get_if<Log>(&st) || std::get_if<Notrack>(&st)) {
+            } else if (std::get_if<Limit>(&st) || std::get_if<Log>(&st)) {
                 continue;
             } else if (const auto* vm = std::get_if<VmapLookup>(&st)) {
                 auto key = key_of(p, vm->sel, {});

@@ -30,7 +30,6 @@ SelInfo info(Selector s) {
     case Selector::ip_saddr: return {SelInfo::payload, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, false};
     case Selector::ip6_saddr: return {SelInfo::payload, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, false};
     case Selector::th_dport: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, false};
-    case Selector::th_sport: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, false};
     case Selector::icmp_type:
     case Selector::icmpv6_type: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, false};
     }
@@ -54,7 +53,6 @@ public:
     void operator()(const Log& l);
     void operator()(const Verdict& v);
     void operator()(const SetUpdate& u);
-    void operator()(const Notrack&) { add("notrack"); }
 
 private:
     nftnl_expr* add(const char* name) {

@@ -7,9 +7,10 @@
 //         src @ban_vX counter name drop_banned drop      banned: dropped silently
 //   TCP   update @tcpnew_vX { src limit rate over N } counter name drop_conn_limit drop
 //         add @connlimit_vX { src ct count over M } counter name drop_conn_limit drop
-// The metered UDP ports skip conntrack (notrack at raw priority, both directions), so every
-// datagram reaches the meter: an "established" UDP flow is no way around it. Everything
-// else keeps the one-rule established fast path.
+// The input chain's established fast path excludes the metered UDP ports (`meta l4proto .
+// th dport != @antiflood_udp`), so every datagram to them reaches the meter: an
+// "established" UDP flow is no way around it. Everything else, RTP included, is accepted
+// by that one rule.
 //
 // A flooder that keeps sending over the rate refreshes its ban (update), so it stays banned;
 // one that slows down below the rate is released when the ban runs out. IPv6 sources are
@@ -30,7 +31,6 @@ namespace {
 
 constexpr uint8_t kTcp = 6, kUdp = 17;
 constexpr unsigned kWideRange = 1000;   // a UDP range this wide is media, not signalling
-constexpr int32_t kRawPriority = -300;  // NF_IP_PRI_RAW: before conntrack (-200)
 
 const policy::Antiflood kDefaults{};
 
@@ -106,23 +106,6 @@ std::vector<policy::PortRange> metered_udp_ports(const policy::Policy& p) {
     return out;
 }
 
-Chain notrack_chain(const std::string& name, const std::string& hook, Selector port) {
-    Chain c;
-    c.name = name;
-    c.hook = hook;
-    c.priority = kRawPriority;
-    c.policy = Verdict::accept;   // the kernel reports accept anyway: say it, or plan sees a change
-    c.rules.push_back(make_rule(name == names::notrack_in ? "antiflood/notrack-in" : "antiflood/notrack-out",
-                                {l4(kUdp), Match{Match::in_set, {port}, {}, names::antiflood_udp},
-                                 Notrack{}}));
-    return c;
-}
-
-void add_chain(Table& t, Chain c) {
-    t.chain_order.push_back(c.name);
-    t.chains[c.name] = std::move(c);
-}
-
 }  // namespace
 
 bool antiflood_guards(const policy::Policy& p, const policy::Service& s) {
@@ -153,18 +136,20 @@ void antiflood_objects(const policy::Policy& p, Table& t) {
     if (ports.empty()) return;
     Set s;
     s.name = names::antiflood_udp;
-    s.key = {KeyType::inet_service};
+    s.key = {KeyType::inet_proto, KeyType::inet_service};
     s.interval = true;
-    s.comment = "UDP ports metered per packet (not tracked)";
+    s.comment = "UDP ports metered per packet, even when established";
     for (const auto& r : ports) {
-        Element e;
-        e.key = be_bytes(r.lo, 2);
-        if (r.hi != r.lo) e.key_end = be_bytes(r.hi, 2);
+        Element e = proto_port_element(kUdp, r.lo, r.hi, {});
+        e.verdict.reset();
         s.elements.push_back(std::move(e));
     }
     put_set(t, std::move(s));
-    add_chain(t, notrack_chain(names::notrack_in, "prerouting", Selector::th_dport));
-    add_chain(t, notrack_chain(names::notrack_out, "output", Selector::th_sport));
+}
+
+std::optional<Match> established_exception(const policy::Policy& p) {
+    if (!p.antiflood || metered_udp_ports(p).empty()) return std::nullopt;
+    return Match{Match::not_in_set, {Selector::meta_l4proto, Selector::th_dport}, {}, names::antiflood_udp};
 }
 
 void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out) {

@@ -89,7 +89,6 @@ enum class Selector : uint8_t {
     ip_saddr,       // 4 bytes
     ip6_saddr,      // 16 bytes
     th_dport,       // 2 bytes, transport header offset 2
-    th_sport,       // 2 bytes, transport header offset 0
     icmp_type,      // 1 byte
     icmpv6_type,    // 1 byte
 };
@@ -147,10 +146,8 @@ struct SetUpdate {
     bool operator==(const SetUpdate&) const = default;
 };
 
-/// `notrack`: the packet skips connection tracking (ct state untracked).
-struct Notrack { bool operator==(const Notrack&) const = default; };
 
-using Stmt = std::variant<Match, CounterRef, Limit, Log, VmapLookup, Verdict, SetUpdate, Notrack>;
+using Stmt = std::variant<Match, CounterRef, Limit, Log, VmapLookup, Verdict, SetUpdate>;
 
 struct Rule {
     /// Stable identity, carried in the rule's comment as "ivozfw:<id>". Empty for a live rule

@@ -21,7 +21,6 @@ std::string selector(Selector s) {
     case Selector::ip_saddr: return "ip saddr";
     case Selector::ip6_saddr: return "ip6 saddr";
     case Selector::th_dport: return "th dport";
-    case Selector::th_sport: return "th sport";
     case Selector::icmp_type: return "icmp type";
     case Selector::icmpv6_type: return "icmpv6 type";
     }
@@ -53,7 +52,6 @@ std::string value(Selector s, const Bytes& b) {
     case Selector::ip_saddr: return format_key(KeyType::ipv4_addr, b.data());
     case Selector::ip6_saddr: return format_key(KeyType::ipv6_addr, b.data());
     case Selector::th_dport:
-    case Selector::th_sport: return format_key(KeyType::inet_service, b.data());
     case Selector::icmp_type: return format_key(KeyType::icmp_type, b.data());
     case Selector::icmpv6_type: return format_key(KeyType::icmpv6_type, b.data());
     }
@@ -108,7 +106,6 @@ struct StmtText {
         if (u.ct_count_over) out += fmt::format(" ct count over {}", *u.ct_count_over);
         return out + " }";
     }
-    std::string operator()(const Notrack&) const { return "notrack"; }
     std::string operator()(const CounterRef& c) const { return fmt::format("counter name \"{}\"", c.name); }
     std::string operator()(const Limit& l) const { return limit_text(l); }
     std::string operator()(const Log& l) const { return fmt::format("log prefix \"{}\"", l.prefix); }

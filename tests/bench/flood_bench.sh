@@ -83,8 +83,9 @@ echo "established RTP packet (trace $last), rules of table inet ivozfw it went t
 grep "trace id $last inet ivozfw" "$T/trace.txt" | grep ' rule ' | sed 's/^/  /'
 rules_in_input=$(grep "trace id $last inet ivozfw input rule" "$T/trace.txt" | head -1 |
     sed 's/.*rule \(.*\) (verdict.*/\1/')
-pos=$(in_ns "$fw" nft -a list chain inet ivozfw input | grep -n 'ct state established,related accept' | head -1 | cut -d: -f1)
+pos=$(in_ns "$fw" nft -a list chain inet ivozfw input | grep -n 'ct state established,related' | head -1 | cut -d: -f1)
 echo "  verdict from input rule: $rules_in_input"
 echo "  its position in chain input: rule 1 (the chain listing puts it on line $pos, right after the chain head)"
-echo "  also evaluated without matching: the one rule of chain notrack_in (raw prerouting: udp dport @antiflood_udp)"
+n=$(grep "trace id $last inet ivozfw" "$T/trace.txt" | grep -c ' rule ')
+echo "  rules traversed in table inet ivozfw: $n"
 pass

@@ -52,7 +52,7 @@ for want in \
     "chain svc_ssh {" \
     'ip saddr @admin_v4 accept comment "ivozfw:ssh/from-admin-v4"' \
     'counter name "drop_not_allowed" drop' \
-    'ct state established,related accept comment "ivozfw:established"' \
+    'ct state established,related meta l4proto . th dport != @antiflood_udp accept comment "ivozfw:established"' \
     'meta l4proto . th dport vmap @services' \
     'counter name "drop_not_exposed" drop comment "ivozfw:not-exposed"'; do
     expect_contains "$want" "$listing" "nft list table inet ivozfw"

@@ -71,14 +71,12 @@ TEST_CASE("antiflood: dynamic sets sized from the policy, counters per reason") 
     CHECK_FALSE(t.sets.at("media_v6").timeout);
     for (const char* c : {"drop_flood", "drop_banned", "drop_conn_limit", "drop_call_limit"})
         CHECK(t.counters.count(c));
-    // the metered UDP ports (not the RTP range) skip conntrack
+    // the metered UDP ports (not the RTP range) bypass the established fast path
     const auto& ports = t.sets.at(names::antiflood_udp);
     REQUIRE(ports.elements.size() == 2);
-    CHECK(ports.elements[0].key == Bytes{0x13, 0xc4});  // 5060
-    CHECK(ports.elements[1].key == Bytes{0x1b, 0x94});  // 7060
-    CHECK(t.chains.at(names::notrack_in).hook == "prerouting");
-    CHECK(t.chains.at(names::notrack_in).priority == -300);
-    CHECK(t.chains.at(names::notrack_out).hook == "output");
+    CHECK(ports.elements[0].key == Bytes{17, 0, 0, 0, 0x13, 0xc4, 0, 0});  // udp . 5060
+    CHECK(ports.elements[1].key == Bytes{17, 0, 0, 0, 0x1b, 0x94, 0, 0});  // udp . 7060
+    for (const auto& [n, c] : t.chains) CHECK((c.hook.empty() || c.hook == "input"));   // no raw chains
 }
 
 TEST_CASE("antiflood: order in a metered chain: exemptions, flood meter, ban, TCP limits, accept") {
@@ -115,12 +113,12 @@ TEST_CASE("antiflood: nft text of the rules") {
     CHECK(render_rule(rule(t, "svc_rtp", "rtp/media-flows-v4")) ==
           "meta l4proto udp meta nfproto ipv4 add @media_v4 { ip saddr ct count over 200 } counter name "
           "\"drop_call_limit\" drop comment \"ivozfw:rtp/media-flows-v4\"");
-    CHECK(render_rule(t.chains.at(names::notrack_in).rules.at(0)) ==
-          "meta l4proto udp th dport @antiflood_udp notrack comment \"ivozfw:antiflood/notrack-in\"");
+    CHECK(render_rule(t.chains.at("input").rules.at(0)) ==
+          "ct state established,related meta l4proto . th dport != @antiflood_udp accept comment \"ivozfw:established\"");
     auto script = render_script(t);
     CHECK(script.find("set ban_v4 {\n\t\ttype ipv4_addr; size 262144; flags dynamic,timeout; timeout 300s;") !=
           std::string::npos);
-    CHECK(script.find("type filter hook prerouting priority raw; policy accept;") != std::string::npos);
+    CHECK(script.find("hook prerouting") == std::string::npos);
 }
 
 TEST_CASE("antiflood: kernel expressions (what nft 1.0.6 generates for the same text)") {
@@ -141,18 +139,17 @@ TEST_CASE("antiflood: kernel expressions (what nft 1.0.6 generates for the same 
     CHECK(rule(t, "svc_sip", "sip/tcp-conns-v4").exprs.find(
               "[ dynset add reg_key 1 set connlimit_v4 timeout 0ms expr [ connlimit count 64 flags 1 ] ]") !=
           std::string::npos);
-    CHECK(t.chains.at(names::notrack_out).rules.at(0).exprs ==
-          "[ meta load l4proto => reg 1 ]\n"
-          "[ cmp eq reg 1 0x00000011 ]\n"
-          "[ payload load 2b @ transport header + 0 => reg 1 ]\n"
-          "[ lookup reg 1 set antiflood_udp 0x0 ]\n"
-          "[ notrack  ]\n");
+    // one rule for an established packet: ct state, then the metered-ports exception
+    CHECK(t.chains.at("input").rules.at(0).exprs.find("[ lookup reg 1 set antiflood_udp 0x1 ]") !=
+          std::string::npos);
 }
 
 TEST_CASE("antiflood: off, or media backstop alone") {
     auto plain = compiled(R"({"services": {"sip": {"udp": [5060]}, "rtp": {"udp": ["13000-19000"]}}})");
     CHECK_FALSE(plain.sets.count("ban_v4"));
-    CHECK_FALSE(plain.chains.count(names::notrack_in));
+    CHECK_FALSE(plain.sets.count(names::antiflood_udp));
+    CHECK(render_rule(plain.chains.at("input").rules.at(0)) ==
+          "ct state established,related accept comment \"ivozfw:established\"");
     CHECK(ids(plain.chains.at("svc_sip")) == std::vector<std::string>{"sip/accept"});
     auto media = compiled(R"({"services": {"rtp": {"udp": ["13000-19000"]}, "sip": {"udp": [5060]}},
                               "call_limit": {"max_media_flows_per_source": 5}})");
