@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libnftnl-dev libmnl-dev libmaxminddb-dev nlohmann-json3-dev catch2 libcli11-dev libfmt-dev
   libmariadb-dev mariadb-server
-  nftables iproute2 jq python3 python3-jsonschema procps time python3-maxminddb libmaxmind-db-writer-perl libmaxmind-db-reader-perl sip-tester bc
+  nftables iproute2 jq python3 python3-jsonschema procps time python3-maxminddb libmaxmind-db-writer-perl libmaxmind-db-reader-perl sip-tester bc systemd
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
