@@ -52,6 +52,7 @@ _ivozfw() {
     local opts="-p --policy --help"
     case $cmd in
     diff | bans) opts+=" --json" ;;
+    check) opts+=" --kernel" ;;
     apply) opts+=" --confirm --force" ;;
     remove) opts+=" --table" ;;
     status) opts+=" --json --format --output" ;;

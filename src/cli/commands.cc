@@ -117,6 +117,17 @@ int cmd_check(const Options& o) {
     fmt::print("{}: OK: table inet {}, {} services, {} address lists, {} sets ({} elements), {} chains, {} rules\n",
                o.policy, t.name, p.services.size(), p.lists.size(), t.sets.size(), elements,
                t.chains.size(), rules);
+    if (!o.kernel) return 0;
+    // The exact batch apply would send, without its END message: the kernel validates every
+    // message, then aborts. Nothing changes.
+    nft::Netlink nl;
+    auto opt = reconcile_options(o);
+    opt.check_only = true;
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
+    auto out = nft::reconcile(nl, t, opt);
+    if (out.plan.empty()) fmt::print("kernel: nothing to send, the live table already matches\n");
+    else fmt::print("kernel: accepted the {}-change batch ({} netlink messages, {} bytes) and discarded it\n",
+                    out.plan.ops.size(), out.stats.messages, out.stats.bytes);
     return 0;
 }
 

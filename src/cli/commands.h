@@ -17,6 +17,7 @@ struct Options {
     std::string table;          // remove/confirm without a readable policy
     bool json = false;
     bool force = false;
+    bool kernel = false;        // check --kernel
     unsigned confirm_s = 0;     // apply --confirm N
     std::string token;          // rollback watcher
     std::string source;         // companies --source

@@ -22,7 +22,7 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"check", "validate the policy (no kernel)", cli::cmd_check, true},
+    {"check", "validate the policy (with --kernel, also let the kernel validate the batch)", cli::cmd_check, true},
     {"diff", "show what apply would change in the live kernel (exit 0 none, 2 changes, 1 error)", cli::cmd_diff, true},
     {"apply", "bring the kernel in line with the policy in one transaction", cli::cmd_apply, true},
     {"confirm", "keep what the last `apply --confirm` put in place", cli::cmd_confirm, false},
@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
         dispatch[sub] = &c;
         if (c.takes_policy) sub->add_option("-p,--policy", o.policy, "policy file (default /etc/ivozfw/policy.json)");
         if (std::string(c.name) == "diff") sub->add_flag("--json", o.json, "print the plan as JSON");
+        if (std::string(c.name) == "check")
+            sub->add_flag("--kernel", o.kernel, "send apply's batch without committing it: the kernel checks every message");
         if (std::string(c.name) == "apply") {
             sub->add_option("--confirm", o.confirm_s, "roll back after N seconds unless `ivozfw confirm` runs")
                 ->check(CLI::Range(1u, 86400u));

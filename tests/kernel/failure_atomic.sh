@@ -53,4 +53,14 @@ run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$ns" timeout 60 "$IVOZFW" remove 
 [ "$RC" == 1 ] || fail "remove with an injected failure exited $RC, not 1: $OUT $ERR"
 expect_same "$before" "$(ruleset_raw "$ns")" "ruleset before/after a failed remove"
 
+# check --kernel sends apply's batch without its END: validated, never committed.
+before=$(ruleset_raw "$empty")
+expect_exit 0 ivz "$empty" check --kernel -p "$A"
+expect_contains "accepted the" "$OUT" "check --kernel"
+has_table "$empty" && fail "check --kernel created the table"
+expect_same "$before" "$(ruleset_raw "$empty")" "ruleset before/after check --kernel"
+run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$empty" timeout 60 "$IVOZFW" check --kernel -p "$A"
+[ "$RC" == 1 ] || fail "check --kernel with an injected failure exited $RC, not 1: $OUT $ERR"
+expect_contains "ivozfw-injected-failure" "$ERR" "stderr of check --kernel"
+
 pass
