@@ -276,3 +276,14 @@ link_pair() {
     in_ns "$cl" ip route replace 192.0.2.0/24 dev vcl
     in_ns "$cl" ip -6 route replace 2001:db8::/64 dev vcl
 }
+
+# listen_in NS LOG LIFETIME [--tcp P,..] [--udp P,..] : start probe.py's listener in NS,
+# logging what arrives to LOG; killed at exit; returns once every socket is bound.
+listen_in() {
+    local ns=$1 logf=$2 life=$3
+    shift 3
+    rm -f "$logf.ready"
+    in_ns "$ns" "$PY" "$LIB_DIR/probe.py" listen "$@" --log "$logf" --ready "$logf.ready" --lifetime "$life" &
+    bg_pid $!
+    wait_until 10 test -e "$logf.ready" || fail "listener in $ns did not start"
+}

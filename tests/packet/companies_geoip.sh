@@ -21,9 +21,7 @@ edit_policy "$T/p.json" -e "p['geoip'] = {'database': '$T/geo.mmdb', 'mode': 'de
     -e "p['companies'] = {'source': '$D'}"
 expect_exit 0 ivz "$fw" apply -p "$T/p.json"
 
-in_ns "$fw" "$PY" "$LIB_DIR/probe.py" listen --udp 5060 --tcp 5060 --log "$T/rx.log" --ready "$T/ready" --lifetime 90 &
-bg_pid $!
-wait_until 10 test -e "$T/ready" || fail "listener did not start"
+listen_in "$fw" "$T/rx.log" 90 --udp 5060 --tcp 5060
 
 probe() {  # probe 0|1 (reaches / dropped) PROTO SRC
     in_ns "$cl" "$PY" "$LIB_DIR/probe.py" "$2" 192.0.2.1 5060 --src "$3" --timeout 1 >/dev/null

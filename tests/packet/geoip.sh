@@ -16,9 +16,7 @@ edit_policy "$T/p.json" -e "p['lists']['admin'] = ['203.0.113.9']" \
     -e "p['geoip'] = {'database': '$T/geo.mmdb', 'mode': 'deny', 'countries': ['CN']}"
 expect_exit 0 ivz "$fw" apply -p "$T/p.json"
 
-in_ns "$fw" "$PY" "$LIB_DIR/probe.py" listen --udp 5060 --tcp 5060 --log "$T/rx.log" --ready "$T/ready" --lifetime 60 &
-bg_pid $!
-wait_until 10 test -e "$T/ready" || fail "listener did not start"
+listen_in "$fw" "$T/rx.log" 60 --udp 5060 --tcp 5060
 
 probe() {  # expect(0 reach / 1 not) proto dst src
     in_ns "$cl" "$PY" "$LIB_DIR/probe.py" "$2" "$3" 5060 --src "$4" --timeout 1 >/dev/null

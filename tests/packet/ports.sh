@@ -20,10 +20,7 @@ P=$T/policy.json
 edit_policy "$P" -e 'p["lists"]["admin"] = ["192.0.2.10"]'
 
 # Listeners in fw, on every port the test probes.
-in_ns "$fw" "$PY" "$LIB_DIR/probe.py" listen --tcp 5060,22,3306,8000 --udp 5060,13000,8000 \
-    --log "$T/listen.log" --ready "$T/ready" --lifetime 90 &
-bg_pid $!
-wait_until 10 test -e "$T/ready" || fail "listener did not start"
+listen_in "$fw" "$T/listen.log" 90 --tcp 5060,22,3306,8000 --udp 5060,13000,8000
 
 probe() { in_ns "$client" "$PY" "$LIB_DIR/probe.py" "$@"; }
 # reach KIND HOST PORT [args] / blocked ...: the probe must connect / must time out.

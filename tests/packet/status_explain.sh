@@ -50,10 +50,7 @@ if ivz "$fw" export "${P[@]}" | grep -q 'ban_v4'; then
     expect_exit 0 ivz "$fw" ban "${P[@]}" 198.51.100.7 --for 10m
 fi
 
-in_ns "$fw" "$PY" "$LIB_DIR/probe.py" listen --udp 5060 --tcp 22,5060,8000 --log "$T/rx.log" --ready "$T/ready" \
-    --lifetime 120 &
-bg_pid $!
-wait_until 10 test -e "$T/ready" || fail "listener did not start"
+listen_in "$fw" "$T/rx.log" 120 --udp 5060 --tcp 22,5060,8000
 
 drops() {   # drops REASON : packets of that reason in `status --json` (0 when absent)
     ivz "$fw" status "${P[@]}" --json | jq --arg r "$1" '.dropped[$r].packets // 0'
