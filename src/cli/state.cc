@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/state.h"
 
+#include "io/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,14 +23,7 @@ void StateDir::ensure() const {
 
 void StateDir::write_json(const std::string& name, const nlohmann::json& j) const {
     ensure();
-    std::string tmp = file(name) + ".tmp";
-    std::string text = j.dump(1) + "\n";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error(tmp + ": " + std::strerror(errno));
-    bool ok = write(fd, text.data(), text.size()) == ssize_t(text.size()) && fsync(fd) == 0;
-    close(fd);
-    if (!ok || rename(tmp.c_str(), file(name).c_str()) != 0)
-        throw std::runtime_error(file(name) + ": cannot write: " + std::strerror(errno));
+    io::write_atomic(file(name), j.dump(1) + "\n", 0600);
 }
 
 std::optional<nlohmann::json> StateDir::read_json(const std::string& name) const {

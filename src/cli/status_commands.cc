@@ -16,7 +16,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/confirm.h"
 #include "cli/desired.h"
+#include "io/atomic_file.h"
 #include "nft/reconcile.h"
 
 namespace ivozfw::cli {
@@ -25,6 +27,7 @@ namespace {
 
 constexpr int kExitDiffers = 2;
 constexpr int kExitMissing = 4;
+constexpr int kExitUnconfirmed = 6;   // an apply --confirm nobody will roll back or confirm
 
 // "2024-05-01T10:00:00Z" -> seconds since the epoch; 0 when absent or unreadable.
 int64_t epoch_of(const std::string& iso) {
@@ -64,6 +67,8 @@ struct Status {
     std::string geoip_database;
     int64_t companies_sync = 0;
     std::string companies_source;
+    std::string confirm;     // "" none; "armed until ...", "ORPHANED ...", "rollback FAILED ..."
+    bool confirm_problem = false;
     std::vector<std::string> warnings;
     size_t printed = 0;   // warnings build_desired already printed
 };
@@ -91,13 +96,33 @@ const char* verb_name(plan::Op::Verb v) {
     return "?";
 }
 
+// A pending `apply --confirm`: fine while its watcher lives; a problem once nobody will act.
+void confirm_state(const Options& o, Status& s) {
+    auto st = confirm::pending(o);
+    if (!st) return;
+    std::string state = st->value("state", "");
+    int64_t deadline = st->value("deadline_ms", int64_t{0}) / 1000;
+    if (state == "armed" && confirm::watcher_alive(o))
+        s.confirm = "apply --confirm pending: rolled back at " + iso_of(deadline) + " unless `ivozfw confirm` runs";
+    else if (state == "armed") {
+        s.confirm = "apply --confirm of " + iso_of(st->value("armed_ms", int64_t{0}) / 1000) +
+                    " NOT CONFIRMED and no watcher will roll it back: `ivozfw confirm` or `ivozfw rollback`";
+        s.confirm_problem = true;
+    } else if (state == "rollback_failed") {
+        s.confirm = "rollback of an unconfirmed apply FAILED: " + st->value("error", "?");
+        s.confirm_problem = true;
+    }
+}
+
 Status collect(const Options& o) {
     Status s;
     auto d = build_desired(o, OnSourceError::keep_live);
     s.table = d.table.name;
     s.warnings = d.warnings;
     s.printed = d.warnings.size();
-    nft::Netlink nl;
+    confirm_state(o, s);
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.dry_run = true;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
@@ -142,7 +167,10 @@ Status collect(const Options& o) {
     return s;
 }
 
-int exit_code(const Status& s) { return !s.loaded ? kExitMissing : s.pending ? kExitDiffers : 0; }
+int exit_code(const Status& s) {
+    if (s.confirm_problem) return kExitUnconfirmed;
+    return !s.loaded ? kExitMissing : s.pending ? kExitDiffers : 0;
+}
 
 std::string text(const Status& s) {
     std::string out;
@@ -161,6 +189,7 @@ std::string text(const Status& s) {
             line("  " + l);
         }
     }
+    if (!s.confirm.empty()) line(s.confirm);
     line("");
     line(fmt::format("{:<16} {:>14} {:>16}", "DROPPED", "PACKETS", "BYTES"));
     for (const auto& c : s.drops) line(fmt::format("{:<16} {:>14} {:>16}", reason_of(c.name), c.packets, c.bytes));
@@ -202,7 +231,7 @@ nlohmann::json json(const Status& s) {
             {"geoip", {{"database", s.geoip_database}, {"build", opt_time(s.geoip_build)},
                        {"refreshed", opt_time(s.geoip_refresh)}}},
             {"companies", {{"source", s.companies_source}, {"last_sync", opt_time(s.companies_sync)}}},
-            {"warnings", s.warnings}, {"exit", exit_code(s)}};
+            {"warnings", s.warnings}, {"confirm", s.confirm}, {"exit", exit_code(s)}};
 }
 
 std::string label(const std::string& v) {
@@ -249,20 +278,6 @@ std::string prometheus(const Status& s) {
     return out;
 }
 
-// FILE.tmp then rename: node_exporter never reads a half-written file.
-void write_atomic(const std::string& path, const std::string& data) {
-    std::string tmp = path + ".tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw std::runtime_error(tmp + ": " + std::strerror(errno));
-    bool ok = write(fd, data.data(), data.size()) == ssize_t(data.size());
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-        int e = errno;
-        unlink(tmp.c_str());
-        throw std::runtime_error(path + ": cannot write: " + std::strerror(e));
-    }
-}
-
 }  // namespace
 
 int cmd_status(const Options& o) {
@@ -273,7 +288,7 @@ int cmd_status(const Options& o) {
     for (size_t i = s.printed; i < s.warnings.size(); ++i) std::cerr << "warning: " << s.warnings[i] << "\n";
     std::string out = format == "json" ? json(s).dump(2) + "\n" : format == "prometheus" ? prometheus(s) : text(s);
     if (o.output.empty()) std::cout << out;
-    else write_atomic(o.output, out);
+    else io::write_atomic(o.output, out, 0644);   // node_exporter never reads half a file
     return exit_code(s);
 }
 
