@@ -97,7 +97,8 @@ void warn_exempt(const policy::Policy& p, const Target& t) {
 int cmd_bans(const Options& o) {
     auto p = load_policy(o);
     if (!p.antiflood) throw std::runtime_error(o.policy + ": the policy has no antiflood section");
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto live = nl.read_table(p.table, nullptr);
     if (!live) throw std::runtime_error("table inet " + p.table + " is not loaded: run `ivozfw apply` first");
     nlohmann::json bans = nlohmann::json::array();
@@ -137,7 +138,8 @@ int cmd_bans(const Options& o) {
 int cmd_unban(const Options& o) {
     auto d = build_desired(o, OnSourceError::fail, Needs{false, false});
     auto t = target(d.policy, o.address);
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto opt = reconcile_options(o);
     bool was_banned = false;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
@@ -162,7 +164,8 @@ int cmd_ban(const Options& o) {
     std::optional<uint64_t> ms;
     if (!o.ban_for.empty()) ms = parse_duration_ms(o.ban_for);
     warn_exempt(d.policy, t);
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto opt = reconcile_options(o);
     uint64_t applied = 0;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {

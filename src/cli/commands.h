@@ -5,13 +5,21 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "cli/state.h"
+#include "nft/netlink.h"
 
 namespace ivozfw::cli {
 
 struct Options {
+    std::string command;        // "apply", "geoip refresh": names the holder of the writers' lock
+    /// The kernel the command talks to: netlink unless a test hands in another.
+    std::function<std::unique_ptr<nft::Kernel>()> open_kernel;
+    int retry_deadline_ms = 60000;   // keep retrying a lost generation race this long
     std::string policy = "/etc/ivozfw/policy.json";
     StateDir state{"/var/lib/ivozfw"};
     std::string table;          // remove/confirm without a readable policy
@@ -20,6 +28,8 @@ struct Options {
     bool kernel = false;        // check --kernel
     unsigned confirm_s = 0;     // apply --confirm N
     std::string token;          // rollback watcher
+    int ready_fd = -1;          // rollback watcher: tell apply it runs (then apply commits)
+    bool boot = false;          // apply --boot: restore an unconfirmed apply's table instead
     std::string source;         // companies --source
     std::string address;        // geoip lookup / explain / ban...
     std::string ban_for;        // ban --for DURATION (empty: the ban set's timeout)
@@ -31,10 +41,25 @@ struct Options {
 
 constexpr int kExitWarnings = 3;
 
+/// Thrown for a failure after the kernel committed: the message says so ("committed ...,
+/// then ..."), never "nothing was changed".
+struct AfterCommit : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// o.open_kernel(), or a netlink socket.
+std::unique_ptr<nft::Kernel> open_kernel(const Options& o);
+
 int cmd_check(const Options& o);
 int cmd_diff(const Options& o);
 int cmd_apply(const Options& o);
+/// Commit confirmed (confirm.cc): keep what the last `apply --confirm` did, or restore the
+/// table it replaced now. Both decide under the writers' lock, as the watcher does.
 int cmd_confirm(const Options& o);
+int cmd_rollback(const Options& o);
+/// Every command but these: warn on stderr when an `apply --confirm` is armed and no watcher
+/// is alive to roll it back (killed, or the host rebooted).
+void warn_unconfirmed(const Options& o);
 int cmd_export(const Options& o);
 int cmd_remove(const Options& o);
 int cmd_geoip_refresh(const Options& o);

@@ -101,7 +101,8 @@ int cmd_companies_sync(const Options& o) {
     const auto& l = *d.companies;
     fmt::print("{}: {} companies, {} ranges ({} bad rows skipped), read in {:.1f} ms\n", l.source,
                l.companies.size(), l.range_count(), l.warnings.size(), read_ms);
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.scope = plan::Scope{std::set<std::string>{set_name(false), set_name(true)}};
     opt.before_commit = [&](const std::optional<ruleset::Table>& live, const plan::Plan&) {
@@ -133,7 +134,8 @@ Listing read_listing(const Options& o) {
     if (source.empty()) throw std::runtime_error(o.policy + ": the policy has no companies section (or use --source)");
     Listing out{companies::load(source), std::nullopt};
     for (const auto& w : out.loaded.warnings) std::cerr << "warning: " << w << "\n";
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     uint32_t genid = 0;
     auto live = nl.read_table(p.table, &genid);
     if (!live || !live->sets.count(set_name(false)) || !live->sets.count(set_name(true))) return out;

@@ -15,13 +15,22 @@ std::string now_iso() {
     return buf;
 }
 
+std::unique_ptr<nft::Kernel> open_kernel(const Options& o) {
+    if (o.open_kernel) return o.open_kernel();
+    return std::make_unique<nft::Netlink>();
+}
+
 nft::ReconcileOptions reconcile_options(const Options& o) {
     nft::ReconcileOptions opt;
+    opt.lock_holder = o.command.empty() ? "ivozfw" : o.command;
+    opt.deadline = std::chrono::milliseconds(o.retry_deadline_ms);
     try {
         o.state.ensure();
         opt.cache_path = o.state.file("elements.cache");
+        opt.lock_path = o.state.file(kWriterLock);
     } catch (const std::exception&) {
-        // No writable state directory: every read dumps the elements, nothing else changes.
+        // No writable state directory: every read dumps the elements, and there is no lock
+        // to share with other ivozfw writers (the generation id still guards every commit).
     }
     return opt;
 }

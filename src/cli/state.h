@@ -8,6 +8,9 @@
 
 namespace ivozfw::cli {
 
+/// The file ivozfw's writers take turns on (io/lock.h), in the state directory.
+constexpr const char* kWriterLock = "writers.lock";
+
 struct StateDir {
     std::string path;
     std::string file(const std::string& name) const { return path + "/" + name; }

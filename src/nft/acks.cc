@@ -63,10 +63,10 @@ std::vector<AckError> read_acks(Socket& s, uint32_t sentinel_seq, size_t* acked)
         ssize_t n = mnl_socket_recvfrom(s.nl, s.rxbuf.data(), s.rxbuf.size());
         if (n < 0) {
             int e = errno;
+            // The batch was sent: whether it committed is not known from here.
             if (e == ENOBUFS)
-                throw KernelError(e, "batch: acks were lost (receive buffer overrun), the "
-                                     "outcome is unknown: read the ruleset again");
-            throw KernelError(e, fmt::format("batch: receiving acks: {}", strerror(e)));
+                throw KernelError(e, "batch: acks were lost (receive buffer overrun)", Changed::unknown);
+            throw KernelError(e, fmt::format("batch: receiving acks: {}", strerror(e)), Changed::unknown);
         }
         int len = static_cast<int>(n);
         for (auto* m = reinterpret_cast<const nlmsghdr*>(s.rxbuf.data()); mnl_nlmsg_ok(m, len);

@@ -110,13 +110,6 @@ void Batch::build(uint32_t genid, bool check_only) {
     if (genid) mnl_attr_put_u32(begin, NFNL_BATCH_GENID, htonl(genid));
     next();
     for (const auto& o : plan_.ops) op(o);
-    // Test hook: one last message the kernel must refuse, to prove all-or-nothing.
-    if (std::getenv("IVOZFW_INJECT_FAILURE")) {
-        auto s = set_handle(plan_.table, "ivozfw-injected-failure");
-        nlmsghdr* nlh = msg(NFT_MSG_DELSET, 0, {"set ivozfw-injected-failure: delete (IVOZFW_INJECT_FAILURE)"});
-        nftnl_set_nlmsg_build_payload(nlh, s.get());
-        next();
-    }
     if (!check_only) {  // no END: the kernel validates everything, then aborts
         nftnl_batch_end(static_cast<char*>(nftnl_batch_buffer(b_.get())), s_.next_seq());
         next();
@@ -351,7 +344,7 @@ CommitStats Batch::send_and_check() {
     if (errors.empty()) {
         if (acked < stats_.messages)
             throw KernelError(EPROTO, fmt::format("batch: only {} of {} messages acked",
-                                                  acked, stats_.messages));
+                                                  acked, stats_.messages), Changed::unknown);
         return stats_;
     }
     const AckError& first = errors.front();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The only place that talks to the kernel: read one table back over netlink, and commit a
-// Plan as ONE nfnetlink batch guarded by the ruleset generation id.
+// The kernel, as ivozfw sees it: read one table back, commit a Plan as ONE batch guarded by
+// the ruleset generation id. `Kernel` is the interface (unit tests use an in-memory fake,
+// tests/unit/fake_kernel.h); `Netlink` is the real one, the only code that talks netlink.
 #pragma once
 
 #include <cstdint>
@@ -17,11 +18,17 @@ namespace ivozfw::nft {
 using ruleset::Table;
 struct ElementCache;
 
+/// Whether a failed command changed the kernel. `no` is said only when it is known: the
+/// kernel refused the batch (all or nothing) or nothing was sent.
+enum class Changed : uint8_t { no, unknown };
+
 /// A failure reported by the kernel (or the socket), named after the object it came from:
 /// "set admin_v4: element 192.0.2.0-192.0.2.255: File exists".
 struct KernelError : std::runtime_error {
     int err;  // positive errno
-    KernelError(int e, const std::string& what) : std::runtime_error(what), err(e) {}
+    Changed changed = Changed::no;
+    KernelError(int e, const std::string& what, Changed c = Changed::no)
+        : std::runtime_error(what), err(e), changed(c) {}
 };
 
 /// The generation changed between our read and our commit (ERESTART on BATCH_BEGIN).
@@ -35,35 +42,53 @@ struct CommitStats {
     size_t elements = 0;        // set elements sent (adds + deletes)
 };
 
+/// What every command needs of the kernel. Abstract so that plan, retry, locking, cache and
+/// rollback logic run in unit tests against a fake with the same semantics.
+class Kernel {
+public:
+    virtual ~Kernel() = default;
+
+    /// Current ruleset generation id (full 32 bits); moves by one per non-empty commit.
+    virtual uint32_t genid() = 0;
+
+    /// Table `inet <name>` with its chains, rules, sets (with elements) and named counters,
+    /// as one consistent snapshot: *genid receives the generation it belongs to. nullopt
+    /// when the table does not exist. With a cache valid for this namespace and generation,
+    /// the elements of the cached sets are taken from it instead of being dumped.
+    virtual std::optional<Table> read_table(const std::string& name, uint32_t* genid,
+                                            const ElementCache* cache = nullptr) = 0;
+
+    /// Identifies this network namespace until reboot (0 = unknown: never cache).
+    virtual uint64_t netns_cookie() = 0;
+
+    /// Send `plan` as one batch, guarded by `genid` (0 = unguarded). `desired` supplies the
+    /// full definitions (sets, chains) the ops refer to by name. check_only: the kernel
+    /// validates everything, then aborts. Throws GenerationChanged on a lost race,
+    /// KernelError naming the object on any error (its `changed` says what is known).
+    virtual CommitStats commit(const plan::Plan& plan, const Table& desired, uint32_t genid,
+                               bool check_only = false) = 0;
+};
+
 /// One netlink socket for the life of the command. Not thread safe.
-class Netlink {
+class Netlink final : public Kernel {
 public:
     Netlink();
-    ~Netlink();
+    ~Netlink() override;
     Netlink(const Netlink&) = delete;
     Netlink& operator=(const Netlink&) = delete;
 
-    /// Current ruleset generation id (NFT_MSG_GETGEN, full 32 bits).
-    uint32_t genid();
+    /// NFT_MSG_GETGEN, full 32 bits.
+    uint32_t genid() override;
 
-    /// Read table `inet <name>` with its chains, rules, sets (with elements) and named
-    /// counters, as one consistent snapshot: *genid receives the generation it belongs to.
-    /// nullopt when the table does not exist.
-    /// With a cache valid for this namespace and generation, the elements of the cached
-    /// sets are taken from it instead of being dumped.
     std::optional<Table> read_table(const std::string& name, uint32_t* genid,
-                                    const ElementCache* cache = nullptr);
+                                    const ElementCache* cache = nullptr) override;
 
-    /// SO_NETNS_COOKIE of our socket: identifies this network namespace until reboot.
-    uint64_t netns_cookie();
+    /// SO_NETNS_COOKIE of our socket.
+    uint64_t netns_cookie() override;
 
-    /// Send `plan` as one batch. BATCH_BEGIN carries NFNL_BATCH_GENID = genid (0 = unguarded).
-    /// `desired` supplies the full definitions (sets, chains) the ops refer to by name.
-    /// check_only leaves out BATCH_END: the kernel validates everything, then aborts.
-    /// Throws GenerationChanged on ERESTART, KernelError naming the object on any error;
-    /// in both cases nothing was changed.
+    /// BATCH_BEGIN carries NFNL_BATCH_GENID; check_only leaves out BATCH_END.
     CommitStats commit(const plan::Plan& plan, const Table& desired, uint32_t genid,
-                       bool check_only = false);
+                       bool check_only = false) override;
 
 private:
     struct Impl;

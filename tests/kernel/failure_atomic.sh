@@ -5,6 +5,9 @@
 # batch, apply exits 1 naming the failing object, and the ruleset is exactly as before, both
 # for a policy change on a live table and for the very first apply (no table left behind).
 . "$(dirname "$0")/../lib/lib.sh"
+# The faults come from the test-only build (tests/hooked/main.cc); the product has no hooks.
+HOOKED=${IVOZFW_HOOKED:-$(dirname "$IVOZFW")/ivozfw-hooked}
+[ -x "$HOOKED" ] || fail "test binary $HOOKED is missing (built with ivozfw)"
 
 new_ns ns
 A=$T/a.json
@@ -21,7 +24,7 @@ expect_exit 0 ivz "$ns" apply -p "$A"
 expect_exit 2 ivz "$ns" diff -p "$B"
 before=$(ruleset_raw "$ns")
 
-run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$ns" timeout 60 "$IVOZFW" apply -p "$B"
+run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$ns" timeout 60 "$HOOKED" apply -p "$B"
 if [ "$RC" == 0 ]; then
     fail "IVOZFW_INJECT_FAILURE=1 apply exited 0 (hook not implemented?): $OUT"
 fi
@@ -41,7 +44,7 @@ expect_exit 0 ivz "$ns" diff -p "$B"
 # accept-all one) behind.
 new_ns empty e
 before=$(ruleset_raw "$empty")
-run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$empty" timeout 60 "$IVOZFW" apply -p "$A"
+run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$empty" timeout 60 "$HOOKED" apply -p "$A"
 [ "$RC" == 1 ] || fail "first apply with an injected failure exited $RC, not 1: $OUT $ERR"
 expect_contains "ivozfw-injected-failure" "$ERR" "stderr of the failed first apply"
 has_table "$empty" && fail "table inet ivozfw exists after a failed first apply"
@@ -49,7 +52,7 @@ expect_same "$before" "$(ruleset_raw "$empty")" "ruleset before/after a failed f
 
 # remove is one batch too.
 before=$(ruleset_raw "$ns")
-run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$ns" timeout 60 "$IVOZFW" remove -p "$B"
+run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$ns" timeout 60 "$HOOKED" remove -p "$B"
 [ "$RC" == 1 ] || fail "remove with an injected failure exited $RC, not 1: $OUT $ERR"
 expect_same "$before" "$(ruleset_raw "$ns")" "ruleset before/after a failed remove"
 
@@ -59,7 +62,7 @@ expect_exit 0 ivz "$empty" check --kernel -p "$A"
 expect_contains "accepted the" "$OUT" "check --kernel"
 has_table "$empty" && fail "check --kernel created the table"
 expect_same "$before" "$(ruleset_raw "$empty")" "ruleset before/after check --kernel"
-run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$empty" timeout 60 "$IVOZFW" check --kernel -p "$A"
+run env IVOZFW_INJECT_FAILURE=1 ip netns exec "$empty" timeout 60 "$HOOKED" check --kernel -p "$A"
 [ "$RC" == 1 ] || fail "check --kernel with an injected failure exited $RC, not 1: $OUT $ERR"
 expect_contains "ivozfw-injected-failure" "$ERR" "stderr of check --kernel"
 

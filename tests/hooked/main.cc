@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// ivozfw-hooked: a TEST-ONLY build of ivozfw (never installed) whose kernel is the real
+// netlink one wrapped with two faults, so kernel tests can prove what unit tests with the
+// fake cannot: that the real kernel refuses a whole batch, and that a lost generation race
+// is retried. The production binary has no such hooks.
+//   IVOZFW_INJECT_FAILURE=1       append to every batch one message the kernel refuses
+//   IVOZFW_TEST_RACE=CMD          run CMD before the first commit (lose the race once)
+//   IVOZFW_TEST_RACE_ALWAYS=1     ... before every commit
+//   IVOZFW_TEST_DEADLINE_MS=N     give up retrying after N ms (default: the product's)
+#include <cstdlib>
+#include <stdexcept>
+
+#include "cli/run.h"
+
+using namespace ivozfw;
+
+namespace {
+
+class Hooked final : public nft::Kernel {
+public:
+    uint32_t genid() override { return real_.genid(); }
+    std::optional<ruleset::Table> read_table(const std::string& n, uint32_t* g, const nft::ElementCache* c) override {
+        return real_.read_table(n, g, c);
+    }
+    uint64_t netns_cookie() override { return real_.netns_cookie(); }
+    nft::CommitStats commit(const plan::Plan& p, const ruleset::Table& d, uint32_t genid, bool check_only) override {
+        const char* race = std::getenv("IVOZFW_TEST_RACE");
+        if (race && (commits_++ == 0 || std::getenv("IVOZFW_TEST_RACE_ALWAYS")))
+            if (std::system(race) != 0) throw std::runtime_error("IVOZFW_TEST_RACE command failed");
+        if (!std::getenv("IVOZFW_INJECT_FAILURE")) return real_.commit(p, d, genid, check_only);
+        plan::Plan bad = p;
+        bad.ops.push_back(plan::Op{plan::Op::delete_set, "ivozfw-injected-failure", {}, {}, 0, "injected"});
+        return real_.commit(bad, d, genid, check_only);
+    }
+
+private:
+    nft::Netlink real_;
+    int commits_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    cli::Options o;
+    o.open_kernel = [] { return std::make_unique<Hooked>(); };
+    if (const char* ms = std::getenv("IVOZFW_TEST_DEADLINE_MS")) o.retry_deadline_ms = std::atoi(ms);
+    return cli::run(argc, argv, o);
+}
