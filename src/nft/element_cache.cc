@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "nft/element_cache.h"
 
+#include "io/atomic_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,8 +15,6 @@ namespace ivozfw::nft {
 using ruleset::Element;
 
 namespace {
-
-bool elem_less(const Element& a, const Element& b) { return a < b; }
 
 void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 void put_bytes(std::string& out, const std::string& s) {
@@ -49,7 +49,8 @@ struct In {
     }
 };
 
-constexpr uint32_t kMagic = 0x69767a31;   // "ivz1"
+constexpr uint32_t kMagic = 0x69767a32;   // "ivz2": length and checksum after it
+constexpr size_t kHeader = 16;             // magic, length, checksum
 
 }  // namespace
 
@@ -64,45 +65,29 @@ bool ElementCache::valid_for(const std::string& t, uint32_t g, uint64_t cookie) 
     return cookie != 0 && netns_cookie == cookie && genid == g && table == t && boot_id == nft::boot_id();
 }
 
-ElementCache ElementCache::after(const std::optional<ruleset::Table>& live, const plan::Plan& plan,
-                                 const ruleset::Table& desired) {
+ElementCache ElementCache::of(const std::optional<ruleset::Table>& after, const std::string& table) {
     ElementCache c;
-    c.table = plan.table;
-    if (live)
-        for (const auto& [n, s] : live->sets)
+    c.table = table;
+    if (after)
+        for (const auto& [n, s] : after->sets)
             if (!s.dynamic) c.sets[n] = s.elements;
-    for (const auto& op : plan.ops) {
-        auto def = desired.sets.find(op.name);
-        bool dynamic = def != desired.sets.end() && def->second.dynamic;
-        switch (op.verb) {
-        case plan::Op::delete_table: c.sets.clear(); break;
-        case plan::Op::delete_set: c.sets.erase(op.name); break;
-        case plan::Op::add_set:
-            if (!dynamic) c.sets[op.name] = {};
-            break;
-        case plan::Op::add_elements:
-        case plan::Op::delete_elements: {
-            if (dynamic || !c.sets.count(op.name)) break;
-            auto& els = c.sets[op.name];
-            std::vector<Element> change = op.elements, out;
-            std::sort(change.begin(), change.end(), elem_less);
-            std::sort(els.begin(), els.end(), elem_less);
-            if (op.verb == plan::Op::add_elements)
-                std::merge(els.begin(), els.end(), change.begin(), change.end(), std::back_inserter(out), elem_less);
-            else
-                std::set_difference(els.begin(), els.end(), change.begin(), change.end(), std::back_inserter(out), elem_less);
-            els = std::move(out);
-            break;
-        }
-        default: break;
-        }
-    }
     return c;
+}
+
+// FNV-1a, 64 bits: catches a flipped bit or a torn write; not a defence against an attacker
+// (who could write the state directory, and so the policy, anyway).
+static uint64_t checksum(const std::string& s, size_t from) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = from; i < s.size(); ++i) h = (h ^ uint8_t(s[i])) * 1099511628211ull;
+    return h;
 }
 
 void ElementCache::save(const std::string& path) const {
     std::string out;
     put_u32(out, kMagic);
+    put_u32(out, 0);   // payload length, below
+    put_u32(out, 0);   // checksum, low and high words
+    put_u32(out, 0);
     put_bytes(out, boot_id);
     put_u32(out, uint32_t(netns_cookie));
     put_u32(out, uint32_t(netns_cookie >> 32));
@@ -119,21 +104,26 @@ void ElementCache::save(const std::string& path) const {
             if (e.verdict) put_bytes(out, e.verdict->chain);
         }
     }
+    uint32_t len = uint32_t(out.size() - kHeader);
+    uint64_t sum = checksum(out, kHeader);
+    std::copy_n(reinterpret_cast<const char*>(&len), 4, out.data() + 4);
+    std::copy_n(reinterpret_cast<const char*>(&sum), 8, out.data() + 8);
     // Company ranges are not for everyone's eyes: 0600, like the rest of the state.
-    std::string tmp = path + ".tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return;
-    bool ok = write(fd, out.data(), out.size()) == ssize_t(out.size());
-    close(fd);
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
+    io::write_atomic(path, out, 0600);
 }
 
-std::optional<ElementCache> ElementCache::load(const std::string& path) {
+ElementCache::Loaded ElementCache::load(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
-    if (!f) return std::nullopt;
+    if (!f) return {};
     std::string data((std::istreambuf_iterator<char>(f)), {});
+    auto bad = [&](const std::string& why) { return Loaded{std::nullopt, path + ": " + why + "; discarded"}; };
     In in{data};
-    if (in.u32() != kMagic) return std::nullopt;
+    if (in.u32() != kMagic) return bad("not an element cache of this version");
+    uint32_t len = in.u32();
+    uint64_t sum = in.u32();
+    sum |= uint64_t(in.u32()) << 32;
+    if (!in.ok || data.size() != kHeader + size_t(len)) return bad("truncated or padded");
+    if (checksum(data, kHeader) != sum) return bad("checksum mismatch");
     ElementCache c;
     c.boot_id = in.str();
     c.netns_cookie = in.u32();
@@ -143,15 +133,18 @@ std::optional<ElementCache> ElementCache::load(const std::string& path) {
     for (uint32_t n = in.u32(); in.ok && n--;) {
         auto& els = c.sets[in.str()];
         for (uint32_t k = in.u32(); in.ok && k--;) {
+            // A count larger than the bytes left is corrupt, not a reason to allocate.
+            if (data.size() - in.pos < 9) return bad("element count past the end");
             Element e{in.bytes(), in.bytes(), {}, {}};
-            if (in.pos >= data.size()) return std::nullopt;
+            if (in.pos >= data.size()) return bad("element past the end");
             uint8_t v = data[in.pos++];
+            if (v > 4) return bad("bad verdict");
             if (v) e.verdict = ruleset::Verdict{ruleset::Verdict::Kind(v - 1), in.str()};
             els.push_back(std::move(e));
         }
     }
-    if (!in.ok) return std::nullopt;
-    return c;
+    if (!in.ok || in.pos != data.size()) return bad("malformed");
+    return {std::move(c), {}};
 }
 
 }  // namespace ivozfw::nft

@@ -26,14 +26,22 @@ struct ElementCache {
     /// Does it describe this namespace at this generation?
     bool valid_for(const std::string& table, uint32_t genid, uint64_t cookie) const;
 
-    /// Sets of `live` with the element ops of `plan` applied: what the kernel holds after
-    /// the commit. Dynamic sets are left out.
-    static ElementCache after(const std::optional<ruleset::Table>& live, const plan::Plan& plan,
-                              const ruleset::Table& desired);
+    /// The non-dynamic sets of the table the commit produced (plan::apply of the plan).
+    static ElementCache of(const std::optional<ruleset::Table>& after, const std::string& table);
 
-    /// Binary file, written atomically. load returns nullopt for a missing or unreadable file.
+    /// Binary file with its length and a checksum, written with io::write_atomic (fsync).
+    /// Throws std::runtime_error when it cannot be written.
     void save(const std::string& path) const;
-    static std::optional<ElementCache> load(const std::string& path);
+
+    struct Loaded;
+    /// A missing file is no cache; a file that fails its checks (length, checksum, sizes) is
+    /// no cache either, and `problem` says why so the caller can warn: never believed.
+    static Loaded load(const std::string& path);
+};
+
+struct ElementCache::Loaded {
+    std::optional<ElementCache> cache;
+    std::string problem;   // non-empty: the file existed but was corrupt
 };
 
 std::string boot_id();

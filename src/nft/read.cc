@@ -174,6 +174,60 @@ void Reader::read_counters(Table& t) {
     }, "list counters");
 }
 
+// Attributes of a TLV blob, each as (type without flags, whole attribute bytes).
+std::vector<std::pair<uint16_t, Bytes>> attrs(const Bytes& b) {
+    std::vector<std::pair<uint16_t, Bytes>> out;
+    for (size_t off = 0; off + 4 <= b.size();) {
+        uint16_t len = uint16_t(b[off] | b[off + 1] << 8), type = uint16_t(b[off + 2] | b[off + 3] << 8);
+        if (len < 4 || off + len > b.size()) break;
+        out.emplace_back(type & NLA_TYPE_MASK, Bytes(b.begin() + off, b.begin() + off + len));
+        off += (len + 3) & ~3u;
+    }
+    return out;
+}
+
+Bytes join(const Bytes& head, const std::vector<std::pair<uint16_t, Bytes>>& kids) {
+    Bytes out = head;
+    for (const auto& [t, a] : kids) {
+        out.insert(out.end(), a.begin(), a.end());
+        out.resize((out.size() + 3) & ~size_t(3), 0);
+    }
+    uint16_t len = uint16_t(out.size());
+    out[0] = uint8_t(len), out[1] = uint8_t(len >> 8);
+    return out;
+}
+
+// The kernel dumps a dynset's NFTA_DYNSET_TIMEOUT even when it is 0, but refuses that very
+// attribute on a set without timeouts (EOPNOTSUPP: the ct count meters). Leave it out so the
+// dumped expressions can be sent back as they are.
+Bytes restorable(const Bytes& exprs) {
+    std::vector<std::pair<uint16_t, Bytes>> elems;
+    for (auto [type, elem] : attrs(exprs)) {
+        Bytes body(elem.begin() + 4, elem.end());
+        auto parts = attrs(body);
+        bool dynset = false;
+        for (const auto& [t, a] : parts)
+            if (t == NFTA_EXPR_NAME && std::string(reinterpret_cast<const char*>(a.data() + 4)) == "dynset") dynset = true;
+        if (dynset)
+            for (auto& [t, a] : parts) {
+                if (t != NFTA_EXPR_DATA) continue;
+                auto data = attrs(Bytes(a.begin() + 4, a.end()));
+                std::erase_if(data, [](const auto& d) {
+                    return d.first == NFTA_DYNSET_TIMEOUT && d.second.size() == 12 &&
+                           std::all_of(d.second.begin() + 4, d.second.end(), [](uint8_t c) { return c == 0; });
+                });
+                a = join(Bytes(a.begin(), a.begin() + 4), data);
+            }
+        elems.emplace_back(type, join(Bytes(elem.begin(), elem.begin() + 4), parts));
+    }
+    Bytes out;
+    for (const auto& [t, a] : elems) {
+        out.insert(out.end(), a.begin(), a.end());
+        out.resize((out.size() + 3) & ~size_t(3), 0);
+    }
+    return out;
+}
+
 // The raw NFTA_RULE_EXPRESSIONS payload, to put a rule back byte for byte.
 Bytes rule_wire(const nlmsghdr* m) {
     const nlattr* tb[NFTA_RULE_MAX + 1] = {};
@@ -185,7 +239,7 @@ Bytes rule_wire(const nlmsghdr* m) {
     }, tb);
     if (!tb[NFTA_RULE_EXPRESSIONS]) return {};
     auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(tb[NFTA_RULE_EXPRESSIONS]));
-    return Bytes(p, p + mnl_attr_get_payload_len(tb[NFTA_RULE_EXPRESSIONS]));
+    return restorable(Bytes(p, p + mnl_attr_get_payload_len(tb[NFTA_RULE_EXPRESSIONS])));
 }
 
 void Reader::read_rules(Table& t) {

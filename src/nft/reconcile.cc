@@ -1,65 +1,115 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "nft/reconcile.h"
 
-#include "nft/element_cache.h"
-
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "io/lock.h"
+#include "nft/element_cache.h"
+#include "plan/apply.h"
 
 namespace ivozfw::nft {
 
 namespace {
 
-// Test hook: run a command between our read and our commit, so a test can make another
-// writer win the race (first attempt only, or every attempt with IVOZFW_TEST_RACE_ALWAYS).
-void test_race(int attempt) {
-    const char* cmd = std::getenv("IVOZFW_TEST_RACE");
-    if (!cmd || (attempt > 1 && !std::getenv("IVOZFW_TEST_RACE_ALWAYS"))) return;
-    if (std::system(cmd) != 0) throw std::runtime_error("IVOZFW_TEST_RACE command failed");
+using Clock = std::chrono::steady_clock;
+
+void warn(Outcome& out, const std::string& msg) {
+    std::cerr << "ivozfw: warning: " << msg << "\n";
+    out.warnings.push_back(msg);
+}
+
+// Jittered exponential backoff: 10 ms, 20 ms ... capped at 1 s, each x0.5..1.5, so two
+// writers that lost the same race do not meet again at the same instant.
+std::chrono::milliseconds backoff(int attempt) {
+    static std::mt19937 rng(std::random_device{}());
+    double base = std::min(10.0 * double(1u << std::min(attempt - 1, 10)), 1000.0);
+    return std::chrono::milliseconds(long(base * std::uniform_real_distribution<>(0.5, 1.5)(rng)));
+}
+
+// After our commit: if the generation moved by exactly one, nobody else committed and the
+// kernel holds exactly what the plan made of the table we read.
+void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Table& desired, uint32_t gen) {
+    if (opt.cache_path.empty()) return;
+    try {
+        uint32_t now = k.genid();
+        if (now != gen + 1 && !(gen == UINT32_MAX && now == 1)) {
+            std::remove(opt.cache_path.c_str());
+            return;
+        }
+        auto c = ElementCache::of(plan::apply(out.before, out.plan, desired), desired.name);
+        c.boot_id = boot_id();
+        c.netns_cookie = k.netns_cookie();
+        c.genid = now;
+        c.save(opt.cache_path);
+    } catch (const std::exception& e) {
+        std::remove(opt.cache_path.c_str());
+        warn(out, fmt::format("committed, but the element cache could not be recorded ({}): the next command "
+                              "reads the sets from the kernel",
+                              e.what()));
+    }
+}
+
+std::optional<ElementCache> load_cache(const ReconcileOptions& opt, Outcome& out) {
+    if (opt.cache_path.empty()) return std::nullopt;
+    auto l = ElementCache::load(opt.cache_path);
+    if (!l.problem.empty()) {
+        std::remove(opt.cache_path.c_str());
+        warn(out, l.problem);
+    }
+    return std::move(l.cache);
 }
 
 }  // namespace
 
-// After our commit: if the generation moved by exactly one, nobody else committed and the
-// kernel holds exactly what the plan made of the table we read.
-static void save_cache(Netlink& nl, const ReconcileOptions& opt, const Outcome& out, const Table& desired, uint32_t gen) {
-    if (opt.cache_path.empty()) return;
-    uint32_t now = nl.genid();
-    if (now != gen + 1 && !(gen == UINT32_MAX && now == 1)) {
-        std::remove(opt.cache_path.c_str());
-        return;
-    }
-    auto c = ElementCache::after(out.before, out.plan, desired);
-    c.boot_id = boot_id();
-    c.netns_cookie = nl.netns_cookie();
-    c.genid = now;
-    c.save(opt.cache_path);
-}
-
-Outcome reconcile(Netlink& nl, const Table& desired, const ReconcileOptions& opt) {
+Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) {
     Outcome out;
-    std::optional<ElementCache> cache;
-    if (!opt.cache_path.empty()) cache = ElementCache::load(opt.cache_path);
+    std::optional<io::FileLock> lock;
+    if (!opt.dry_run && !opt.check_only && !opt.lock_path.empty())
+        lock.emplace(opt.lock_path, opt.lock_wait, fmt::format("pid {}: {}", getpid(), opt.lock_holder));
+    std::optional<ElementCache> cache = load_cache(opt, out);
+    auto start = Clock::now();
     for (int attempt = 1;; ++attempt) {
         out.attempts = attempt;
         uint32_t gen = 0;
-        out.before = nl.read_table(desired.name, &gen, cache ? &*cache : nullptr);
+        out.before = k.read_table(desired.name, &gen, cache ? &*cache : nullptr);
+        bool used_cache = cache && cache->valid_for(desired.name, gen, k.netns_cookie());
         out.plan = opt.make_plan ? opt.make_plan(out.before) : plan::plan(desired, out.before, opt.scope);
         if (opt.before_commit) opt.before_commit(out.before, out.plan);
         if (out.plan.empty() || opt.dry_run) return out;
-        test_race(attempt);
         try {
-            out.stats = nl.commit(out.plan, desired, gen, opt.check_only);
-            if (!opt.check_only) save_cache(nl, opt, out, desired, gen);
-            return out;
+            out.stats = k.commit(out.plan, desired, gen, opt.check_only);
         } catch (const GenerationChanged& e) {
-            if (attempt >= opt.max_attempts)
-                throw KernelError(e.err, "the ruleset kept changing under us (" + std::to_string(attempt) +
-                                             " attempts): another tool is writing it; nothing was changed");
-            usleep(20000u << std::min(attempt, 5));   // back off: 40 ms, 80 ms, ...
+            auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+            if (spent >= opt.deadline)
+                throw KernelError(e.err, fmt::format("the ruleset kept changing under us ({} attempts in {:.1f} s): "
+                                                     "another tool keeps writing it",
+                                                     attempt, spent.count() / 1000.0));
+            std::this_thread::sleep_for(backoff(attempt));
+            continue;
+        } catch (const KernelError& e) {
+            // The kernel contradicts the cache (an element it said was there is missing, or
+            // the reverse): the cache is wrong. Forget it and plan again from a real read.
+            if (used_cache && e.changed == Changed::no && (e.err == ENOENT || e.err == EEXIST)) {
+                std::remove(opt.cache_path.c_str());
+                cache.reset();
+                warn(out, fmt::format("the kernel refused the batch ({}) against the element cache: cache dropped, "
+                                      "read the sets again and planned anew",
+                                      e.what()));
+                continue;
+            }
+            throw;
         }
+        if (opt.check_only) return out;
+        out.committed = true;
+        save_cache(k, opt, out, desired, gen);
+        return out;
     }
 }
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The one path every command that changes the kernel takes: read the live table, plan,
-// commit with the generation id of that read; when someone else committed in between,
-// the kernel refuses the batch and we read, plan and try again.
+// The one path every command that changes the kernel takes: take the writers' lock, read
+// the live table, plan, commit with the generation id of that read. When another tool
+// committed in between, the kernel refuses the batch and we read, plan and try again, with
+// jittered exponential backoff, until a deadline.
 #pragma once
 
+#include <chrono>
 #include <functional>
 
 #include "nft/netlink.h"
@@ -15,23 +17,34 @@ struct Outcome {
     plan::Plan plan;          // what was (or, with dry_run, would be) committed
     CommitStats stats;
     int attempts = 0;
+    bool committed = false;   // the kernel took the batch
     std::optional<Table> before;   // the live table the plan was made against
+    std::vector<std::string> warnings;   // already printed on stderr
 };
 
 struct ReconcileOptions {
     plan::Scope scope;
     bool dry_run = false;      // plan only, nothing sent
     bool check_only = false;   // send without BATCH_END: the kernel validates, then aborts
-    int max_attempts = 5;
+    /// How long to keep trying while other tools keep committing (ERESTART).
+    std::chrono::milliseconds deadline{60000};
     /// Called with the live table and the plan before committing; throwing aborts (the
-    /// lockout guard, refresh safety checks...).
+    /// lockout guard, refresh safety checks, arming a rollback...).
     std::function<void(const std::optional<Table>&, const plan::Plan&)> before_commit;
     /// File of the element cache (see element_cache.h); empty = always dump.
     std::string cache_path;
+    /// The writers' lock file (io/lock.h), taken for read + plan + commit unless dry_run or
+    /// check_only; empty = the caller holds it already (or takes none).
+    std::string lock_path;
+    std::string lock_holder = "ivozfw";
+    std::chrono::milliseconds lock_wait{120000};
     /// Builds the plan; default plan::plan(desired, live, scope).
     std::function<plan::Plan(const std::optional<Table>&)> make_plan;
 };
 
-Outcome reconcile(Netlink& nl, const Table& desired, const ReconcileOptions& opt);
+/// Throws KernelError (its `changed` says whether anything may have changed), or whatever
+/// before_commit / make_plan throw (nothing changed then). After the commit, nothing throws:
+/// a failure to record the cache becomes a warning.
+Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt);
 
 }  // namespace ivozfw::nft

@@ -194,15 +194,23 @@ Plan plan(const Table& desired, const std::optional<Table>& live, const Scope& s
         for (auto& o : ph.join()) p.ops.push_back(std::move(o));
         return p;
     }
-    // Counters: create what is missing, drop what is no longer named; values are never touched.
-    for (const auto& [n, c] : desired.counters)
-        if (!live->counters.count(n)) ph.add_counters.push_back(op(Op::add_counter, n, "new"));
+    // A redefined set, chain or counter is deleted and created again; every rule is then
+    // rebuilt, since any of them may reference it.
+    bool rebuild = false;
+    // Counters: create what is missing, drop what is no longer named; values are never
+    // touched. A changed comment means delete + create (the kernel keeps the first one).
+    for (const auto& [n, c] : desired.counters) {
+        auto h = live->counters.find(n);
+        if (h == live->counters.end()) ph.add_counters.push_back(op(Op::add_counter, n, "new"));
+        else if (h->second.comment != c.comment) {
+            ph.del_counters.push_back(op(Op::delete_counter, n, "comment changed"));
+            ph.add_counters.push_back(op(Op::add_counter, n, "comment changed"));
+            rebuild = true;
+        }
+    }
     for (const auto& [n, c] : live->counters)
         if (!desired.counters.count(n)) ph.gone_counters.push_back(op(Op::delete_counter, n, "no longer in the policy"));
 
-    // A redefined set or chain is deleted and created again; every rule is then rebuilt,
-    // since any of them may reference it.
-    bool rebuild = false;
     for (const auto& [n, s] : desired.sets) {
         auto h = live->sets.find(n);
         if (h == live->sets.end()) create_set(ph, s, "new");

@@ -68,7 +68,7 @@ struct Set {
     bool same_definition(const Set& o) const {
         return key == o.key && interval == o.interval && verdict_map == o.verdict_map &&
                dynamic == o.dynamic && timeout == o.timeout && timeout_ms == o.timeout_ms &&
-               size == o.size;
+               size == o.size && comment == o.comment;   // the kernel cannot update a comment
     }
 };
 

@@ -37,7 +37,7 @@ nlohmann::json set_json(const Set& s) {
     for (auto k : s.key) key.push_back(int(k));
     return {{"key", key}, {"interval", s.interval}, {"verdict_map", s.verdict_map},
             {"dynamic", s.dynamic}, {"timeout", s.timeout}, {"timeout_ms", s.timeout_ms},
-            {"size", s.size}, {"elements", el}};
+            {"size", s.size}, {"comment", s.comment}, {"elements", el}};
 }
 
 Set set_from(const std::string& name, const nlohmann::json& j) {
@@ -50,6 +50,7 @@ Set set_from(const std::string& name, const nlohmann::json& j) {
     s.timeout = j.at("timeout");
     s.timeout_ms = j.at("timeout_ms");
     s.size = j.at("size");
+    s.comment = j.value("comment", "");
     for (const auto& e : j.at("elements")) {
         Element el{unhex(e.at("key")), unhex(e.at("end")), {}, {}};
         if (e.contains("verdict")) el.verdict = verdict_from(e["verdict"]);
@@ -87,11 +88,12 @@ Chain chain_from(const std::string& name, const nlohmann::json& j) {
 }  // namespace
 
 nlohmann::json snapshot_to_json(const std::optional<Table>& t, const std::string& name) {
-    nlohmann::json j = {{"format", 1}, {"table", name}, {"exists", t.has_value()}};
+    nlohmann::json j = {{"format", 2}, {"table", name}, {"exists", t.has_value()}};
     if (!t) return j;
     for (const auto& [n, s] : t->sets) j["sets"][n] = set_json(s);
-    j["counters"] = nlohmann::json::array();
-    for (const auto& [n, c] : t->counters) j["counters"].push_back(n);
+    j["comment"] = t->comment;
+    j["counters"] = nlohmann::json::object();
+    for (const auto& [n, c] : t->counters) j["counters"][n] = {{"comment", c.comment}};
     for (const auto& [n, c] : t->chains) j["chains"][n] = chain_json(c);
     j["chain_order"] = t->chain_order;
     return j;
@@ -99,14 +101,15 @@ nlohmann::json snapshot_to_json(const std::optional<Table>& t, const std::string
 
 std::optional<Table> snapshot_from_json(const nlohmann::json& j, std::string* name) {
     try {
-        if (j.at("format") != 1) throw std::runtime_error("unknown format");
+        if (j.at("format") != 2) throw std::runtime_error("unknown format");
         *name = j.at("table");
         if (!j.at("exists").get<bool>()) return std::nullopt;
         Table t;
         t.name = *name;
         if (j.contains("sets"))
             for (const auto& [n, s] : j["sets"].items()) t.sets[n] = set_from(n, s);
-        for (const auto& n : j.at("counters")) t.counters[n] = Counter{n, {}, 0, 0};
+        t.comment = j.value("comment", "");
+        for (const auto& [n, c] : j.at("counters").items()) t.counters[n] = Counter{n, c.value("comment", ""), 0, 0};
         if (j.contains("chains"))
             for (const auto& [n, c] : j["chains"].items()) t.chains[n] = chain_from(n, c);
         t.chain_order = j.at("chain_order").get<std::vector<std::string>>();
@@ -114,6 +117,15 @@ std::optional<Table> snapshot_from_json(const nlohmann::json& j, std::string* na
     } catch (const nlohmann::json::exception& e) {
         throw std::runtime_error(std::string("snapshot is malformed: ") + e.what());
     }
+}
+
+nlohmann::json comparable(nlohmann::json snap) {
+    // Elements of dynamic sets belong to the packet path (bans, meters): never restored.
+    if (snap.contains("sets"))
+        for (auto& [n, s] : snap["sets"].items())
+            if (s.value("dynamic", false)) s["elements"] = nlohmann::json::array();
+    snap.erase("chain_order");   // creation order, not state: a recreated chain lists last
+    return snap;
 }
 
 }  // namespace ivozfw::ruleset

@@ -15,4 +15,9 @@ nlohmann::json snapshot_to_json(const std::optional<Table>& t, const std::string
 /// Throws std::runtime_error on a malformed snapshot.
 std::optional<Table> snapshot_from_json(const nlohmann::json& j, std::string* name);
 
+/// The snapshot as compared after a restore: every attribute of every object (rules as their
+/// raw kernel expressions and comments, set and counter comments), except the elements of
+/// dynamic sets, which the packet path owns.
+nlohmann::json comparable(nlohmann::json snapshot);
+
 }  // namespace ivozfw::ruleset
