@@ -18,7 +18,11 @@
 #include "cli/desired.h"
 #include "nft/reconcile.h"
 #include "plan/report.h"
-#include "policy/reach.h"
+#include "cli/confirm.h"
+#include "cli/explain_context.h"
+#include "explain/explain.h"
+#include "io/lock.h"
+#include "plan/apply.h"
 #include "ruleset/compile.h"
 #include "ruleset/render.h"
 #include "ruleset/snapshot.h"
@@ -27,17 +31,16 @@ namespace ivozfw::cli {
 
 namespace {
 
-constexpr const char* kPending = "pending-confirm.json";
-constexpr const char* kSnapshot = "rollback-snapshot.json";
 constexpr const char* kApplied = "last-apply.json";
 
 struct Refused : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// SSH_CONNECTION = "client_ip client_port server_ip server_port": refuse a policy that
-// would not let this client open a new session to this port again.
-void lockout_guard(const policy::Policy& p) {
+// SSH_CONNECTION = "client_ip client_port server_ip server_port": refuse a table that would
+// not let this client open a new session to this port again. Decided by the one evaluator
+// on the table the batch produces (GeoIP sets, company ranges, bans and all).
+void lockout_guard(const Desired& d, const std::optional<ruleset::Table>& live, const plan::Plan& plan) {
     const char* env = std::getenv("SSH_CONNECTION");
     if (!env) return;
     std::string client, cport, server;
@@ -46,11 +49,14 @@ void lockout_guard(const policy::Policy& p) {
     if (!(in >> client >> cport >> server >> sport) || sport == 0 || sport > 65535) return;
     auto addr = net::parse_address(client);
     if (!addr) return;
-    auto r = policy::reaches(p, *addr, policy::Proto::tcp, uint16_t(sport));
+    auto after = plan::apply(live, plan, d.table);
+    if (!after) return;   // no table: nothing filters
+    auto c = explain_context(d, &*after, *addr);
+    auto r = explain::explain(c, {*addr, policy::Proto::tcp, uint16_t(sport)});
     if (!r.accepted)
-        throw Refused(fmt::format("refusing to apply: your SSH session from {} to port {} would be cut "
-                                  "off ({}). Fix the policy, or use --force if you mean it.",
-                                  client, sport, r.why));
+        throw Refused(fmt::format("refusing to apply: your SSH session from {} to port {} would be cut off: {}. "
+                                  "Fix the policy, or use --force if you mean it.",
+                                  client, sport, r.summary));
 }
 
 void print_outcome(const nft::Outcome& out, const std::string& verb) {
@@ -63,37 +69,6 @@ void print_outcome(const nft::Outcome& out, const std::string& verb) {
                out.plan.table, verb, out.plan.ops.size(), out.plan.ops.size() == 1 ? "" : "s",
                out.plan.element_count(), out.stats.messages, out.stats.bytes,
                out.attempts > 1 ? fmt::format(", {} attempts", out.attempts) : "");
-}
-
-// Double fork + setsid: the watcher outlives the applying process, its terminal and a kill.
-void spawn_watcher(const Options& o, const std::string& token) {
-    pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("cannot start the rollback watcher: fork failed");
-    if (pid > 0) {
-        waitpid(pid, nullptr, 0);
-        return;
-    }
-    setsid();
-    if (fork() != 0) _exit(0);
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0), dup2(null, 1), dup2(null, 2);
-    std::string after = std::to_string(o.confirm_s);
-    execl("/proc/self/exe", "ivozfw", "--state-dir", o.state.path.c_str(), "rollback-watch",
-          "--token", token.c_str(), "--after", after.c_str(), (char*)nullptr);
-    _exit(127);
-}
-
-nft::Outcome restore_snapshot(const Options& o, nft::Netlink& nl, const nlohmann::json& snap) {
-    std::string name;
-    auto table = ruleset::snapshot_from_json(snap, &name);
-    auto opt = reconcile_options(o);
-    if (!table) {
-        opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan::plan_remove(live, name); };
-        ruleset::Table empty;
-        empty.name = name;
-        return nft::reconcile(nl, empty, opt);
-    }
-    return nft::reconcile(nl, *table, opt);
 }
 
 std::string table_name(const Options& o) {
@@ -120,7 +95,8 @@ int cmd_check(const Options& o) {
     if (!o.kernel) return 0;
     // The exact batch apply would send, without its END message: the kernel validates every
     // message, then aborts. Nothing changes.
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.check_only = true;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
@@ -139,7 +115,8 @@ int cmd_export(const Options& o) {
 int cmd_diff(const Options& o) {
     auto d = build_desired(o, OnSourceError::keep_live);
     const auto& t = d.table;
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.dry_run = true;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
@@ -150,69 +127,64 @@ int cmd_diff(const Options& o) {
 }
 
 int cmd_apply(const Options& o) {
-    auto d = build_desired(o, OnSourceError::keep_live);
-    if (!o.force) lockout_guard(d.policy);
-    const auto& t = d.table;
-    if (o.confirm_s) {
-        o.state.ensure();
-        if (o.state.read_json(kPending))
-            throw Refused("an earlier `apply --confirm` is still waiting: run `ivozfw confirm` first");
+    if (o.boot && confirm::orphaned(o)) {
+        // The host went down while an `apply --confirm` waited: the policy on disk was never
+        // confirmed. Come back with the table that was confirmed.
+        io::FileLock lock(o.state.file(kWriterLock), std::chrono::seconds(120), "apply --boot");
+        auto kernel = open_kernel(o);
+        fmt::print("{}\n", confirm::restore(o, *kernel));
+        std::cerr << "ivozfw: warning: restored the table from before the unconfirmed `apply --confirm` instead "
+                     "of applying "
+                  << o.policy << "\n";
+        return kExitWarnings;
     }
-    nft::Netlink nl;
+    auto d = build_desired(o, OnSourceError::keep_live);
+    const auto& t = d.table;
+    auto kernel = open_kernel(o);
     auto opt = reconcile_options(o);
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
-    // The snapshot is the exact table this plan replaces (taken again on every retry).
-    if (o.confirm_s)
-        opt.before_commit = [&](const std::optional<ruleset::Table>& live, const plan::Plan&) {
-            o.state.write_json(kSnapshot, ruleset::snapshot_to_json(live, t.name));
-        };
-    auto out = nft::reconcile(nl, t, opt);
+    std::optional<confirm::Arming> arming;
+    if (o.confirm_s) {
+        o.state.ensure();
+        arming.emplace(o);
+    }
+    opt.before_commit = [&](const std::optional<ruleset::Table>& live, const plan::Plan& plan) {
+        if (plan.empty()) return;
+        if (!o.force) lockout_guard(d, live, plan);
+        if (arming) arming->arm(live, t.name);   // snapshot + state synced, watcher running
+    };
+    auto out = nft::reconcile(*kernel, t, opt);
+    if (arming && out.committed) arming->committed();
+    // From here on the kernel has the new table: failures are reported as such.
     print_outcome(out, "applied");
+    std::vector<std::string> after_commit;
     try {
         o.state.write_json(kApplied, {{"time", now_iso()}, {"policy", o.policy}, {"table", t.name},
                                       {"changes", out.plan.ops.size()}, {"elements", out.plan.element_count()}});
     } catch (const std::exception& e) {
-        std::cerr << "warning: " << e.what() << "\n";
+        after_commit.push_back(e.what());
     }
-    if (o.confirm_s) {
-        std::string token = std::to_string(std::random_device{}()) + std::to_string(getpid());
-        o.state.write_json(kPending, {{"token", token}, {"deadline_s", o.confirm_s}, {"time", now_iso()}});
-        spawn_watcher(o, token);
-        fmt::print("run `ivozfw confirm` within {} seconds to keep it; otherwise the previous table "
-                   "is restored\n", o.confirm_s);
+    if (arming && out.committed)
+        fmt::print("run `ivozfw confirm` within {} seconds to keep it; otherwise the previous table is restored\n",
+                   o.confirm_s);
+    else if (o.confirm_s)
+        fmt::print("nothing changed, so there is nothing to confirm\n");
+    if (d.geoip) {
+        try {
+            record_geoip(o, *d.geoip);
+        } catch (const std::exception& e) {
+            after_commit.push_back(e.what());
+        }
     }
-    if (d.geoip) record_geoip(o, *d.geoip);
-    return d.warnings.empty() ? 0 : kExitWarnings;
-}
-
-int cmd_confirm(const Options& o) {
-    auto pending = o.state.read_json(kPending);
-    if (!pending) {
-        std::cerr << "ivozfw: nothing to confirm (no `apply --confirm` is waiting in " << o.state.path << ")\n";
-        return 1;
-    }
-    o.state.remove(kPending);
-    o.state.remove(kSnapshot);
-    fmt::print("confirmed: the applied table stays\n");
-    return 0;
-}
-
-int cmd_rollback_watch(const Options& o) {
-    std::this_thread::sleep_for(std::chrono::seconds(o.confirm_s));
-    auto pending = o.state.read_json(kPending);
-    if (!pending || pending->value("token", "") != o.token) return 0;   // confirmed
-    auto snap = o.state.read_json(kSnapshot);
-    if (!snap) throw std::runtime_error("rollback: snapshot " + o.state.file(kSnapshot) + " is missing");
-    nft::Netlink nl;
-    auto out = restore_snapshot(o, nl, *snap);
-    o.state.write_json("last-rollback.json", {{"time", now_iso()}, {"changes", out.plan.ops.size()}});
-    o.state.remove(kPending);
-    return 0;
+    for (const auto& w : after_commit)
+        std::cerr << "ivozfw: warning: " << (out.committed ? "committed, but " : "") << w << "\n";
+    return d.warnings.empty() && out.warnings.empty() && after_commit.empty() ? 0 : kExitWarnings;
 }
 
 int cmd_remove(const Options& o) {
     std::string name = table_name(o);
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan::plan_remove(live, name); };
     ruleset::Table empty;

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli/desired.h"
+#include "cli/explain_context.h"
 #include "explain/explain.h"
 #include "geoip/mmdb.h"
 #include "nft/reconcile.h"
@@ -32,6 +33,34 @@ nlohmann::json result_json(const explain::Result& r, const explain::Packet& p) {
 
 }  // namespace
 
+explain::Context explain_context(const Desired& d, const ruleset::Table* sets, const net::Address& src,
+                                 std::vector<std::string>* notes) {
+    explain::Context c;
+    c.policy = &d.policy;
+    c.compiled = &d.table;
+    c.live = sets;
+    c.companies = d.companies ? &*d.companies : nullptr;
+    c.now_s = std::time(nullptr);
+    if (d.policy.geoip) {
+        c.geoip_database = d.policy.geoip->database;
+        try {
+            c.country = geoip::lookup(d.policy.geoip->database, src, d.policy.geoip->field);
+        } catch (const std::exception& e) {
+            if (notes) notes->push_back(std::string("GeoIP lookup failed: ") + e.what() + " (the set still decides)");
+        }
+    }
+    return c;
+}
+
+std::vector<explain::Packet> service_packets(const policy::Policy& p, const net::Address& src) {
+    std::vector<explain::Packet> out;
+    for (const auto& s : p.services) {
+        if (!s.tcp.empty()) out.push_back({src, policy::Proto::tcp, s.tcp.front().lo});
+        if (!s.udp.empty()) out.push_back({src, policy::Proto::udp, s.udp.front().lo});
+    }
+    return out;
+}
+
 int cmd_explain(const Options& o) {
     auto addr = net::parse_address(o.address);
     if (!addr) throw std::runtime_error("\"" + o.address + "\" is not an IP address");
@@ -41,41 +70,23 @@ int cmd_explain(const Options& o) {
         if (!pp) throw std::runtime_error("\"" + o.proto_port + "\" is not PROTO/PORT (e.g. udp/5060, tcp/22)");
     }
     auto d = build_desired(o, OnSourceError::keep_live);
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.dry_run = true;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
     auto out = nft::reconcile(nl, d.table, opt);
 
     std::vector<std::string> notes;
-    explain::Context c;
-    c.policy = &d.policy;
-    c.compiled = &d.table;
-    c.live = out.before ? &*out.before : nullptr;
-    c.companies = d.companies ? &*d.companies : nullptr;
-    c.now_s = std::time(nullptr);
+    auto c = explain_context(d, out.before ? &*out.before : nullptr, *addr, &notes);
     if (!out.before)
         notes.push_back(fmt::format("table inet {} is NOT loaded: nothing filters packets now; this is what the "
                                     "policy would do (compiled sets)", d.table.name));
     else if (!out.plan.empty())
         notes.push_back(fmt::format("the live table differs from the policy ({} pending changes, see `ivozfw diff`): "
                                     "the rules walked are the policy's, the sets the kernel's", out.plan.ops.size()));
-    if (d.policy.geoip) {
-        c.geoip_database = d.policy.geoip->database;
-        try {
-            c.country = geoip::lookup(d.policy.geoip->database, *addr, d.policy.geoip->field);
-        } catch (const std::exception& e) {
-            notes.push_back(std::string("GeoIP lookup failed: ") + e.what() + " (the live set still decides)");
-        }
-    }
-
-    std::vector<explain::Packet> packets;
-    if (pp) packets.push_back({*addr, pp->first, pp->second});
-    else
-        for (const auto& s : d.policy.services) {
-            if (!s.tcp.empty()) packets.push_back({*addr, policy::Proto::tcp, s.tcp.front().lo});
-            if (!s.udp.empty()) packets.push_back({*addr, policy::Proto::udp, s.udp.front().lo});
-        }
+    std::vector<explain::Packet> packets =
+        pp ? std::vector<explain::Packet>{{*addr, pp->first, pp->second}} : service_packets(d.policy, *addr);
     std::vector<explain::Result> results;
     for (const auto& p : packets) results.push_back(explain::explain(c, p));
 

@@ -5,6 +5,9 @@
 #include <iostream>
 
 #include "cli/desired.h"
+#include "cli/explain_context.h"
+#include "explain/explain.h"
+#include "geoip/mmdb.h"
 #include "nft/reconcile.h"
 #include "ruleset/values.h"
 
@@ -70,7 +73,8 @@ int cmd_geoip_refresh(const Options& o) {
     if (!o.force) age_guard(o, *d.geoip);
     plan::Scope scope{std::set<std::string>{ruleset::names::list_set(ruleset::names::geoip, false),
                                             ruleset::names::list_set(ruleset::names::geoip, true)}};
-    nft::Netlink nl;
+    auto kernel = open_kernel(o);
+    auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.scope = scope;
     opt.before_commit = [&](const std::optional<ruleset::Table>& live, const plan::Plan&) {
@@ -89,31 +93,51 @@ int cmd_geoip_refresh(const Options& o) {
     return 0;
 }
 
+// The country, then what the table does with a new packet from the address to each exposed
+// service: the verdicts come from the one evaluator (explain/), with the live kernel sets.
 int cmd_geoip_lookup(const Options& o) {
-    auto p = load_policy(o);
-    if (!p.geoip) throw std::runtime_error(o.policy + ": the policy has no geoip section");
     auto addr = net::parse_address(o.address);
     if (!addr) throw std::runtime_error("\"" + o.address + "\" is not an IP address");
+    auto d = build_desired(o, OnSourceError::keep_live);
+    if (!d.policy.geoip) throw std::runtime_error(o.policy + ": the policy has no geoip section");
     geoip::Info info;
-    std::string cc = geoip::lookup(p.geoip->database, *addr, p.geoip->field, &info);
-    fmt::print("{}: country {} ({}, {} built {})\n", o.address, cc.empty() ? "unknown" : cc, info.path,
-               info.type, info.build_epoch);
-    const auto& g = *p.geoip;
-    bool listed = std::find(g.countries.begin(), g.countries.end(), cc) != g.countries.end();
-    bool dropped = g.mode == policy::GeoIP::Mode::deny ? listed : !listed;
-    if (geoip::special_purpose().contains(*addr)) {
-        fmt::print("policy: special-purpose address, never dropped by GeoIP\n");
+    std::string cc = geoip::lookup(d.policy.geoip->database, *addr, d.policy.geoip->field, &info);
+    std::vector<std::string> notes;
+    std::optional<ruleset::Table> live;
+    try {
+        auto kernel = open_kernel(o);
+        uint32_t gen = 0;
+        live = kernel->read_table(d.table.name, &gen);
+        if (!live) notes.push_back("table inet " + d.table.name + " is NOT loaded: verdicts are the policy's (compiled sets)");
+    } catch (const nft::KernelError& e) {
+        notes.push_back(std::string("the kernel could not be read (") + e.what() + "): verdicts use the compiled sets");
+    }
+    auto c = explain_context(d, live ? &*live : nullptr, *addr, &notes);
+    const auto& g = *d.policy.geoip;
+    std::string mode = fmt::format("{} {}", g.mode == policy::GeoIP::Mode::deny ? "deny" : "allow", fmt::join(g.countries, ","));
+    auto packets = service_packets(d.policy, *addr);
+    std::vector<explain::Result> results;
+    for (const auto& p : packets) results.push_back(explain::explain(c, p));
+    if (o.json) {
+        auto arr = nlohmann::json::array();
+        for (size_t i = 0; i < results.size(); ++i)
+            arr.push_back({{"proto", packets[i].proto == policy::Proto::tcp ? "tcp" : "udp"},
+                           {"port", packets[i].port}, {"service", results[i].service},
+                           {"verdict", results[i].accepted ? "accept" : "drop"}, {"reason", results[i].reason},
+                           {"summary", results[i].summary}});
+        std::cout << nlohmann::json{{"address", o.address}, {"country", cc}, {"database", info.path},
+                                    {"build_epoch", info.build_epoch}, {"mode", mode}, {"notes", notes},
+                                    {"services", arr}}.dump(2)
+                  << "\n";
         return 0;
     }
-    for (const char* list : {"application_servers", "antiflood_trusted", "admin"}) {
-        auto it = p.lists.find(list);
-        if (it != p.lists.end() && it->second.contains(*addr)) {
-            fmt::print("policy: exempt from GeoIP (list {})\n", list);
-            return 0;
-        }
-    }
-    fmt::print("policy: {} ({} mode, countries {})\n", dropped ? "DROPPED by GeoIP" : "not dropped by GeoIP",
-               g.mode == policy::GeoIP::Mode::deny ? "deny" : "allow", fmt::join(g.countries, ","));
+    fmt::print("{}: country {} ({}, {} built {}); GeoIP mode {}\n", o.address, cc.empty() ? "unknown" : cc,
+               info.path, info.type, info.build_epoch, mode);
+    for (const auto& n : notes) fmt::print("note: {}\n", n);
+    for (size_t i = 0; i < results.size(); ++i)
+        fmt::print("  {:<14} {:<10} {}\n",
+                   fmt::format("{}/{}", packets[i].proto == policy::Proto::tcp ? "tcp" : "udp", packets[i].port),
+                   results[i].service, results[i].summary);
     return 0;
 }
 
