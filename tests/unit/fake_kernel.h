@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// An in-memory nft::Kernel with the kernel's semantics for what ivozfw sends: one table,
+// all-or-nothing batches (plan::apply on a copy), a generation id that moves by one per
+// non-empty commit and guards every batch, and faults to inject: another writer committing
+// before our batch, a refused batch. Unit tests only.
+#pragma once
+
+#include <cerrno>
+#include <functional>
+
+#include "nft/element_cache.h"
+#include "nft/netlink.h"
+#include "plan/apply.h"
+
+namespace ivozfw::test {
+
+class FakeKernel final : public nft::Kernel {
+public:
+    std::optional<ruleset::Table> table;
+    uint32_t gen = 1;
+    uint64_t cookie = 0x5eed;
+    /// Runs at the start of every commit (a racing writer: call foreign_commit()).
+    std::function<void()> before_commit;
+    /// The next commit is refused with this errno (nothing changes).
+    int refuse_next = 0;
+    int commits = 0, reads = 0, cache_reads = 0;
+
+    void foreign_commit() { ++gen; }
+
+    uint32_t genid() override { return gen; }
+    uint64_t netns_cookie() override { return cookie; }
+
+    std::optional<ruleset::Table> read_table(const std::string& name, uint32_t* g,
+                                             const nft::ElementCache* cache) override {
+        ++reads;
+        *g = gen;
+        if (!table || table->name != name) return std::nullopt;
+        auto t = table;
+        if (cache && cache->valid_for(name, gen, cookie)) {
+            ++cache_reads;
+            for (auto& [n, s] : t->sets)
+                if (auto it = cache->sets.find(n); it != cache->sets.end() && !s.dynamic) s.elements = it->second;
+        }
+        return t;
+    }
+
+    nft::CommitStats commit(const plan::Plan& p, const ruleset::Table& desired, uint32_t genid,
+                            bool check_only) override {
+        ++commits;
+        if (before_commit) before_commit();
+        if (genid && genid != gen) throw nft::GenerationChanged(ERESTART, "ruleset generation changed");
+        if (int e = refuse_next) {
+            refuse_next = 0;
+            throw nft::KernelError(e, "refused by the fake");
+        }
+        std::optional<ruleset::Table> after;
+        try {
+            after = plan::apply(table, p, desired);
+        } catch (const plan::ApplyError& e) {
+            throw nft::KernelError(e.err, e.what());
+        }
+        if (check_only) return {};
+        table = std::move(after);
+        if (!p.empty()) ++gen;
+        return {p.ops.size(), 0, p.element_count()};
+    }
+};
+
+}  // namespace ivozfw::test

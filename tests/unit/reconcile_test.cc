@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The plan + commit path against the in-memory fake kernel: retries, deadline, writers'
+// lock, the element cache and its checks, all-or-nothing refusals, the rollback restore.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli/confirm.h"
+#include "fake_kernel.h"
+#include "io/lock.h"
+#include "nft/element_cache.h"
+#include "nft/netlink.h"
+#include "nft/reconcile.h"
+#include "ruleset/compile.h"
+#include "ruleset/snapshot.h"
+
+using namespace ivozfw;
+using test::FakeKernel;
+
+namespace {
+
+const char* kPolicy = R"({
+  "lists": { "admin": ["192.0.2.10", "2001:db8:a::/48"], "application_servers": ["198.51.100.0/28"] },
+  "services": {
+    "sip": { "udp": [5060], "tcp": [5060] },
+    "ssh": { "tcp": [22], "from": ["admin"] }
+  },
+  "antiflood": { "services": ["sip"] }
+})";
+
+ruleset::Table compiled(const std::string& extra_admin = "") {
+    std::string text = kPolicy;
+    if (!extra_admin.empty()) text.replace(text.find("\"192.0.2.10\""), 12, "\"192.0.2.10\", \"" + extra_admin + "\"");
+    auto t = ruleset::compile(policy::load_text(text, "p.json"));
+    nft::annotate(t);
+    return t;
+}
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/ivozfw-unit.XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+nft::ReconcileOptions options(const TempDir& d) {
+    nft::ReconcileOptions opt;
+    opt.cache_path = d.path + "/elements.cache";
+    opt.lock_path = d.path + "/writers.lock";
+    opt.deadline = std::chrono::milliseconds(300);
+    return opt;
+}
+
+}  // namespace
+
+TEST_CASE("reconcile: first apply, then nothing to do; the generation moves by one per commit") {
+    FakeKernel k;
+    TempDir d;
+    auto want = compiled();
+    auto out = nft::reconcile(k, want, options(d));
+    CHECK(out.committed);
+    CHECK(out.attempts == 1);
+    CHECK(k.gen == 2);
+    REQUIRE(k.table);
+    CHECK(k.table->sets.at("admin_v4").elements.size() == 1);
+    auto again = nft::reconcile(k, want, options(d));
+    CHECK(again.plan.empty());
+    CHECK_FALSE(again.committed);
+    CHECK(k.gen == 2);
+}
+
+TEST_CASE("reconcile: a lost generation race is read, planned and committed again") {
+    FakeKernel k;
+    TempDir d;
+    int raced = 0;
+    k.before_commit = [&] {
+        if (raced++ == 0) k.foreign_commit();
+    };
+    auto out = nft::reconcile(k, compiled(), options(d));
+    CHECK(out.committed);
+    CHECK(out.attempts == 2);
+    CHECK(k.reads == 2);
+}
+
+TEST_CASE("reconcile: a writer that never stops: give up at the deadline, nothing changed") {
+    FakeKernel k;
+    TempDir d;
+    nft::reconcile(k, compiled(), options(d));
+    auto before = k.table;
+    k.before_commit = [&] { k.foreign_commit(); };
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        nft::reconcile(k, compiled("192.0.2.20"), options(d));
+        FAIL("reconcile succeeded against a writer that commits before every batch");
+    } catch (const nft::KernelError& e) {
+        CHECK(std::string(e.what()).find("kept changing") != std::string::npos);
+        CHECK(e.changed == nft::Changed::no);
+    }
+    auto spent = std::chrono::steady_clock::now() - t0;
+    CHECK(spent >= std::chrono::milliseconds(300));
+    CHECK(spent < std::chrono::seconds(5));
+    CHECK(k.commits > 3);   // it kept trying, with backoff
+    CHECK(ruleset::snapshot_to_json(k.table, "ivozfw") == ruleset::snapshot_to_json(before, "ivozfw"));
+}
+
+TEST_CASE("reconcile: a refused batch changes nothing and says so") {
+    FakeKernel k;
+    TempDir d;
+    nft::reconcile(k, compiled(), options(d));
+    auto before = ruleset::snapshot_to_json(k.table, "ivozfw");
+    k.refuse_next = EINVAL;
+    CHECK_THROWS_AS(nft::reconcile(k, compiled("192.0.2.20"), options(d)), nft::KernelError);
+    CHECK(ruleset::snapshot_to_json(k.table, "ivozfw") == before);
+    CHECK(k.gen == 2);
+}
+
+TEST_CASE("reconcile: ivozfw's writers take turns on the lock; a held lock times out cleanly") {
+    FakeKernel k;
+    TempDir d;
+    auto opt = options(d);
+    opt.lock_wait = std::chrono::milliseconds(300);
+    io::FileLock other(opt.lock_path, std::chrono::seconds(1), "pid 1: ban");
+    CHECK(io::FileLock::held_by_other(opt.lock_path));
+    try {
+        nft::reconcile(k, compiled(), opt);
+        FAIL("reconcile ran while another writer held the lock");
+    } catch (const io::LockTimeout& e) {
+        CHECK(std::string(e.what()).find("pid 1: ban") != std::string::npos);
+    }
+    CHECK(k.commits == 0);
+    // dry runs (diff, status, explain) never wait for writers
+    opt.dry_run = true;
+    CHECK_NOTHROW(nft::reconcile(k, compiled(), opt));
+}
+
+TEST_CASE("element cache: used after our own commit, dropped after anyone else's") {
+    FakeKernel k;
+    TempDir d;
+    nft::reconcile(k, compiled(), options(d));
+    REQUIRE(std::filesystem::exists(d.path + "/elements.cache"));
+    nft::reconcile(k, compiled(), options(d));
+    CHECK(k.cache_reads == 1);
+    k.foreign_commit();
+    nft::reconcile(k, compiled(), options(d));
+    CHECK(k.cache_reads == 1);   // generation moved: dumped, not cached
+}
+
+TEST_CASE("element cache: a flipped bit is discarded with a warning, never believed") {
+    FakeKernel k;
+    TempDir d;
+    nft::reconcile(k, compiled(), options(d));
+    std::string path = d.path + "/elements.cache";
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    REQUIRE(bytes.size() > 40);
+    bytes[bytes.size() - 10] ^= 0x01;
+    std::ofstream(path, std::ios::binary) << bytes;
+    auto l = nft::ElementCache::load(path);
+    CHECK_FALSE(l.cache);
+    CHECK(l.problem.find("checksum") != std::string::npos);
+    auto out = nft::reconcile(k, compiled(), options(d));
+    CHECK(out.plan.empty());   // no phantom change
+    CHECK(k.cache_reads == 0);
+    REQUIRE(out.warnings.size() == 1);
+    CHECK(out.warnings[0].find("discarded") != std::string::npos);
+    // truncated: likewise
+    std::ofstream(path, std::ios::binary) << bytes.substr(0, 20);
+    CHECK(nft::ElementCache::load(path).problem.find("truncated") != std::string::npos);
+}
+
+TEST_CASE("element cache: a kernel refusal that contradicts it drops it and plans from a real read") {
+    FakeKernel k;
+    TempDir d;
+    auto want = compiled();
+    nft::reconcile(k, want, options(d));
+    // A cache that is well-formed but wrong: it says admin_v4 holds 192.0.2.99 too.
+    auto lie = nft::ElementCache::of(k.table, "ivozfw");
+    lie.boot_id = nft::boot_id();
+    lie.netns_cookie = k.cookie;
+    lie.genid = k.gen;
+    auto wrong = compiled("192.0.2.99");
+    lie.sets["admin_v4"] = wrong.sets.at("admin_v4").elements;
+    lie.save(d.path + "/elements.cache");
+    // Desired: 192.0.2.20 in, 192.0.2.99 (which the cache invents) out -> the delete is refused.
+    auto out = nft::reconcile(k, compiled("192.0.2.20"), options(d));
+    CHECK(out.committed);
+    CHECK(out.attempts == 2);
+    REQUIRE_FALSE(out.warnings.empty());
+    CHECK(out.warnings[0].find("element cache") != std::string::npos);
+    CHECK(k.table->sets.at("admin_v4").elements == compiled("192.0.2.20").sets.at("admin_v4").elements);
+}
+
+TEST_CASE("plan::apply: the kernel's refusals") {
+    auto want = compiled();
+    auto p = plan::plan(want, std::nullopt);
+    auto t = plan::apply(std::nullopt, p, want);
+    REQUIRE(t);
+    plan::Plan again;
+    again.table = "ivozfw";
+    plan::Op add{plan::Op::add_elements, "admin_v4", t->sets.at("admin_v4").elements, {}, 0, ""};
+    again.ops = {add};
+    CHECK_THROWS_AS(plan::apply(t, again, want), plan::ApplyError);
+    again.ops = {plan::Op{plan::Op::delete_set, "nonexistent", {}, {}, 0, ""}};
+    try {
+        plan::apply(t, again, want);
+        FAIL("deleting a missing set was accepted");
+    } catch (const plan::ApplyError& e) {
+        CHECK(e.err == ENOENT);
+    }
+}
+
+TEST_CASE("rollback restore: the kernel ends equal to the snapshot, comments included") {
+    FakeKernel k;
+    TempDir d;
+    auto a = compiled();
+    a.counters.begin()->second.comment = "a comment to keep";
+    nft::reconcile(k, a, options(d));
+    auto snap = ruleset::snapshot_to_json(k.table, "ivozfw");
+    // What an unconfirmed apply did: another admin, and that counter recreated without comment.
+    auto b = compiled("192.0.2.20");
+    nft::reconcile(k, b, options(d));
+    REQUIRE(k.table->counters.begin()->second.comment != "a comment to keep");
+    cli::Options o;
+    o.state.path = d.path;
+    o.state.write_json(cli::confirm::kSnapshot, snap);
+    o.state.write_json(cli::confirm::kState, {{"token", "t"}, {"state", "armed"}, {"table", "ivozfw"},
+                                             {"armed_ms", 1}, {"deadline_ms", 2}});
+    std::string line = cli::confirm::restore(o, k);
+    CHECK(line.find("equals the snapshot") != std::string::npos);
+    CHECK(ruleset::comparable(ruleset::snapshot_to_json(k.table, "ivozfw")) == ruleset::comparable(snap));
+    auto st = o.state.read_json(cli::confirm::kState);
+    CHECK(st->at("state") == "rolled_back");
+    CHECK(st->at("verified") == true);
+}
