@@ -14,7 +14,7 @@ _ivozfw() {
     else   # without the bash-completion package
         cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
     fi
-    local commands="check diff apply confirm export remove status explain bans ban unban geoip companies"
+    local commands="check diff apply confirm rollback export remove status explain bans ban unban geoip companies"
     local i cmd="" sub=""
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -53,7 +53,7 @@ _ivozfw() {
     case $cmd in
     diff | bans) opts+=" --json" ;;
     check) opts+=" --kernel" ;;
-    apply) opts+=" --confirm --force" ;;
+    apply) opts+=" --confirm --force --boot" ;;
     remove) opts+=" --table" ;;
     status) opts+=" --json --format --output" ;;
     explain)
@@ -65,7 +65,7 @@ _ivozfw() {
             return
         fi ;;
     ban) opts+=" --for" ;;
-    confirm) opts="--help" ;;
+    confirm | rollback) opts="--table --help" ;;
     geoip)
         if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "refresh lookup" -- "$cur")); return; fi
         [[ $sub == refresh ]] && opts+=" --force" ;;
