@@ -152,10 +152,10 @@ int cmd_unban(const Options& o) {
         if (e) pl.ops.push_back(plan::Op{plan::Op::delete_elements, t.set, {*e}, {}, 0, "unban"});
         return pl;
     };
-    nft::reconcile(nl, d.table, opt);
+    auto out = nft::reconcile(nl, d.table, opt);
     if (was_banned) fmt::print("{}: unbanned\n", t.shown);
     else fmt::print("{}: not banned, nothing to do\n", t.shown);
-    return 0;
+    return exit_status(d, out);
 }
 
 int cmd_ban(const Options& o) {
@@ -184,9 +184,9 @@ int cmd_ban(const Options& o) {
         pl.ops.push_back(plan::Op{plan::Op::add_elements, t.set, {e}, {}, 0, "manual ban"});
         return pl;
     };
-    nft::reconcile(nl, d.table, opt);
+    auto out = nft::reconcile(nl, d.table, opt);
     fmt::print("{}: banned for {}\n", t.shown, ruleset::format_duration(applied));
-    return 0;
+    return exit_status(d, out);
 }
 
 }  // namespace ivozfw::cli

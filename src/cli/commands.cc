@@ -178,7 +178,7 @@ int cmd_apply(const Options& o) {
     }
     for (const auto& w : after_commit)
         std::cerr << "ivozfw: warning: " << (out.committed ? "committed, but " : "") << w << "\n";
-    return d.warnings.empty() && out.warnings.empty() && after_commit.empty() ? 0 : kExitWarnings;
+    return after_commit.empty() ? exit_status(d, out) : kExitWarnings;
 }
 
 int cmd_remove(const Options& o) {

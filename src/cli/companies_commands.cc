@@ -117,7 +117,7 @@ int cmd_companies_sync(const Options& o) {
         fmt::print("company sets updated in one transaction: +{} -{} elements ({} messages, {} bytes, {:.1f} ms)\n",
                    delta.first, delta.second, out.stats.messages, out.stats.bytes, ms_since(t1));
     record_sync(o, d, delta);
-    return d.warnings.empty() ? 0 : kExitWarnings;
+    return exit_status(d, out);
 }
 
 namespace {

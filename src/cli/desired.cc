@@ -35,6 +35,10 @@ nft::ReconcileOptions reconcile_options(const Options& o) {
     return opt;
 }
 
+int exit_status(const Desired& d, const nft::Outcome& out) {
+    return d.warnings.empty() && out.warnings.empty() ? 0 : kExitWarnings;
+}
+
 void warn(Desired& d, const std::string& msg) {
     std::cerr << "warning: " << msg << "\n";
     d.warnings.push_back(msg);

@@ -51,5 +51,7 @@ std::string now_iso();
 /// Remember which GeoIP database the kernel sets came from (status, refresh's age check).
 void record_geoip(const Options& o, const geoip::Resolved& g);
 void warn(Desired& d, const std::string& msg);
+/// 0, or kExitWarnings when the sources or the commit path warned (already on stderr).
+int exit_status(const Desired& d, const nft::Outcome& out);
 
 }  // namespace ivozfw::cli

@@ -90,7 +90,7 @@ int cmd_geoip_refresh(const Options& o) {
     else fmt::print("GeoIP sets updated in one transaction: {} elements sent ({} messages, {} bytes)\n",
                     out.plan.element_count(), out.stats.messages, out.stats.bytes);
     record_geoip(o, *d.geoip);
-    return 0;
+    return exit_status(d, out);
 }
 
 // The country, then what the table does with a new packet from the address to each exposed
