@@ -84,7 +84,7 @@ const ruleset::Element* find_key(const ruleset::Set& s, const ruleset::Bytes& ke
 }
 
 void warn_exempt(const policy::Policy& p, const Target& t) {
-    for (const char* list : {"application_servers", "antiflood_trusted", "admin"}) {
+    for (const char* list : policy::kExemptLists) {
         auto it = p.lists.find(list);
         if (it != p.lists.end() && it->second.contains(t.addr))
             std::cerr << "warning: " << t.shown << " is in list " << list

@@ -15,7 +15,7 @@ using namespace ruleset;
 namespace {
 
 constexpr uint8_t kTcp = 6, kUdp = 17;
-const char* const kExemptLists[] = {"application_servers", "antiflood_trusted", "admin"};
+using policy::kExemptLists;
 
 struct Pkt {
     bool v6 = false;
@@ -127,7 +127,8 @@ struct Walker {
         std::string where = (c.live && !from_live) ? " (compiled set: not in the live table)" : "";
         *decided = "set " + name;
         if (base == "exempt") {
-            if (!in) return "source is not in " + name + " (application_servers, antiflood_trusted, admin)" + where;
+            if (!in)
+                return fmt::format("source is not in {} ({})", name, fmt::join(kExemptLists, ", ")) + where;
             auto l = exempt_lists();
             if (!l.empty()) *decided = "list " + l;
             return fmt::format("source is exempt: in set {}{}", name, l.empty() ? "" : " via list " + l) + where;

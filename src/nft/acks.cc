@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "nft/internal.h"
+#include "ruleset/values.h"
 
 namespace ivozfw::nft::detail {
 
@@ -88,7 +89,7 @@ std::string name_error(const AckError& e, const MsgInfo* info, const nlmsghdr* m
     if (info && info->set && info->els && msg && e.offs) {
         if (auto k = element_at(msg, *e.offs); k && *k < info->owner.size())
             what = fmt::format("set {}: element {}", info->set->name,
-                               describe_element(*info->set, (*info->els)[info->owner[*k]]));
+                               ruleset::format_element(*info->set, (*info->els)[info->owner[*k]]));
     }
     std::string s = fmt::format("{}: {}", what, strerror(e.err));
     if (!e.extack.empty()) s += " (" + e.extack + ")";

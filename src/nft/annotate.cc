@@ -63,17 +63,22 @@ void set_rule_comment(nftnl_rule* r, const std::string& comment) {
                         nftnl_udata_buf_len(ud.get()));
 }
 
-std::string rule_comment_of(const nftnl_rule* r) {
-    if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) return {};
-    uint32_t len = 0;
-    auto* data = static_cast<const char*>(nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len));
+std::string udata_comment(const void* data, uint32_t len, uint8_t type) {
+    auto* p = static_cast<const char*>(data);
     const nftnl_udata* a;
-    nftnl_udata_for_each_data(data, len, a) {
-        if (nftnl_udata_type(a) != NFTNL_UDATA_RULE_COMMENT) continue;
+    nftnl_udata_for_each_data(p, len, a) {
+        if (nftnl_udata_type(a) != type) continue;
         auto* v = static_cast<const char*>(nftnl_udata_get(a));
         return std::string(v, strnlen(v, nftnl_udata_len(a)));
     }
     return {};
+}
+
+std::string rule_comment_of(const nftnl_rule* r) {
+    if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) return {};
+    uint32_t len = 0;
+    const void* data = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+    return udata_comment(data, len, NFTNL_UDATA_RULE_COMMENT);
 }
 
 }  // namespace detail

@@ -15,6 +15,7 @@
 #include <map>
 
 #include "nft/internal.h"
+#include "ruleset/values.h"
 
 namespace ivozfw::nft {
 
@@ -223,7 +224,7 @@ void Batch::element_chunk(const Set& def, const std::vector<Element>& els,
     MsgInfo info;
     info.what = fmt::format("set {}: {} {} element{} (first {})", def.name,
                             add ? "add" : "delete", count, count == 1 ? "" : "s",
-                            describe_element(def, els[first]));
+                            ruleset::format_element(def, els[first]));
     info.set = &def;
     info.els = &els;
     info.owner = std::move(owner);

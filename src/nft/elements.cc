@@ -72,56 +72,6 @@ std::vector<Element> decode_interval(std::vector<WireElem> wire) {
     return out;
 }
 
-std::string format_field(KeyType t, const uint8_t* p) {
-    char buf[INET6_ADDRSTRLEN];
-    switch (t) {
-    case KeyType::ipv4_addr: return inet_ntop(AF_INET, p, buf, sizeof buf);
-    case KeyType::ipv6_addr: return inet_ntop(AF_INET6, p, buf, sizeof buf);
-    case KeyType::inet_service: return std::to_string(p[0] << 8 | p[1]);
-    case KeyType::inet_proto:
-        return p[0] == 6 ? "tcp" : p[0] == 17 ? "udp" : std::to_string(p[0]);
-    case KeyType::icmp_type:
-    case KeyType::icmpv6_type: return std::to_string(p[0]);
-    }
-    return "?";
-}
-
-std::string format_key(const Set& def, const Bytes& k) {
-    if (def.key.size() != 1 || k.size() < key_len(def.key[0])) return "?";
-    return format_field(def.key[0], k.data());
-}
-
-// "udp . 13000-19000": each field padded to 4 bytes, ranges shown per field.
-std::string format_concat(const Set& def, const Bytes& lo, const Bytes& hi) {
-    std::string s;
-    size_t off = 0;
-    for (auto t : def.key) {
-        if (off + key_len(t) > lo.size() || off + key_len(t) > hi.size()) return s + "?";
-        if (!s.empty()) s += " . ";
-        s += format_field(t, lo.data() + off);
-        if (memcmp(lo.data() + off, hi.data() + off, key_len(t)) != 0)
-            s += "-" + format_field(t, hi.data() + off);
-        off += (key_len(t) + 3) & ~3u;
-    }
-    return s;
-}
-
-// Prefix length if lo..hi is exactly one CIDR block, else -1.
-int prefix_len(const Bytes& lo, const Bytes& hi) {
-    if (lo.size() != hi.size()) return -1;
-    int bits = 0;
-    size_t i = 0;
-    for (; i < lo.size() && lo[i] == hi[i]; ++i) bits += 8;
-    if (i == lo.size()) return bits;
-    uint8_t diff = lo[i] ^ hi[i];
-    int same = 0;  // leading bits equal in this byte (diff != 0, so < 8)
-    while (!(diff & (0x80 >> same))) ++same;
-    uint8_t host = 0xff >> same;  // must be zeros in lo, ones in hi
-    if ((lo[i] & host) != 0 || (hi[i] & host) != host) return -1;
-    for (size_t j = i + 1; j < lo.size(); ++j)
-        if (lo[j] != 0 || hi[j] != 0xff) return -1;
-    return bits + same;
-}
 }  // namespace
 
 std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>& els) {
@@ -243,18 +193,6 @@ std::vector<WireElem> read_from_nftnl(nftnl_set* s) {
         },
         &out);
     return out;
-}
-
-std::string describe_element(const Set& def, const Element& e) {
-    if (def.key.size() > 1) return format_concat(def, e.key, e.key_end.empty() ? e.key : e.key_end);
-    std::string s = format_key(def, e.key);
-    if (!e.key_end.empty() && e.key_end != e.key) {
-        int plen = def.key.size() == 1 && (def.key[0] == KeyType::ipv4_addr ||
-                                           def.key[0] == KeyType::ipv6_addr)
-                       ? prefix_len(e.key, e.key_end) : -1;
-        s += plen >= 0 ? fmt::format("/{}", plen) : "-" + format_key(def, e.key_end);
-    }
-    return s;
 }
 
 }  // namespace ivozfw::nft::detail

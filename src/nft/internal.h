@@ -64,6 +64,8 @@ void linearize(nftnl_rule* r, const Rule& rule, const Table& t);
 std::string canonical_exprs(nftnl_rule* r);
 /// nftnl rule userdata with a comment (type NFTNL_UDATA_RULE_COMMENT).
 void set_rule_comment(nftnl_rule* r, const std::string& comment);
+/// The comment of type `type` (NFTNL_UDATA_*_COMMENT) in a userdata blob; "" when none.
+std::string udata_comment(const void* data, uint32_t len, uint8_t type);
 std::string rule_comment_of(const nftnl_rule* r);
 
 // ---- sets.cc ----
@@ -95,7 +97,6 @@ void add_to_nftnl(nftnl_set* s, const std::vector<WireElem>& wire, bool with_dat
 /// Read the elements an nftnl_set collected from a dump.
 std::vector<WireElem> read_from_nftnl(nftnl_set* s);
 /// Human form of an element: "192.0.2.0/24", "tcp . 22", "10.0.0.1-10.0.0.9".
-std::string describe_element(const Set& def, const Element& e);
 
 // ---- socket.cc ----
 /// Raised by the receive loop when a dump was interrupted by a commit (NLM_F_DUMP_INTR).

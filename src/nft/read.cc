@@ -33,17 +33,6 @@ std::string hook_name(uint32_t hooknum) {
     return fmt::format("hook{}", hooknum);
 }
 
-std::string udata_comment(const void* data, uint32_t len, uint8_t type) {
-    auto* p = static_cast<const char*>(data);
-    const nftnl_udata* a;
-    nftnl_udata_for_each_data(p, len, a) {
-        if (nftnl_udata_type(a) != type) continue;
-        auto* v = static_cast<const char*>(nftnl_udata_get(a));
-        return std::string(v, strnlen(v, nftnl_udata_len(a)));
-    }
-    return {};
-}
-
 class Reader {
 public:
     Reader(Socket& s, const std::string& name, const ElementCache* cache)

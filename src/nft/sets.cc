@@ -41,15 +41,8 @@ void put_set_userdata(nftnl_set* s, const Set& def) {
 std::string set_comment(const nftnl_set* s) {
     if (!nftnl_set_is_set(s, NFTNL_SET_USERDATA)) return {};
     uint32_t len = 0;
-    auto* data = static_cast<const char*>(nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len));
-    const nftnl_udata* a;
-    nftnl_udata_for_each_data(data, len, a) {
-        if (nftnl_udata_type(a) != NFTNL_UDATA_SET_COMMENT) continue;
-        auto* v = static_cast<const char*>(nftnl_udata_get(a));
-        uint8_t l = nftnl_udata_len(a);
-        return std::string(v, strnlen(v, l));
-    }
-    return {};
+    const void* data = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
+    return udata_comment(data, len, NFTNL_UDATA_SET_COMMENT);
 }
 }  // namespace
 

@@ -108,5 +108,8 @@ Policy load_text(const std::string& text, const std::string& origin,
 
 /// The lists every policy has, even when it does not write them.
 inline const char* const kBuiltinLists[] = {"admin", "application_servers", "antiflood_trusted"};
+/// Lists whose sources no guard applies to (set exempt_v4/v6): compile, explain and the ban
+/// commands read this one list.
+inline const char* const kExemptLists[] = {"application_servers", "antiflood_trusted", "admin"};
 
 }  // namespace ivozfw::policy

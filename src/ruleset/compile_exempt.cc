@@ -7,7 +7,7 @@
 namespace ivozfw::ruleset {
 
 namespace {
-const char* const kExemptLists[] = {"application_servers", "antiflood_trusted", "admin"};
+using policy::kExemptLists;
 const char* const kDropNotCompany = "drop_not_company";
 }
 

@@ -7,6 +7,7 @@
 
 #include "nft/internal.h"
 #include "nft/netlink.h"
+#include "ruleset/values.h"
 
 using namespace ivozfw;
 using namespace ivozfw::ruleset;
@@ -99,16 +100,16 @@ TEST_CASE("concatenated interval map: one element with inclusive KEY_END", "[nft
     REQUIRE(wire.size() == 1);
     CHECK(wire[0].key_end == e.key_end);
     CHECK(nft::detail::decode_elements(s, wire) == std::vector<Element>{e});
-    CHECK(nft::detail::describe_element(s, e) == "udp . 13000-19000");
+    CHECK(ruleset::format_element(s, e) == "udp . 13000-19000 : goto svc_rtp");
 }
 
-TEST_CASE("element descriptions", "[nft]") {
+TEST_CASE("element descriptions: one formatter for errors and diffs", "[nft]") {
     Set s = v4_interval();
-    CHECK(nft::detail::describe_element(s, range(v4("192.0.2.0"), v4("192.0.2.255"))) ==
+    CHECK(ruleset::format_element(s, range(v4("192.0.2.0"), v4("192.0.2.255"))) ==
           "192.0.2.0/24");
-    CHECK(nft::detail::describe_element(s, range(v4("10.0.0.1"), v4("10.0.0.9"))) ==
+    CHECK(ruleset::format_element(s, range(v4("10.0.0.1"), v4("10.0.0.9"))) ==
           "10.0.0.1-10.0.0.9");
-    CHECK(nft::detail::describe_element(s, range(v4("10.0.0.1"))) == "10.0.0.1");
+    CHECK(ruleset::format_element(s, range(v4("10.0.0.1"))) == "10.0.0.1");
 }
 
 TEST_CASE("rule comments carry the id", "[nft]") {
