@@ -13,6 +13,7 @@
 #include "geoip/mmdb.h"
 #include "nft/netlink.h"
 #include "policy/policy.h"
+#include "policy/reader.h"
 
 namespace ivozfw::cli {
 
@@ -53,38 +54,17 @@ const std::map<std::string, std::string> kGroups = {
     {"companies", "company authorized IP ranges"},
 };
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
 // "did you mean" for a mistyped command word, among the words valid at that level.
 std::string suggestion(const std::string& word, const std::string& parent) {
-    std::string best;
-    size_t best_d = 3;   // farther than two edits is not a typo
+    std::vector<std::string> words;
     for (const auto& c : kCommands) {
         std::string n = c.name;
-        std::string group = n.find(' ') == std::string::npos ? "" : n.substr(0, n.find(' '));
-        if (group != parent) {
-            if (!parent.empty() || group.empty()) continue;
-            n = group;   // top level: the group word itself
-        } else if (!group.empty()) {
-            n = n.substr(group.size() + 1);
-        }
-        size_t d = edit_distance(word, n);
-        if (d < best_d) best_d = d, best = n;
+        auto sp = n.find(' ');
+        std::string group = sp == std::string::npos ? "" : n.substr(0, sp);
+        if (parent.empty()) words.push_back(group.empty() ? n : group);   // top level: the group word
+        else if (group == parent) words.push_back(n.substr(sp + 1));
     }
-    return best;
+    return policy::detail::closest(word, words);
 }
 
 int report(const std::exception_ptr& ep);

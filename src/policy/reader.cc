@@ -33,7 +33,7 @@ std::string index_path(const std::string& parent, size_t i) {
     return parent + "[" + std::to_string(i) + "]";
 }
 
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
     // Up to a third of the word may be wrong (at least 2 edits): closer than that is a typo,
     // further is a different word and a suggestion would mislead.
     size_t limit = std::max<size_t>(2, word.size() / 3), best = limit + 1;
@@ -42,7 +42,12 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
         size_t d = edit_distance(word, c);
         if (d < best) best = d, pick = &c;
     }
-    return pick ? ", did you mean \"" + *pick + "\"?" : "";
+    return pick ? *pick : "";
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+    std::string pick = closest(word, candidates);
+    return pick.empty() ? "" : ", did you mean \"" + pick + "\"?";
 }
 
 bool valid_name(std::string_view s, size_t max, bool allow_dash, bool allow_underscore) {

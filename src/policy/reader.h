@@ -21,6 +21,8 @@ using Json = nlohmann::ordered_json;
 std::string child_path(const std::string& parent, std::string_view key);
 std::string index_path(const std::string& parent, size_t i);
 
+/// The candidate closest to `word` (a typo away), or "" when none is close.
+std::string closest(std::string_view word, const std::vector<std::string>& candidates);
 /// `, did you mean "x"?` for the candidate closest to `word`, or "" when none is close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
