@@ -20,7 +20,9 @@ using namespace detail;
 
 namespace {
 
-constexpr int kAttempts = 20;
+// A few quick retries for a commit that lands during a short read; a ruleset that keeps
+// changing is the caller's business (reconcile backs off until its deadline).
+constexpr int kAttempts = 3;
 
 std::string hook_name(uint32_t hooknum) {
     switch (hooknum) {
@@ -292,7 +294,7 @@ std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* geni
         if (genid) *genid = g0;
         return t;
     }
-    throw KernelError(EAGAIN, "table " + name + ": ruleset kept changing while reading it");
+    throw GenerationChanged(EAGAIN, "table " + name + ": ruleset kept changing while reading it");
 }
 
 }  // namespace ivozfw::nft

@@ -75,10 +75,25 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
         lock.emplace(opt.lock_path, opt.lock_wait, fmt::format("pid {}: {}", getpid(), opt.lock_holder));
     std::optional<ElementCache> cache = load_cache(opt, out);
     auto start = Clock::now();
+    // Another tool committed during our read or between our read and our commit: back off
+    // and try again, until the deadline.
+    auto lost_race = [&](const GenerationChanged& e, int attempt) {
+        auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+        if (spent >= opt.deadline)
+            throw KernelError(e.err, fmt::format("the ruleset kept changing under us ({} attempts in {:.1f} s): "
+                                                 "another tool keeps writing it",
+                                                 attempt, spent.count() / 1000.0));
+        std::this_thread::sleep_for(backoff(attempt));
+    };
     for (int attempt = 1;; ++attempt) {
         out.attempts = attempt;
         uint32_t gen = 0;
-        out.before = k.read_table(desired.name, &gen, cache ? &*cache : nullptr);
+        try {
+            out.before = k.read_table(desired.name, &gen, cache ? &*cache : nullptr);
+        } catch (const GenerationChanged& e) {
+            lost_race(e, attempt);
+            continue;
+        }
         bool used_cache = cache && cache->valid_for(desired.name, gen, k.netns_cookie());
         out.plan = opt.make_plan ? opt.make_plan(out.before) : plan::plan(desired, out.before, opt.scope);
         if (opt.before_commit) opt.before_commit(out.before, out.plan);
@@ -86,12 +101,7 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
         try {
             out.stats = k.commit(out.plan, desired, gen, opt.check_only);
         } catch (const GenerationChanged& e) {
-            auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-            if (spent >= opt.deadline)
-                throw KernelError(e.err, fmt::format("the ruleset kept changing under us ({} attempts in {:.1f} s): "
-                                                     "another tool keeps writing it",
-                                                     attempt, spent.count() / 1000.0));
-            std::this_thread::sleep_for(backoff(attempt));
+            lost_race(e, attempt);
             continue;
         } catch (const KernelError& e) {
             // The kernel contradicts the cache (an element it said was there is missing, or
