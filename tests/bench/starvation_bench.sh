@@ -146,9 +146,10 @@ for op in ("ban", "unban"):
     r = [x for x in bans if x[0] == op]
     ms = [int(x[2]) / 1e3 for x in r]
     bad = sum(1 for x in r if x[3] != "0")
-    print(f"{op}: {len(r)} done ({len(r) / span:.2f}/s), {bad} failed; latency p50 {pct(ms, .5):.0f} ms, "
-          f"p99 {pct(ms, .99):.0f} ms, max {max(ms, default=0):.0f} ms")
-    line.append(f"{op} {len(r) / span:.2f}/s p50 {pct(ms, .5):.0f} ms p99 {pct(ms, .99):.0f} ms fail {bad}")
+    good = len(r) - bad
+    print(f"{op}: {len(r)} run, {good} ok ({good / span:.2f}/s), {bad} failed; latency (all runs) "
+          f"p50 {pct(ms, .5):.0f} ms, p99 {pct(ms, .99):.0f} ms, max {max(ms, default=0):.0f} ms")
+    line.append(f"{op} {good / span:.2f}/s ok p50 {pct(ms, .5):.0f} ms p99 {pct(ms, .99):.0f} ms {bad}/{len(r)} failed")
 print(f"foreign commits: {len(fo)} ({sum(1 for x in fo if x[3] != '0')} failed)")
 print(f"SUMMARY: applies {len(ok)}/{len(ap)} ok, attempts max {max((int(r[4]) for r in ap if r[4] != '-'), default='-')}, "
       f"apply p50 {pct(lat, .5):.2f} s max {max(lat):.2f} s; " + "; ".join(line) +
