@@ -13,8 +13,15 @@
         Sends one datagram and waits for the echo: prints "echo" (exit 0) or "timeout" (exit 1).
     probe.py ping HOST [--count 3] [--timeout 1.5]
         ICMP/ICMPv6 echo over a raw socket (root): prints "replies N/M"; exit 0 when N >= 1.
+    probe.py batch CASES [--dst4 192.0.2.1] [--dst6 2001:db8::1] [--timeout 0.4] [--chunk 300]
+        Many probes at once: CASES has lines "SRC PROTO PORT"; each is a TCP SYN (non-blocking
+        connect) or a UDP datagram (connected socket, waits for the echo) from SRC, all of a
+        chunk in flight together. Prints "SRC PROTO PORT RESULT" per case, RESULT one of
+        "connected", "echo" (it passed), "refused" (RST / port unreachable: it passed the
+        firewall but nothing listened), "timeout" (dropped), "error:..." (local failure).
 """
 import argparse
+import errno
 import os
 import select
 import socket
@@ -162,6 +169,71 @@ def ping(a):
     return 0 if got else 1
 
 
+def batch(a):
+    cases = []
+    for line in open(a.cases):
+        f = line.split()
+        if len(f) == 3:
+            cases.append((f[0], f[1], int(f[2])))
+    out = []
+    payload = b"ivozfw-batch"
+    for i in range(0, len(cases), a.chunk):
+        chunk = cases[i:i + a.chunk]
+        pending = {}     # socket -> index in chunk
+        res = [None] * len(chunk)
+        for k, (src, proto, port) in enumerate(chunk):
+            dst = a.dst6 if ":" in src else a.dst4
+            s = None
+            try:
+                s = socket.socket(family_of(src), socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+                s.setblocking(False)
+                s.bind((src, 0))
+                if proto == "tcp":
+                    rc = s.connect_ex((dst, port))
+                    if rc == 0:
+                        res[k] = "connected"
+                        s.close()
+                        continue
+                else:
+                    s.connect((dst, port))
+                    s.send(payload)
+                pending[s] = k
+            except OSError as e:
+                res[k] = f"error:{e.errno}"
+                if s:
+                    s.close()
+        end = time.monotonic() + a.timeout
+        while pending:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            tcp_w = [s for s in pending if s.type == socket.SOCK_STREAM]
+            udp_r = [s for s in pending if s.type == socket.SOCK_DGRAM]
+            r, w, _ = select.select(udp_r, tcp_w, [], left)
+            for s in w:
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                res[pending.pop(s)] = "connected" if err == 0 else (
+                    "refused" if err == errno.ECONNREFUSED else f"error:{err}")
+                s.close()
+            for s in r:
+                k = pending.pop(s)
+                try:
+                    data = s.recv(2048)
+                    res[k] = "echo" if data == payload else "error:payload"
+                except ConnectionRefusedError:
+                    res[k] = "refused"
+                except OSError as e:
+                    res[k] = f"error:{e.errno}"
+                s.close()
+        for s, k in pending.items():
+            res[k] = "timeout"
+            s.close()
+        for (src, proto, port), r in zip(chunk, res):
+            out.append(f"{src} {proto} {port} {r}")
+    print("\n".join(out))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -183,8 +255,14 @@ def main():
     p.add_argument("host")
     p.add_argument("--count", type=int, default=3)
     p.add_argument("--timeout", type=float, default=1.5)
+    b = sub.add_parser("batch")
+    b.add_argument("cases")
+    b.add_argument("--dst4", default="192.0.2.1")
+    b.add_argument("--dst6", default="2001:db8::1")
+    b.add_argument("--timeout", type=float, default=0.4)
+    b.add_argument("--chunk", type=int, default=300)
     a = ap.parse_args()
-    return {"listen": listen, "tcp": tcp, "udp": udp, "ping": ping}[a.cmd](a)
+    return {"listen": listen, "tcp": tcp, "udp": udp, "ping": ping, "batch": batch}[a.cmd](a)
 
 
 if __name__ == "__main__":
