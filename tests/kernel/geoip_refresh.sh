@@ -70,10 +70,13 @@ expect_exit 1 ivz "$ns" geoip refresh -p "$T/old.json"
 expect_contains "older" "$ERR"
 expect_exit 0 ivz "$ns" geoip refresh -p "$T/old.json" --force
 
-# lookup
+# lookup: the country, and per service what the table does (the one evaluator's verdicts)
 expect_exit 0 ivz "$ns" geoip lookup -p "$T/p.json" 203.0.113.7
 expect_contains "country CN" "$OUT"
-expect_contains "DROPPED" "$OUT"
+expect_contains "DROPPED: country CN" "$OUT"
+expect_contains "in the GeoIP drop set" "$OUT"
 expect_exit 0 ivz "$ns" geoip lookup -p "$T/p.json" 198.51.100.7
-expect_contains "not dropped" "$OUT"
+expect_contains "country ES" "$OUT"
+expect_contains "ACCEPTED" "$OUT"
+expect_not_contains "in the GeoIP drop set" "$OUT"
 pass

@@ -44,6 +44,14 @@ for proto in udp tcp; do
     probe 0 $proto 203.0.113.5 "company range passes GeoIP"
     probe 1 $proto 203.0.113.50 "same country, no company"
 done
+# geoip lookup states what the packets just showed: a CN company member is not dropped by
+# GeoIP (it once said so, from logic of its own), a CN stranger is.
+expect_exit 0 ivz "$fw" geoip lookup -p "$T/p.json" 203.0.113.5
+expect_contains "country CN" "$OUT"
+expect_not_contains "GeoIP drop set" "$OUT"
+expect_contains "Acme" "$OUT"
+expect_exit 0 ivz "$fw" geoip lookup -p "$T/p.json" 203.0.113.50
+expect_contains "in the GeoIP drop set" "$OUT"
 geo_before=$(counter_packets "$fw" drop_geoip)
 [ "$geo_before" -ge 2 ] || fail "drop_geoip counted $geo_before packets"
 
