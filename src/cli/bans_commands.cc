@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/desired.h"
+#include "input/quote.h"
 #include "nft/reconcile.h"
 #include "ruleset/antiflood.h"
 #include "ruleset/values.h"
@@ -34,7 +35,7 @@ unsigned v6_prefix(const policy::Policy& p) {
 
 Target target(const policy::Policy& p, const std::string& text) {
     auto a = net::parse_address(text);
-    if (!a) throw std::runtime_error("\"" + text + "\" is not an IP address");
+    if (!a) throw std::runtime_error(input::quote_short(text) + " is not an IP address");
     Target t;
     t.addr = *a;
     t.v6 = a->family == net::Family::v6;

@@ -12,6 +12,7 @@
 #include "cli/desired.h"
 #include "explain/explain.h"
 #include "geoip/mmdb.h"
+#include "input/quote.h"
 #include "nft/reconcile.h"
 
 namespace ivozfw::cli {
@@ -34,11 +35,11 @@ nlohmann::json result_json(const explain::Result& r, const explain::Packet& p) {
 
 int cmd_explain(const Options& o) {
     auto addr = net::parse_address(o.address);
-    if (!addr) throw std::runtime_error("\"" + o.address + "\" is not an IP address");
+    if (!addr) throw std::runtime_error(input::quote_short(o.address) + " is not an IP address");
     std::optional<std::pair<policy::Proto, uint16_t>> pp;
     if (!o.proto_port.empty()) {
         pp = explain::parse_proto_port(o.proto_port);
-        if (!pp) throw std::runtime_error("\"" + o.proto_port + "\" is not PROTO/PORT (e.g. udp/5060, tcp/22)");
+        if (!pp) throw std::runtime_error(input::quote_short(o.proto_port) + " is not PROTO/PORT (e.g. udp/5060, tcp/22)");
     }
     auto d = build_desired(o, OnSourceError::keep_live);
     nft::Netlink nl;

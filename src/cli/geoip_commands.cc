@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/desired.h"
+#include "input/quote.h"
 #include "nft/reconcile.h"
 #include "ruleset/values.h"
 
@@ -93,7 +94,7 @@ int cmd_geoip_lookup(const Options& o) {
     auto p = load_policy(o);
     if (!p.geoip) throw std::runtime_error(o.policy + ": the policy has no geoip section");
     auto addr = net::parse_address(o.address);
-    if (!addr) throw std::runtime_error("\"" + o.address + "\" is not an IP address");
+    if (!addr) throw std::runtime_error(input::quote_short(o.address) + " is not an IP address");
     geoip::Info info;
     std::string cc = geoip::lookup(p.geoip->database, *addr, p.geoip->field, &info);
     fmt::print("{}: country {} ({}, {} built {})\n", o.address, cc.empty() ? "unknown" : cc, info.path,

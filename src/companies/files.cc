@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "companies/companies.h"
+#include "input/quote.h"
 
 namespace ivozfw::companies {
 
@@ -82,7 +83,7 @@ void read_into(Loaded& l, std::string_view text, const std::string& origin) {
     try {
         doc = Json::parse(text.begin(), text.end());
     } catch (const Json::parse_error& e) {
-        throw SourceError(origin + ": broken JSON: " + e.what());
+        throw SourceError(origin + ": broken JSON: " + input::shorten_parse_error(e.what()));
     }
     const Json* list = &doc;
     std::string base = origin + ": ";

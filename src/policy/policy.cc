@@ -13,6 +13,7 @@
 #include <iterator>
 #include <set>
 
+#include "input/quote.h"
 #include "policy/reader.h"
 
 namespace ivozfw::policy {
@@ -60,7 +61,7 @@ private:
 
     void on_key(const std::string& key) {
         Frame& f = frames_.back();
-        if (!f.keys.insert(key).second) r_.error(path(), "duplicate key \"" + key + "\"");
+        if (!f.keys.insert(key).second) r_.error(path(), "duplicate key " + input::quote_short(key));
         f.key = key;
     }
     /// A value is complete: an enclosing array moves to its next element.
@@ -91,7 +92,7 @@ std::string position(const std::string& text, const std::string& origin, size_t 
 
 /// nlohmann's message without its "[json.exception...] parse error at line L, column C: ".
 std::string syntax_message(const nlohmann::json::parse_error& e) {
-    std::string what = e.what();
+    std::string what = input::shorten_parse_error(e.what());
     size_t column = what.find("column ");
     size_t colon = what.find(": ", column == what.npos ? 0 : column);
     return colon == what.npos ? what : what.substr(colon + 2);

@@ -4,13 +4,14 @@
 #include <algorithm>
 #include <set>
 
+#include "input/quote.h"
 #include "policy/reader.h"
 
 namespace ivozfw::policy::detail {
 
 namespace {
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+using input::quote_short;
 
 std::vector<std::string> list_names(const Policy& p) {
     std::vector<std::string> names;
@@ -56,16 +57,16 @@ std::optional<PortRange> read_port(Reader& r, const Json& j, const std::string& 
     auto lo = parse_digits(std::string_view(s).substr(0, dash));
     auto hi = dash == s.npos ? std::nullopt : parse_digits(std::string_view(s).substr(dash + 1));
     if (!lo || !hi) {
-        r.error(path, in_quotes(s) + " is not a port range (\"lo-hi\", e.g. \"13000-19000\")");
+        r.error(path, quote_short(s) + " is not a port range (\"lo-hi\", e.g. \"13000-19000\")");
         return std::nullopt;
     }
     for (uint64_t v : {*lo, *hi})
         if (v < 1 || v > 65535) {
-            r.error(path, in_quotes(s) + ": " + port_error(v));
+            r.error(path, quote_short(s) + ": " + port_error(v));
             return std::nullopt;
         }
     if (*lo > *hi) {
-        r.error(path, in_quotes(s) + " is a reversed range: did you mean \"" + std::to_string(*hi) +
+        r.error(path, quote_short(s) + " is a reversed range: did you mean \"" + std::to_string(*hi) +
                           "-" + std::to_string(*lo) + "\"?");
         return std::nullopt;
     }
@@ -82,11 +83,11 @@ std::optional<std::pair<uint64_t, uint64_t>> read_rate(Reader& r, const Json& j,
     std::string unit = slash == s->npos ? "" : s->substr(slash + 1);
     uint64_t unit_s = unit == "second" ? 1 : unit == "minute" ? 60 : unit == "hour" ? 3600 : 0;
     if (!n || unit_s == 0) {
-        r.error(path, in_quotes(*s) + " is not a rate (\"N/second\", \"N/minute\" or \"N/hour\")");
+        r.error(path, quote_short(*s) + " is not a rate (\"N/second\", \"N/minute\" or \"N/hour\")");
         return std::nullopt;
     }
     if (*n == 0) {
-        r.error(path, in_quotes(*s) + ": the rate must be at least 1");
+        r.error(path, quote_short(*s) + ": the rate must be at least 1");
         return std::nullopt;
     }
     return std::pair{*n, unit_s};
@@ -101,11 +102,11 @@ std::optional<uint64_t> read_duration(Reader& r, const Json& j, const std::strin
     uint64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
     auto n = mult ? parse_digits(std::string_view(*s).substr(0, s->size() - 1)) : std::nullopt;
     if (!n) {
-        r.error(path, in_quotes(*s) + " is not a duration (e.g. \"300s\", \"5m\", \"1h\", \"1d\")");
+        r.error(path, quote_short(*s) + " is not a duration (e.g. \"300s\", \"5m\", \"1h\", \"1d\")");
         return std::nullopt;
     }
     if (*n * mult < 1 || *n * mult > kMax) {
-        r.error(path, in_quotes(*s) + " is out of range (1s-365d)");
+        r.error(path, quote_short(*s) + " is out of range (1s-365d)");
         return std::nullopt;
     }
     return *n * mult;
@@ -120,10 +121,10 @@ std::vector<std::string> read_refs(Reader& r, const Json& j, const std::string& 
         auto name = r.string(j[i], index_path(path, i));
         if (!name) continue;
         if (std::find(known.begin(), known.end(), *name) == known.end())
-            r.error(index_path(path, i), std::string("undefined ") + kind + " " + in_quotes(*name) +
+            r.error(index_path(path, i), std::string("undefined ") + kind + " " + quote_short(*name) +
                                              did_you_mean(*name, known));
         else if (std::find(out.begin(), out.end(), *name) != out.end())
-            r.warn(index_path(path, i), std::string(kind) + " " + in_quotes(*name) + " is listed twice");
+            r.warn(index_path(path, i), std::string(kind) + " " + quote_short(*name) + " is listed twice");
         else
             out.push_back(*name);
     }
@@ -136,7 +137,7 @@ void read_table(Reader& r, const Json& j, Policy& p) {
     auto name = r.string(j, "table");
     if (!name) return;
     if (valid_name(*name, 31, false, true)) p.table = *name;
-    else r.error("table", in_quotes(*name) + " is not a valid table name ([a-z][a-z0-9_], at most 31 characters)");
+    else r.error("table", quote_short(*name) + " is not a valid table name ([a-z][a-z0-9_], at most 31 characters)");
 }
 
 void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSet& out) {
@@ -152,7 +153,7 @@ void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSe
             continue;
         }
         if (!seen.insert({prefix->addr.family, prefix->range()}).second)
-            r.warn(index_path(path, i), "duplicate entry " + in_quotes(*text));
+            r.warn(index_path(path, i), "duplicate entry " + quote_short(*text));
         out.add(*prefix);
     }
     out.normalize();
@@ -233,8 +234,8 @@ void check_port_overlaps(Reader& r, const Policy& p) {
                 if (reach->service == c.service)
                     r.warn(c.path, what + " listed twice");
                 else
-                    r.error(c.path, what + " claimed by both " + in_quotes(reach->service->name) +
-                                        " and " + in_quotes(c.service->name));
+                    r.error(c.path, what + " claimed by both " + quote_short(reach->service->name) +
+                                        " and " + quote_short(c.service->name));
             }
             if (!reach || c.ports.hi > reach->ports.hi) reach = &c;
         }
@@ -272,9 +273,9 @@ void read_countries(Reader& r, const Json& j, GeoIP& g) {
         std::string upper = *cc;
         for (char& c : upper) c = (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c;
         if (!is_country_code(upper))
-            r.error(index_path(path, i), in_quotes(*cc) + " is not an ISO 3166-1 alpha-2 country code");
+            r.error(index_path(path, i), quote_short(*cc) + " is not an ISO 3166-1 alpha-2 country code");
         else if (std::find(g.countries.begin(), g.countries.end(), upper) != g.countries.end())
-            r.warn(index_path(path, i), "country " + in_quotes(upper) + " is listed twice");
+            r.warn(index_path(path, i), "country " + quote_short(upper) + " is listed twice");
         else
             g.countries.push_back(upper);
     }
@@ -297,7 +298,7 @@ void read_geoip(Reader& r, const Json* j, Policy& p) {
     if (auto it = j->find("mode"); it != j->end()) {
         auto mode = r.string(*it, "geoip.mode");
         if (mode == "allow") g.mode = GeoIP::Mode::allow;
-        else if (mode && mode != "deny") r.error("geoip.mode", in_quotes(*mode) + " is not \"deny\" or \"allow\"");
+        else if (mode && mode != "deny") r.error("geoip.mode", quote_short(*mode) + " is not \"deny\" or \"allow\"");
     }
     if (auto* c = r.required(*j, path, "countries")) read_countries(r, *c, g);
     if (auto it = j->find("services"); it != j->end())
@@ -361,7 +362,7 @@ void read_logging(Reader& r, const Json* j, Policy& p) {
     bool printable = std::all_of(l.prefix.begin(), l.prefix.end(),
                                  [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
     if (l.prefix.empty() || l.prefix.size() > 64 || !printable)
-        r.error("logging.prefix", in_quotes(l.prefix) + ": 1 to 64 printable characters, no quotes or backslashes");
+        r.error("logging.prefix", quote_short(l.prefix) + ": 1 to 64 printable characters, no quotes or backslashes");
     p.logging = std::move(l);
 }
 
