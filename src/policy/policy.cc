@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
 #include <iostream>
-#include <iterator>
 #include <set>
 
+#include "input/json_limits.h"
 #include "input/quote.h"
 #include "policy/reader.h"
 
@@ -110,6 +112,10 @@ std::string read_fd(int fd, std::string* err) {
             return {};
         }
         text.append(buf, size_t(n));
+        if (text.size() > input::kMaxJsonBytes) {
+            *err = fmt::format("is larger than {} MiB; refusing to load", input::kMaxJsonBytes >> 20);
+            return {};
+        }
     }
 }
 
@@ -137,6 +143,8 @@ LoadError::LoadError(std::vector<Diagnostic> d) : std::runtime_error(join(d)), d
 
 Policy load_text(const std::string& text, const std::string& origin, std::vector<Diagnostic>* warnings) {
     detail::Reader r(origin);
+    if (auto e = input::check_json_limits(text))
+        throw LoadError({{Diagnostic::Level::error, fmt::format("{}:{}:{}", origin, e->line, e->column), e->message}});
     Json root;
     try {
         root = Json::parse(text, DuplicateKeys(r), /*allow_exceptions=*/true, /*ignore_comments=*/true);
@@ -153,7 +161,11 @@ Policy load_text(const std::string& text, const std::string& origin, std::vector
 
 Policy load_file(const std::string& path, std::vector<Diagnostic>* warnings) {
     if (path == "-") {
-        std::string text(std::istreambuf_iterator<char>(std::cin), {});
+        bool too_big = false;
+        std::string text = input::read_bounded(std::cin, input::kMaxJsonBytes, &too_big);
+        if (too_big)
+            throw LoadError({{Diagnostic::Level::error, "-",
+                              fmt::format("is larger than {} MiB; refusing to load", input::kMaxJsonBytes >> 20)}});
         return load_text(text, "-", warnings);
     }
     return load_text(read_policy_file(path), path, warnings);
