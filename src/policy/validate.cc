@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // From a parsed document to a Policy, one section at a time. Sections that refer to others
 // (services -> lists, geoip/antiflood -> services) are read after what they refer to.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 
@@ -91,6 +93,16 @@ std::optional<std::pair<uint64_t, uint64_t>> read_rate(Reader& r, const Json& j,
         return std::nullopt;
     }
     return std::pair{*n, unit_s};
+}
+
+/// The kernel's limit keeps a token bucket of burst * (unit / rate) nanoseconds, and a meter
+/// must remember a source until its bucket has refilled: both bound burst / rate.
+void check_refill(Reader& r, const std::string& path, uint64_t rate, uint64_t unit_s, uint64_t burst) {
+    uint64_t refill_s = (burst * unit_s + rate - 1) / std::max<uint64_t>(rate, 1);   // burst <= 2^32, unit <= 3600
+    if (refill_s > kMaxTimeoutS)
+        r.error(path, fmt::format("a burst of {} at {} per {}s takes {} days to refill; at most {} days (raise the "
+                                  "rate or lower the burst)",
+                                  burst, rate, unit_s, refill_s / 86400, kMaxTimeoutS / 86400));
 }
 
 /// "300s", "5m", "1h", "1d" -> seconds.
@@ -259,7 +271,12 @@ void check_lockout(Reader& r, const Policy& p) {
 void read_icmp(Reader& r, const Json* j, Policy& p) {
     if (!j || !r.is_object(*j, "icmp")) return;
     r.known_keys(*j, "icmp", {"echo_rate", "echo_burst"});
-    r.read(*j, "icmp", "echo_rate", p.icmp.echo_rate, 0, 1000000);
+    if (auto it = j->find("echo_rate"); it != j->end())
+        if (auto v = r.integer(*it, "icmp.echo_rate", 0, 1000000)) {
+            // The kernel refuses a limit of 0 per second (it divides by the rate).
+            if (*v == 0) r.error("icmp.echo_rate", "0 is not a rate (must be >= 1)");
+            else p.icmp.echo_rate = *v;
+        }
     r.read(*j, "icmp", "echo_burst", p.icmp.echo_burst, 0, 1000000);
 }
 
@@ -327,6 +344,7 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     r.read(*j, path, "max_connections_per_source", a.max_connections_per_source, 0, UINT32_MAX);
     r.read(*j, path, "ipv6_prefix", a.ipv6_prefix, 1, 128);
     r.read(*j, path, "max_tracked_sources", a.max_tracked_sources, 1, 16777216);
+    check_refill(r, "antiflood.burst", a.rate, a.rate_unit_s, a.burst);
     p.antiflood = std::move(a);
 }
 
@@ -357,6 +375,7 @@ void read_logging(Reader& r, const Json* j, Policy& p) {
     if (auto it = j->find("rate"); it != j->end())
         if (auto rate = read_rate(r, *it, "logging.rate")) std::tie(l.rate, l.rate_unit_s) = *rate;
     r.read(*j, path, "burst", l.burst, 1, 1000000);
+    check_refill(r, "logging.burst", l.rate, l.rate_unit_s, l.burst);
     r.read(*j, path, "prefix", l.prefix);
     // nft log prefixes hold 127 characters; "<prefix> drop not_exposed: " must fit.
     bool printable = std::all_of(l.prefix.begin(), l.prefix.end(),
