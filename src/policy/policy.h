@@ -35,6 +35,10 @@ struct Service {
     std::vector<std::string> from;
 };
 
+/// A SIP service, by IvozProvider's naming (sip, sip-tls, sip-trunks, sip-ws): the ones
+/// companies.strict restricts and antiflood meters by default.
+inline bool is_sip(const Service& s) { return s.name.starts_with("sip"); }
+
 struct GeoIP {
     std::string database;
     enum class Mode { deny, allow } mode = Mode::deny;
@@ -46,6 +50,7 @@ struct GeoIP {
 
 struct Antiflood {
     std::vector<std::string> services;
+    bool default_services = false;   // "services" left out: the public SIP services
     uint64_t rate = 50;  uint64_t rate_unit_s = 1;     // default 50/second
     uint32_t burst = 100;
     uint64_t ban_s = 300;

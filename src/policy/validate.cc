@@ -331,8 +331,24 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     r.known_keys(*j, path, {"services", "rate", "burst", "ban", "tcp_new_connections",
                             "max_connections_per_source", "ipv6_prefix", "max_tracked_sources"});
     Antiflood a;
-    if (auto it = j->find("services"); it != j->end())
+    if (auto it = j->find("services"); it != j->end()) {
+        if (it->is_array() && it->empty())
+            r.error("antiflood.services", "must name at least one service (leave it out to meter the SIP services)");
         a.services = read_refs(r, *it, "antiflood.services", service_names(p), "service");
+        for (const auto& s : p.services)
+            if (!s.from.empty() && std::find(a.services.begin(), a.services.end(), s.name) != a.services.end())
+                r.warn("antiflood.services", "service " + quote_short(s.name) +
+                                                 " is restricted by \"from\": anti-flood meters public services only");
+    } else {
+        // Left out: meter what floods come at, the public SIP services. None at all would
+        // compile meters that meter nothing, so that is an error rather than a silent no-op.
+        a.default_services = true;
+        for (const auto& s : p.services)
+            if (s.from.empty() && is_sip(s)) a.services.push_back(s.name);
+        if (a.services.empty())
+            r.error(path, "no \"services\" given and no public SIP service (named sip*) to meter by default: "
+                          "list the services to meter");
+    }
     if (auto it = j->find("rate"); it != j->end())
         if (auto rate = read_rate(r, *it, "antiflood.rate")) std::tie(a.rate, a.rate_unit_s) = *rate;
     if (auto it = j->find("tcp_new_connections"); it != j->end())
