@@ -30,7 +30,9 @@ std::optional<LimitError> check_json_limits(std::string_view text) {
                 return at(start, fmt::format("string of {} bytes is too long (at most {})", i - start - 1, kMaxJsonString));
             if (i < text.size() && text[i] == '\n') --i;   // count the line above
         } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
-            while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+            // nlohmann ends a line comment at \r too: so must the scan, or it would skip
+            // what the parser reads.
+            while (i + 1 < text.size() && text[i + 1] != '\n' && text[i + 1] != '\r') ++i;
         } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
             for (i += 2; i < text.size() && !(text[i] == '*' && i + 1 < text.size() && text[i + 1] == '/'); ++i)
                 if (text[i] == '\n') ++line, line_start = i + 1;

@@ -66,6 +66,9 @@ TEST_CASE("a policy nested 300,000 deep is refused with its line and column, not
     std::string quoted = "{ \"description\": \"" + std::string(100, '[') + "\" // " + std::string(100, '{') +
                          "\n /* [[[[[[ */ }";
     CHECK(errors_of(quoted).empty());
+    // The parser ends a // comment at \r: what follows is nesting.
+    CHECK(errors_of("// x\r" + std::string(100, '[')) ==
+          std::vector<std::string>{"p.json:1:70: error: nested deeper than 64 levels"});
     // 64 levels are still JSON (then simply not a policy).
     std::string ok = std::string(64, '[') + std::string(64, ']');
     CHECK(errors_of(ok) == std::vector<std::string>{"p.json: error: expected an object, got array"});
