@@ -86,7 +86,7 @@ void read_into(Loaded& l, std::string_view text, const std::string& origin) {
     Json doc;
     try {
         doc = Json::parse(text.begin(), text.end());
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {   // parse_error, or out_of_range for a number like 1e999
         throw SourceError(origin + ": broken JSON: " + input::shorten_parse_error(e.what()));
     }
     const Json* list = &doc;

@@ -18,13 +18,18 @@ std::string quote_short(std::string_view s, size_t max, char quote) {
 }
 
 std::string shorten_parse_error(std::string_view what) {
-    constexpr std::string_view kLastRead = "last read: '";
-    size_t at = what.find(kLastRead);
-    if (at == what.npos) return std::string(what);
-    size_t start = at + kLastRead.size(), end = what.rfind('\'');
-    if (end == what.npos || end < start) end = what.size();
-    return std::string(what.substr(0, at)) + "last read: " + quote_short(what.substr(start, end - start), 60, '\'') +
-           std::string(what.substr(std::min(end + 1, what.size())));
+    // The two places nlohmann quotes input: a parse error's "last read: '<token>'" (maybe
+    // followed by "; expected '['") and a number overflow's "parsing '<number>'".
+    for (std::string_view marker : {"last read: '", "number overflow parsing '"}) {
+        size_t at = what.find(marker);
+        if (at == what.npos) continue;
+        size_t start = at + marker.size(), end = what.find("'; expected", start);
+        if (end == what.npos) end = what.rfind('\'');
+        if (end == what.npos || end < start) end = what.size();
+        return std::string(what.substr(0, start - 1)) + quote_short(what.substr(start, end - start), 60, '\'') +
+               std::string(what.substr(std::min(end + 1, what.size())));
+    }
+    return std::string(what);
 }
 
 }  // namespace ivozfw::input

@@ -11,8 +11,8 @@ namespace ivozfw::input {
 /// characters shown as `?`); a longer one ends in `…" (N bytes)`.
 std::string quote_short(std::string_view s, size_t max = 60, char quote = '"');
 
-/// nlohmann's parse error message with its `last read: '...'` token (which can be a whole
-/// long string) cut down by quote_short.
+/// nlohmann's error message with the input it quotes (a parse error's `last read: '...'`
+/// token, an overflowing number) cut down by quote_short.
 std::string shorten_parse_error(std::string_view what);
 
 }  // namespace ivozfw::input

@@ -92,12 +92,15 @@ std::string position(const std::string& text, const std::string& origin, size_t 
     return origin + ":" + std::to_string(line) + ":" + std::to_string(offset - line_start + 1);
 }
 
-/// nlohmann's message without its "[json.exception...] parse error at line L, column C: ".
-std::string syntax_message(const nlohmann::json::parse_error& e) {
+/// nlohmann's message without its "[json.exception...] parse error at line L, column C: "
+/// (or "[json.exception.out_of_range.406] ").
+std::string syntax_message(const nlohmann::json::exception& e) {
     std::string what = input::shorten_parse_error(e.what());
     size_t column = what.find("column ");
-    size_t colon = what.find(": ", column == what.npos ? 0 : column);
-    return colon == what.npos ? what : what.substr(colon + 2);
+    size_t colon = column == what.npos ? what.npos : what.find(": ", column);
+    if (colon != what.npos) return what.substr(colon + 2);
+    size_t bracket = what.find("] ");
+    return bracket == what.npos ? what : what.substr(bracket + 2);
 }
 
 std::string read_fd(int fd, std::string* err) {
@@ -150,6 +153,9 @@ Policy load_text(const std::string& text, const std::string& origin, std::vector
         root = Json::parse(text, DuplicateKeys(r), /*allow_exceptions=*/true, /*ignore_comments=*/true);
     } catch (const nlohmann::json::parse_error& e) {
         r.errors.push_back({Diagnostic::Level::error, position(text, origin, e.byte), syntax_message(e)});
+        throw LoadError(std::move(r.errors));
+    } catch (const nlohmann::json::exception& e) {   // out_of_range: a number like 1e999
+        r.errors.push_back({Diagnostic::Level::error, origin, syntax_message(e)});
         throw LoadError(std::move(r.errors));
     }
     Policy p = detail::build(root, r);
