@@ -5,10 +5,10 @@
 // nft::reconcile with a plan of one element operation on one ban set.
 #include <fmt/format.h>
 
-#include <cctype>
 #include <iostream>
 
 #include "cli/desired.h"
+#include "input/quote.h"
 #include "nft/reconcile.h"
 #include "ruleset/antiflood.h"
 #include "ruleset/values.h"
@@ -34,7 +34,7 @@ unsigned v6_prefix(const policy::Policy& p) {
 
 Target target(const policy::Policy& p, const std::string& text) {
     auto a = net::parse_address(text);
-    if (!a) throw std::runtime_error("\"" + text + "\" is not an IP address");
+    if (!a) throw std::runtime_error(input::quote_short(text) + " is not an IP address");
     Target t;
     t.addr = *a;
     t.v6 = a->family == net::Family::v6;
@@ -46,20 +46,6 @@ Target target(const policy::Policy& p, const std::string& text) {
     t.set = ruleset::names::list_set(ruleset::names::ban, t.v6);
     t.shown = net::format_address(a->family, v) + (t.prefix < bits ? fmt::format("/{}", t.prefix) : "");
     return t;
-}
-
-// "300", "300s", "5m", "1h", "1d", "1500ms" -> milliseconds.
-uint64_t parse_duration_ms(const std::string& s) {
-    size_t i = 0;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    std::string unit = s.substr(i);
-    if (i == 0 || i > 12) throw std::runtime_error("\"" + s + "\" is not a duration (e.g. 300s, 5m, 1h, 1d)");
-    uint64_t n = std::stoull(s.substr(0, i));
-    uint64_t mult = unit == "ms" ? 1 : unit.empty() || unit == "s" ? 1000 : unit == "m" ? 60000
-                  : unit == "h" ? 3600000 : unit == "d" ? 86400000 : 0;
-    if (!mult) throw std::runtime_error("\"" + s + "\" is not a duration (e.g. 300s, 5m, 1h, 1d)");
-    if (n == 0) throw std::runtime_error("a ban must last at least 1 ms");
-    return n * mult;
 }
 
 // The live ban set, checked against the policy's definition (the plan must not write into
@@ -162,7 +148,7 @@ int cmd_ban(const Options& o) {
     auto d = build_desired(o, OnSourceError::fail, Needs{false, false});
     auto t = target(d.policy, o.address);
     std::optional<uint64_t> ms;
-    if (!o.ban_for.empty()) ms = parse_duration_ms(o.ban_for);
+    if (!o.ban_for.empty()) ms = ruleset::parse_duration_ms(o.ban_for);
     warn_exempt(d.policy, t);
     auto kernel = open_kernel(o);
     auto& nl = *kernel;

@@ -92,6 +92,7 @@ int cmd_check(const Options& o) {
     fmt::print("{}: OK: table inet {}, {} services, {} address lists, {} sets ({} elements), {} chains, {} rules\n",
                o.policy, t.name, p.services.size(), p.lists.size(), t.sets.size(), elements,
                t.chains.size(), rules);
+    if (p.antiflood) fmt::print("antiflood meters: {}\n", ruleset::antiflood_summary(p));
     if (!o.kernel) return 0;
     // The exact batch apply would send, without its END message: the kernel validates every
     // message, then aborts. Nothing changes.

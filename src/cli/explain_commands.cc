@@ -13,6 +13,7 @@
 #include "cli/explain_context.h"
 #include "explain/explain.h"
 #include "geoip/mmdb.h"
+#include "input/quote.h"
 #include "nft/reconcile.h"
 
 namespace ivozfw::cli {
@@ -63,11 +64,11 @@ std::vector<explain::Packet> service_packets(const policy::Policy& p, const net:
 
 int cmd_explain(const Options& o) {
     auto addr = net::parse_address(o.address);
-    if (!addr) throw std::runtime_error("\"" + o.address + "\" is not an IP address");
+    if (!addr) throw std::runtime_error(input::quote_short(o.address) + " is not an IP address");
     std::optional<std::pair<policy::Proto, uint16_t>> pp;
     if (!o.proto_port.empty()) {
         pp = explain::parse_proto_port(o.proto_port);
-        if (!pp) throw std::runtime_error("\"" + o.proto_port + "\" is not PROTO/PORT (e.g. udp/5060, tcp/22)");
+        if (!pp) throw std::runtime_error(input::quote_short(o.proto_port) + " is not PROTO/PORT (e.g. udp/5060, tcp/22)");
     }
     auto d = build_desired(o, OnSourceError::keep_live);
     auto kernel = open_kernel(o);

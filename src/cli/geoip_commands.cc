@@ -8,6 +8,7 @@
 #include "cli/explain_context.h"
 #include "explain/explain.h"
 #include "geoip/mmdb.h"
+#include "input/quote.h"
 #include "nft/reconcile.h"
 #include "ruleset/values.h"
 
@@ -97,7 +98,7 @@ int cmd_geoip_refresh(const Options& o) {
 // service: the verdicts come from the one evaluator (explain/), with the live kernel sets.
 int cmd_geoip_lookup(const Options& o) {
     auto addr = net::parse_address(o.address);
-    if (!addr) throw std::runtime_error("\"" + o.address + "\" is not an IP address");
+    if (!addr) throw std::runtime_error(input::quote_short(o.address) + " is not an IP address");
     auto d = build_desired(o, OnSourceError::keep_live);
     if (!d.policy.geoip) throw std::runtime_error(o.policy + ": the policy has no geoip section");
     geoip::Info info;

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "input/quote.h"
+
 namespace ivozfw::companies {
 
 net::AddressSet Loaded::all() const {
@@ -37,7 +39,9 @@ void add_row(Loaded& l, Company& c, size_t row, const std::string& where, std::s
     std::string err;
     auto p = net::parse_prefix(trim(text), &err);
     if (!p) {
-        std::string label = c.name.empty() ? "" : " (" + c.name + ")";
+        // A name from the source is shown as it is, unless too long to show.
+        std::string name = c.name.size() <= 60 ? c.name : input::quote_short(c.name);
+        std::string label = c.name.empty() ? "" : " (" + name + ")";
         l.warnings.push_back(fmt::format("company {}{}, row {} ({}): {}; row skipped", c.id, label, row, where, err));
         return;
     }

@@ -9,10 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "companies/companies.h"
+#include "input/json_limits.h"
+#include "input/quote.h"
 
 namespace ivozfw::companies {
 
@@ -22,8 +23,10 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 std::string read_all(std::istream& in, const std::string& origin) {
-    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    bool too_big = false;
+    std::string text = input::read_bounded(in, input::kMaxJsonBytes, &too_big);
     if (in.bad()) throw SourceError(origin + ": read error: " + std::strerror(errno));
+    if (too_big) throw SourceError(fmt::format("{}: larger than {} MiB", origin, input::kMaxJsonBytes >> 20));
     return text;
 }
 
@@ -78,11 +81,13 @@ void insert(Loaded& l, Company c, const std::string& where) {
 }
 
 void read_into(Loaded& l, std::string_view text, const std::string& origin) {
+    if (auto e = input::check_json_limits(text))
+        throw SourceError(fmt::format("{}:{}:{}: {}", origin, e->line, e->column, e->message));
     Json doc;
     try {
         doc = Json::parse(text.begin(), text.end());
-    } catch (const Json::parse_error& e) {
-        throw SourceError(origin + ": broken JSON: " + e.what());
+    } catch (const Json::exception& e) {   // parse_error, or out_of_range for a number like 1e999
+        throw SourceError(origin + ": broken JSON: " + input::shorten_parse_error(e.what()));
     }
     const Json* list = &doc;
     std::string base = origin + ": ";

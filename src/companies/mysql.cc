@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "companies/companies.h"
+#include "input/quote.h"
 
 namespace ivozfw::companies {
 
@@ -62,7 +63,7 @@ std::string strip(std::string s) {
 unsigned to_unsigned(const std::string& v, const std::string& at) {
     unsigned out = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc{} || p != v.data() + v.size()) throw SourceError(at + ": \"" + v + "\" is not a number");
+    if (ec != std::errc{} || p != v.data() + v.size()) throw SourceError(at + ": " + input::quote_short(v) + " is not a number");
     return out;
 }
 
@@ -73,7 +74,7 @@ void set_key(Credentials& c, const std::string& k, const std::string& v, const s
                                          {"read_timeout", &c.read_timeout}};
     if (auto it = text.find(k); it != text.end()) *it->second = v;
     else if (auto n = num.find(k); n != num.end()) *n->second = to_unsigned(v, at);
-    else throw SourceError(at + ": unknown key \"" + k + "\" (host, socket, port, user, password, database, "
+    else throw SourceError(at + ": unknown key " + input::quote_short(k) + " (host, socket, port, user, password, database, "
                            "connect_timeout, read_timeout)");
 }
 

@@ -150,6 +150,10 @@ struct Walker {
         uint64_t v4root = (m.ip_version == 6 && db.mmdb.ipv4_start_node.netmask == 96)
                               ? db.mmdb.ipv4_start_node.node_value : UINT64_MAX;
         std::vector<Frame> stack{{MMDB_RECORD_TYPE_SEARCH_NODE, 0, {}, 0, {}}};
+        // In a tree every node has one parent (the IPv4 aliases are skipped below), so a
+        // walk reads each node once. A corrupt file whose nodes share children would
+        // otherwise take up to 2^128 steps.
+        uint64_t reads = 0;
         while (!stack.empty()) {
             Frame f = stack.back();
             stack.pop_back();
@@ -162,6 +166,8 @@ struct Walker {
                 throw Error(fmt::format("{}: corrupt search tree: node {} out of range", db.path, f.value));
             if (f.depth >= bitlen)
                 throw Error(fmt::format("{}: corrupt search tree: deeper than {} bits", db.path, bitlen));
+            if (++reads > m.node_count)
+                throw Error(fmt::format("{}: corrupt search tree: node {} is reached twice", db.path, f.value));
             MMDB_search_node_s n{};
             if (int rc = MMDB_read_node(&db.mmdb, uint32_t(f.value), &n); rc != MMDB_SUCCESS)
                 throw Error(fmt::format("{}: corrupt search tree at node {}: {}", db.path, f.value, MMDB_strerror(rc)));

@@ -7,6 +7,8 @@
 #include <bit>
 #include <cstring>
 
+#include "input/quote.h"
+
 namespace ivozfw::net {
 
 namespace {
@@ -31,8 +33,6 @@ std::optional<unsigned> parse_length(std::string_view s) {
     }
     return n;
 }
-
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 }  // namespace
 
@@ -65,12 +65,12 @@ std::optional<Prefix> parse_prefix(std::string_view s, std::string* err) {
     if (s.empty()) return fail("empty address");
     size_t slash = s.find('/');
     auto addr = parse_address(s.substr(0, slash));
-    if (!addr) return fail(in_quotes(s) + " is not an IP address or CIDR prefix");
+    if (!addr) return fail(input::quote_short(s) + " is not an IP address or CIDR prefix");
     Prefix p{*addr, bits(addr->family)};
     if (slash == s.npos) return p;
     auto len = parse_length(s.substr(slash + 1));
     if (!len || *len > bits(addr->family))
-        return fail(in_quotes(s) + ": prefix length must be 0-" + std::to_string(bits(addr->family)));
+        return fail(input::quote_short(s) + ": prefix length must be 0-" + std::to_string(bits(addr->family)));
     p.len = *len;
     u128 mask = host_mask(addr->family, p.len);
     if (addr->value & mask) {

@@ -7,12 +7,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
 #include <iostream>
-#include <iterator>
 #include <set>
 
+#include "input/json_limits.h"
+#include "input/quote.h"
 #include "policy/reader.h"
 
 namespace ivozfw::policy {
@@ -60,7 +63,7 @@ private:
 
     void on_key(const std::string& key) {
         Frame& f = frames_.back();
-        if (!f.keys.insert(key).second) r_.error(path(), "duplicate key \"" + key + "\"");
+        if (!f.keys.insert(key).second) r_.error(path(), "duplicate key " + input::quote_short(key));
         f.key = key;
     }
     /// A value is complete: an enclosing array moves to its next element.
@@ -89,12 +92,15 @@ std::string position(const std::string& text, const std::string& origin, size_t 
     return origin + ":" + std::to_string(line) + ":" + std::to_string(offset - line_start + 1);
 }
 
-/// nlohmann's message without its "[json.exception...] parse error at line L, column C: ".
-std::string syntax_message(const nlohmann::json::parse_error& e) {
-    std::string what = e.what();
+/// nlohmann's message without its "[json.exception...] parse error at line L, column C: "
+/// (or "[json.exception.out_of_range.406] ").
+std::string syntax_message(const nlohmann::json::exception& e) {
+    std::string what = input::shorten_parse_error(e.what());
     size_t column = what.find("column ");
-    size_t colon = what.find(": ", column == what.npos ? 0 : column);
-    return colon == what.npos ? what : what.substr(colon + 2);
+    size_t colon = column == what.npos ? what.npos : what.find(": ", column);
+    if (colon != what.npos) return what.substr(colon + 2);
+    size_t bracket = what.find("] ");
+    return bracket == what.npos ? what : what.substr(bracket + 2);
 }
 
 std::string read_fd(int fd, std::string* err) {
@@ -109,6 +115,10 @@ std::string read_fd(int fd, std::string* err) {
             return {};
         }
         text.append(buf, size_t(n));
+        if (text.size() > input::kMaxJsonBytes) {
+            *err = fmt::format("is larger than {} MiB; refusing to load", input::kMaxJsonBytes >> 20);
+            return {};
+        }
     }
 }
 
@@ -136,11 +146,16 @@ LoadError::LoadError(std::vector<Diagnostic> d) : std::runtime_error(join(d)), d
 
 Policy load_text(const std::string& text, const std::string& origin, std::vector<Diagnostic>* warnings) {
     detail::Reader r(origin);
+    if (auto e = input::check_json_limits(text))
+        throw LoadError({{Diagnostic::Level::error, fmt::format("{}:{}:{}", origin, e->line, e->column), e->message}});
     Json root;
     try {
         root = Json::parse(text, DuplicateKeys(r), /*allow_exceptions=*/true, /*ignore_comments=*/true);
     } catch (const nlohmann::json::parse_error& e) {
         r.errors.push_back({Diagnostic::Level::error, position(text, origin, e.byte), syntax_message(e)});
+        throw LoadError(std::move(r.errors));
+    } catch (const nlohmann::json::exception& e) {   // out_of_range: a number like 1e999
+        r.errors.push_back({Diagnostic::Level::error, origin, syntax_message(e)});
         throw LoadError(std::move(r.errors));
     }
     Policy p = detail::build(root, r);
@@ -152,7 +167,11 @@ Policy load_text(const std::string& text, const std::string& origin, std::vector
 
 Policy load_file(const std::string& path, std::vector<Diagnostic>* warnings) {
     if (path == "-") {
-        std::string text(std::istreambuf_iterator<char>(std::cin), {});
+        bool too_big = false;
+        std::string text = input::read_bounded(std::cin, input::kMaxJsonBytes, &too_big);
+        if (too_big)
+            throw LoadError({{Diagnostic::Level::error, "-",
+                              fmt::format("is larger than {} MiB; refusing to load", input::kMaxJsonBytes >> 20)}});
         return load_text(text, "-", warnings);
     }
     return load_text(read_policy_file(path), path, warnings);

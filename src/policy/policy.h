@@ -17,6 +17,12 @@ namespace ivozfw::policy {
 
 enum class Proto : uint8_t { tcp = 6, udp = 17 };
 
+/// Longest timeout ivozfw sends (set and element timeouts, the time a meter takes to
+/// refill): 2^31-1 s, about 24855 days. The kernel's own bound (nf_msecs_to_jiffies64:
+/// ms < U64_MAX / NSEC_PER_MSEC, about 213503 days) is higher; this one also keeps seconds
+/// in a signed 32-bit number for nft and for limit's token arithmetic (nsecs/rate * burst).
+constexpr uint64_t kMaxTimeoutS = (uint64_t{1} << 31) - 1;
+
 struct PortRange {
     uint16_t lo = 0, hi = 0;
     bool operator==(const PortRange&) const = default;
@@ -29,6 +35,10 @@ struct Service {
     std::vector<std::string> from;
 };
 
+/// A SIP service, by IvozProvider's naming (sip, sip-tls, sip-trunks, sip-ws): the ones
+/// companies.strict restricts and antiflood meters by default.
+inline bool is_sip(const Service& s) { return s.name.starts_with("sip"); }
+
 struct GeoIP {
     std::string database;
     enum class Mode { deny, allow } mode = Mode::deny;
@@ -40,6 +50,7 @@ struct GeoIP {
 
 struct Antiflood {
     std::vector<std::string> services;
+    bool default_services = false;   // "services" left out: the public SIP services
     uint64_t rate = 50;  uint64_t rate_unit_s = 1;     // default 50/second
     uint32_t burst = 100;
     uint64_t ban_s = 300;

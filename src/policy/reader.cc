@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "policy/reader.h"
 
+#include "input/quote.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -26,7 +28,9 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::string child_path(const std::string& parent, std::string_view key) {
-    return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+    // Keys come from the input: a long one is shown quoted and cut short.
+    std::string k = key.size() > 60 ? input::quote_short(key) : std::string(key);
+    return parent.empty() ? k : parent + "." + k;
 }
 
 std::string index_path(const std::string& parent, size_t i) {

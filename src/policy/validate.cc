@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // From a parsed document to a Policy, one section at a time. Sections that refer to others
 // (services -> lists, geoip/antiflood -> services) are read after what they refer to.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 
+#include "input/quote.h"
 #include "policy/reader.h"
 
 namespace ivozfw::policy::detail {
 
 namespace {
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+using input::quote_short;
 
 std::vector<std::string> list_names(const Policy& p) {
     std::vector<std::string> names;
@@ -56,16 +59,16 @@ std::optional<PortRange> read_port(Reader& r, const Json& j, const std::string& 
     auto lo = parse_digits(std::string_view(s).substr(0, dash));
     auto hi = dash == s.npos ? std::nullopt : parse_digits(std::string_view(s).substr(dash + 1));
     if (!lo || !hi) {
-        r.error(path, in_quotes(s) + " is not a port range (\"lo-hi\", e.g. \"13000-19000\")");
+        r.error(path, quote_short(s) + " is not a port range (\"lo-hi\", e.g. \"13000-19000\")");
         return std::nullopt;
     }
     for (uint64_t v : {*lo, *hi})
         if (v < 1 || v > 65535) {
-            r.error(path, in_quotes(s) + ": " + port_error(v));
+            r.error(path, quote_short(s) + ": " + port_error(v));
             return std::nullopt;
         }
     if (*lo > *hi) {
-        r.error(path, in_quotes(s) + " is a reversed range: did you mean \"" + std::to_string(*hi) +
+        r.error(path, quote_short(s) + " is a reversed range: did you mean \"" + std::to_string(*hi) +
                           "-" + std::to_string(*lo) + "\"?");
         return std::nullopt;
     }
@@ -82,14 +85,24 @@ std::optional<std::pair<uint64_t, uint64_t>> read_rate(Reader& r, const Json& j,
     std::string unit = slash == s->npos ? "" : s->substr(slash + 1);
     uint64_t unit_s = unit == "second" ? 1 : unit == "minute" ? 60 : unit == "hour" ? 3600 : 0;
     if (!n || unit_s == 0) {
-        r.error(path, in_quotes(*s) + " is not a rate (\"N/second\", \"N/minute\" or \"N/hour\")");
+        r.error(path, quote_short(*s) + " is not a rate (\"N/second\", \"N/minute\" or \"N/hour\")");
         return std::nullopt;
     }
     if (*n == 0) {
-        r.error(path, in_quotes(*s) + ": the rate must be at least 1");
+        r.error(path, quote_short(*s) + ": the rate must be at least 1");
         return std::nullopt;
     }
     return std::pair{*n, unit_s};
+}
+
+/// The kernel's limit keeps a token bucket of burst * (unit / rate) nanoseconds, and a meter
+/// must remember a source until its bucket has refilled: both bound burst / rate.
+void check_refill(Reader& r, const std::string& path, uint64_t rate, uint64_t unit_s, uint64_t burst) {
+    uint64_t refill_s = (burst * unit_s + rate - 1) / std::max<uint64_t>(rate, 1);   // burst <= 2^32, unit <= 3600
+    if (refill_s > kMaxTimeoutS)
+        r.error(path, fmt::format("a burst of {} at {} per {}s takes {} days to refill; at most {} days (raise the "
+                                  "rate or lower the burst)",
+                                  burst, rate, unit_s, refill_s / 86400, kMaxTimeoutS / 86400));
 }
 
 /// "300s", "5m", "1h", "1d" -> seconds.
@@ -101,11 +114,11 @@ std::optional<uint64_t> read_duration(Reader& r, const Json& j, const std::strin
     uint64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
     auto n = mult ? parse_digits(std::string_view(*s).substr(0, s->size() - 1)) : std::nullopt;
     if (!n) {
-        r.error(path, in_quotes(*s) + " is not a duration (e.g. \"300s\", \"5m\", \"1h\", \"1d\")");
+        r.error(path, quote_short(*s) + " is not a duration (e.g. \"300s\", \"5m\", \"1h\", \"1d\")");
         return std::nullopt;
     }
     if (*n * mult < 1 || *n * mult > kMax) {
-        r.error(path, in_quotes(*s) + " is out of range (1s-365d)");
+        r.error(path, quote_short(*s) + " is out of range (1s-365d)");
         return std::nullopt;
     }
     return *n * mult;
@@ -120,10 +133,10 @@ std::vector<std::string> read_refs(Reader& r, const Json& j, const std::string& 
         auto name = r.string(j[i], index_path(path, i));
         if (!name) continue;
         if (std::find(known.begin(), known.end(), *name) == known.end())
-            r.error(index_path(path, i), std::string("undefined ") + kind + " " + in_quotes(*name) +
+            r.error(index_path(path, i), std::string("undefined ") + kind + " " + quote_short(*name) +
                                              did_you_mean(*name, known));
         else if (std::find(out.begin(), out.end(), *name) != out.end())
-            r.warn(index_path(path, i), std::string(kind) + " " + in_quotes(*name) + " is listed twice");
+            r.warn(index_path(path, i), std::string(kind) + " " + quote_short(*name) + " is listed twice");
         else
             out.push_back(*name);
     }
@@ -136,7 +149,7 @@ void read_table(Reader& r, const Json& j, Policy& p) {
     auto name = r.string(j, "table");
     if (!name) return;
     if (valid_name(*name, 31, false, true)) p.table = *name;
-    else r.error("table", in_quotes(*name) + " is not a valid table name ([a-z][a-z0-9_], at most 31 characters)");
+    else r.error("table", quote_short(*name) + " is not a valid table name ([a-z][a-z0-9_], at most 31 characters)");
 }
 
 void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSet& out) {
@@ -152,7 +165,7 @@ void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSe
             continue;
         }
         if (!seen.insert({prefix->addr.family, prefix->range()}).second)
-            r.warn(index_path(path, i), "duplicate entry " + in_quotes(*text));
+            r.warn(index_path(path, i), "duplicate entry " + quote_short(*text));
         out.add(*prefix);
     }
     out.normalize();
@@ -233,8 +246,8 @@ void check_port_overlaps(Reader& r, const Policy& p) {
                 if (reach->service == c.service)
                     r.warn(c.path, what + " listed twice");
                 else
-                    r.error(c.path, what + " claimed by both " + in_quotes(reach->service->name) +
-                                        " and " + in_quotes(c.service->name));
+                    r.error(c.path, what + " claimed by both " + quote_short(reach->service->name) +
+                                        " and " + quote_short(c.service->name));
             }
             if (!reach || c.ports.hi > reach->ports.hi) reach = &c;
         }
@@ -258,7 +271,12 @@ void check_lockout(Reader& r, const Policy& p) {
 void read_icmp(Reader& r, const Json* j, Policy& p) {
     if (!j || !r.is_object(*j, "icmp")) return;
     r.known_keys(*j, "icmp", {"echo_rate", "echo_burst"});
-    r.read(*j, "icmp", "echo_rate", p.icmp.echo_rate, 0, 1000000);
+    if (auto it = j->find("echo_rate"); it != j->end())
+        if (auto v = r.integer(*it, "icmp.echo_rate", 0, 1000000)) {
+            // The kernel refuses a limit of 0 per second (it divides by the rate).
+            if (*v == 0) r.error("icmp.echo_rate", "0 is not a rate (must be >= 1)");
+            else p.icmp.echo_rate = *v;
+        }
     r.read(*j, "icmp", "echo_burst", p.icmp.echo_burst, 0, 1000000);
 }
 
@@ -272,9 +290,9 @@ void read_countries(Reader& r, const Json& j, GeoIP& g) {
         std::string upper = *cc;
         for (char& c : upper) c = (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c;
         if (!is_country_code(upper))
-            r.error(index_path(path, i), in_quotes(*cc) + " is not an ISO 3166-1 alpha-2 country code");
+            r.error(index_path(path, i), quote_short(*cc) + " is not an ISO 3166-1 alpha-2 country code");
         else if (std::find(g.countries.begin(), g.countries.end(), upper) != g.countries.end())
-            r.warn(index_path(path, i), "country " + in_quotes(upper) + " is listed twice");
+            r.warn(index_path(path, i), "country " + quote_short(upper) + " is listed twice");
         else
             g.countries.push_back(upper);
     }
@@ -297,7 +315,7 @@ void read_geoip(Reader& r, const Json* j, Policy& p) {
     if (auto it = j->find("mode"); it != j->end()) {
         auto mode = r.string(*it, "geoip.mode");
         if (mode == "allow") g.mode = GeoIP::Mode::allow;
-        else if (mode && mode != "deny") r.error("geoip.mode", in_quotes(*mode) + " is not \"deny\" or \"allow\"");
+        else if (mode && mode != "deny") r.error("geoip.mode", quote_short(*mode) + " is not \"deny\" or \"allow\"");
     }
     if (auto* c = r.required(*j, path, "countries")) read_countries(r, *c, g);
     if (auto it = j->find("services"); it != j->end())
@@ -313,8 +331,24 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     r.known_keys(*j, path, {"services", "rate", "burst", "ban", "tcp_new_connections",
                             "max_connections_per_source", "ipv6_prefix", "max_tracked_sources"});
     Antiflood a;
-    if (auto it = j->find("services"); it != j->end())
+    if (auto it = j->find("services"); it != j->end()) {
+        if (it->is_array() && it->empty())
+            r.error("antiflood.services", "must name at least one service (leave it out to meter the SIP services)");
         a.services = read_refs(r, *it, "antiflood.services", service_names(p), "service");
+        for (const auto& s : p.services)
+            if (!s.from.empty() && std::find(a.services.begin(), a.services.end(), s.name) != a.services.end())
+                r.warn("antiflood.services", "service " + quote_short(s.name) +
+                                                 " is restricted by \"from\": anti-flood meters public services only");
+    } else {
+        // Left out: meter what floods come at, the public SIP services. None at all would
+        // compile meters that meter nothing, so that is an error rather than a silent no-op.
+        a.default_services = true;
+        for (const auto& s : p.services)
+            if (s.from.empty() && is_sip(s)) a.services.push_back(s.name);
+        if (a.services.empty())
+            r.error(path, "no \"services\" given and no public SIP service (named sip*) to meter by default: "
+                          "list the services to meter");
+    }
     if (auto it = j->find("rate"); it != j->end())
         if (auto rate = read_rate(r, *it, "antiflood.rate")) std::tie(a.rate, a.rate_unit_s) = *rate;
     if (auto it = j->find("tcp_new_connections"); it != j->end())
@@ -326,6 +360,7 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     r.read(*j, path, "max_connections_per_source", a.max_connections_per_source, 0, UINT32_MAX);
     r.read(*j, path, "ipv6_prefix", a.ipv6_prefix, 1, 128);
     r.read(*j, path, "max_tracked_sources", a.max_tracked_sources, 1, 16777216);
+    check_refill(r, "antiflood.burst", a.rate, a.rate_unit_s, a.burst);
     p.antiflood = std::move(a);
 }
 
@@ -356,12 +391,13 @@ void read_logging(Reader& r, const Json* j, Policy& p) {
     if (auto it = j->find("rate"); it != j->end())
         if (auto rate = read_rate(r, *it, "logging.rate")) std::tie(l.rate, l.rate_unit_s) = *rate;
     r.read(*j, path, "burst", l.burst, 1, 1000000);
+    check_refill(r, "logging.burst", l.rate, l.rate_unit_s, l.burst);
     r.read(*j, path, "prefix", l.prefix);
     // nft log prefixes hold 127 characters; "<prefix> drop not_exposed: " must fit.
     bool printable = std::all_of(l.prefix.begin(), l.prefix.end(),
                                  [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
     if (l.prefix.empty() || l.prefix.size() > 64 || !printable)
-        r.error("logging.prefix", in_quotes(l.prefix) + ": 1 to 64 printable characters, no quotes or backslashes");
+        r.error("logging.prefix", quote_short(l.prefix) + ": 1 to 64 printable characters, no quotes or backslashes");
     p.logging = std::move(l);
 }
 

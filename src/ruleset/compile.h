@@ -38,6 +38,10 @@ std::string service_chain(const std::string& service);     // "svc_ssh"
 
 Table compile(const policy::Policy& p, const Sources& src = {});
 
+/// What anti-flood meters, for `check`: "sip (udp 5060, tcp 5060), sip-ws (tcp 10080-10081)",
+/// saying when that is the default (the public SIP services); "" without an antiflood section.
+std::string antiflood_summary(const policy::Policy& p);
+
 /// Is this service publicly exposed (no `from` restriction)?
 bool is_public(const policy::Service& s);
 

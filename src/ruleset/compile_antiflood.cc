@@ -19,6 +19,8 @@
 // Media backstop (call_limit.max_media_flows_per_source > 0): in the chain of every public
 // service with a UDP range of 1000 ports or more (rtpengine's 13000-19000), new UDP flows
 // beyond N concurrent ones per source are dropped (counter drop_call_limit).
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "ruleset/antiflood.h"
@@ -196,6 +198,25 @@ void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vec
                            p.call_limit.max_media_flows_per_source},
                  CounterRef{names::drop_call_limit}, drop()}));
     }
+}
+
+std::string antiflood_summary(const policy::Policy& p) {
+    if (!p.antiflood) return {};
+    auto ports = [](const char* proto, const std::vector<policy::PortRange>& v) {
+        std::string out;
+        for (const auto& r : v)
+            out += (out.empty() ? std::string(proto) + " " : ", ") +
+                   (r.lo == r.hi ? fmt::format("{}", r.lo) : fmt::format("{}-{}", r.lo, r.hi));
+        return out;
+    };
+    std::string out;
+    for (const auto& s : p.services) {
+        if (!listed(p, s)) continue;
+        std::string u = ports("udp", s.udp), t = ports("tcp", s.tcp);
+        out += fmt::format("{}{} ({}{}{})", out.empty() ? "" : ", ", s.name, u, u.empty() || t.empty() ? "" : ", ", t);
+    }
+    if (out.empty()) out = "nothing";
+    return out + (p.antiflood->default_services ? " (default: the public SIP services)" : "");
 }
 
 }  // namespace ivozfw::ruleset

@@ -12,7 +12,7 @@ const char* const kDropNotCompany = "drop_not_company";
 }
 
 bool companies_strict(const policy::Policy& p, const policy::Service& s) {
-    return p.companies && p.companies->strict && is_public(s) && s.name.starts_with("sip");
+    return p.companies && p.companies->strict && is_public(s) && policy::is_sip(s);
 }
 
 void exempt_objects(const policy::Policy& p, const Sources& src, Table& t) {

@@ -4,8 +4,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-
 #include <map>
+#include <stdexcept>
+
+#include "input/quote.h"
+#include "policy/policy.h"
 
 namespace ivozfw::ruleset {
 
@@ -112,6 +115,26 @@ std::string format_duration(uint64_t ms) {
     if (s >= 3600) return fmt::format("{}h{}m", s / 3600, s % 3600 / 60);
     if (s >= 60) return fmt::format("{}m{}s", s / 60, s % 60);
     return fmt::format("{}s", s);
+}
+
+uint64_t parse_duration_ms(std::string_view s) {
+    auto bad = [&](const char* why) {
+        return std::runtime_error(fmt::format("{} {} (e.g. 300s, 5m, 1h, 1d; at most {}d)", input::quote_short(s),
+                                              why, policy::kMaxTimeoutS / 86400));
+    };
+    size_t i = 0;
+    uint64_t n = 0;
+    for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i)
+        if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, uint64_t(s[i] - '0'), &n))
+            throw bad("is too long a duration");
+    std::string_view unit = s.substr(i);
+    uint64_t mult = unit == "ms" ? 1 : unit.empty() || unit == "s" ? 1000 : unit == "m" ? 60000
+                  : unit == "h" ? 3600000 : unit == "d" ? 86400000 : 0;
+    if (i == 0 || !mult) throw bad("is not a duration");
+    if (n == 0) throw std::runtime_error("a ban must last at least 1 ms");
+    uint64_t ms;
+    if (__builtin_mul_overflow(n, mult, &ms) || ms > policy::kMaxTimeoutS * 1000) throw bad("is too long a duration");
+    return ms;
 }
 
 static bool is_addr(KeyType t) { return t == KeyType::ipv4_addr || t == KeyType::ipv6_addr; }
