@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Install what ivozfw needs on Debian 12 (all from Debian's packages) and build it in build/.
+# debhelper, dpkg-dev, lintian: the Debian package and its test (tests/package/deb.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ PACKAGES=(
   nftables iproute2 jq python3 python3-jsonschema procps time python3-maxminddb libmaxmind-db-writer-perl libmaxmind-db-reader-perl sip-tester bc systemd
   # tests/fuzz/run.sh: clang with libFuzzer, ASan and UBSan (only recommended by clang-14)
   clang libclang-rt-14-dev
+  # tests/package/deb.sh: build and lint the Debian package
+  debhelper dpkg-dev fakeroot lintian
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
