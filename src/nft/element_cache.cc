@@ -65,12 +65,12 @@ bool ElementCache::valid_for(const std::string& t, uint32_t g, uint64_t cookie) 
     return cookie != 0 && netns_cookie == cookie && genid == g && table == t && boot_id == nft::boot_id();
 }
 
-ElementCache ElementCache::of(const std::optional<ruleset::Table>& after, const std::string& table) {
+ElementCache ElementCache::of(std::optional<ruleset::Table> after, const std::string& table) {
     ElementCache c;
     c.table = table;
     if (after)
-        for (const auto& [n, s] : after->sets)
-            if (!s.dynamic) c.sets[n] = s.elements;
+        for (auto& [n, s] : after->sets)
+            if (!s.dynamic) c.sets[n] = std::move(s.elements);
     return c;
 }
 

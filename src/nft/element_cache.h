@@ -27,7 +27,7 @@ struct ElementCache {
     bool valid_for(const std::string& table, uint32_t genid, uint64_t cookie) const;
 
     /// The non-dynamic sets of the table the commit produced (plan::apply of the plan).
-    static ElementCache of(const std::optional<ruleset::Table>& after, const std::string& table);
+    static ElementCache of(std::optional<ruleset::Table> after, const std::string& table);
 
     /// Binary file with its length and a checksum, written with io::write_atomic (fsync).
     /// Throws std::runtime_error when it cannot be written.

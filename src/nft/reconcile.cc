@@ -43,7 +43,11 @@ void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Tabl
             std::remove(opt.cache_path.c_str());
             return;
         }
-        auto c = ElementCache::of(plan::apply(out.before, out.plan, desired), desired.name);
+        // The table read before is not needed after the commit: build the cache out of it
+        // in place, never a second copy of every element.
+        std::optional<Table> before = std::move(out.before);
+        out.before.reset();
+        auto c = ElementCache::of(plan::apply(std::move(before), out.plan, desired), desired.name);
         c.boot_id = boot_id();
         c.netns_cookie = k.netns_cookie();
         c.genid = now;

@@ -18,7 +18,9 @@ struct Outcome {
     CommitStats stats;
     int attempts = 0;
     bool committed = false;   // the kernel took the batch
-    std::optional<Table> before;   // the live table the plan was made against
+    /// The live table the plan was made against; empty after a commit that recorded the
+    /// element cache (it was turned into the cache in place).
+    std::optional<Table> before;
     std::vector<std::string> warnings;   // already printed on stderr
 };
 
