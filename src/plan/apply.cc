@@ -22,20 +22,27 @@ auto& must_find(M& m, const std::string& name, const char* kind) {
 }
 
 void change_elements(Set& s, const std::vector<Element>& els, bool add) {
-    std::vector<Element> change = els, out;
-    std::sort(change.begin(), change.end(), elem_less);
-    std::sort(s.elements.begin(), s.elements.end(), elem_less);
-    for (const auto& e : change) {
+    // Plans and reads hand over sorted lists: copy only what is not (memory: 200k elements).
+    std::vector<Element> sorted_copy, out;
+    const std::vector<Element>* change = &els;
+    if (!std::is_sorted(els.begin(), els.end(), elem_less)) {
+        sorted_copy = els;
+        std::sort(sorted_copy.begin(), sorted_copy.end(), elem_less);
+        change = &sorted_copy;
+    }
+    if (!std::is_sorted(s.elements.begin(), s.elements.end(), elem_less))
+        std::sort(s.elements.begin(), s.elements.end(), elem_less);
+    for (const auto& e : *change) {
         bool has = std::binary_search(s.elements.begin(), s.elements.end(), e, elem_less);
         if (add && has) refuse(EEXIST, "set " + s.name + ": element " + ruleset::format_element(s, e) + " exists");
         if (!add && !has)
             refuse(ENOENT, "set " + s.name + ": element " + ruleset::format_element(s, e) + " does not exist");
     }
     if (add)
-        std::merge(s.elements.begin(), s.elements.end(), change.begin(), change.end(), std::back_inserter(out),
+        std::merge(s.elements.begin(), s.elements.end(), change->begin(), change->end(), std::back_inserter(out),
                    elem_less);
     else
-        std::set_difference(s.elements.begin(), s.elements.end(), change.begin(), change.end(),
+        std::set_difference(s.elements.begin(), s.elements.end(), change->begin(), change->end(),
                             std::back_inserter(out), elem_less);
     s.elements = std::move(out);
 }
@@ -78,9 +85,10 @@ void apply_op(std::optional<Table>& t, const Op& o, const Table& desired) {
         return;
     case Op::add_set: {
         if (t->sets.count(o.name)) refuse(EEXIST, "set " + o.name + " exists");
-        Set s = must_find(const_cast<Table&>(desired).sets, o.name, "desired set");
-        s.elements.clear();
-        t->sets[o.name] = std::move(s);
+        const Set& d = must_find(const_cast<Table&>(desired).sets, o.name, "desired set");
+        // The definition only: its elements come with the plan's add_elements.
+        t->sets[o.name] = Set{d.name, d.key, d.interval, d.verdict_map, d.dynamic, d.timeout, d.timeout_ms,
+                              d.size, d.comment, {}};
         return;
     }
     case Op::delete_set:
