@@ -39,8 +39,6 @@ void update(const Options& o, nlohmann::json st, const nlohmann::json& change) {
     o.state.write_json(kState, st);
 }
 
-std::string table_of(const nlohmann::json& st) { return st.value("table", "ivozfw"); }
-
 // Double fork + setsid: the watcher outlives the applying process, its terminal and a
 // kill of it. It writes its pid on `ready` once it holds the watcher lock: only then is the
 // rollback really armed.
