@@ -143,7 +143,10 @@ int cmd_apply(const Options& o) {
     const auto& t = d.table;
     auto kernel = open_kernel(o);
     auto opt = reconcile_options(o);
-    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        if (live) guard_removals(d, *live);
+        return plan_keeping(d, live);
+    };
     std::optional<confirm::Arming> arming;
     if (o.confirm_s) {
         o.state.ensure();
@@ -177,6 +180,7 @@ int cmd_apply(const Options& o) {
             after_commit.push_back(e.what());
         }
     }
+    record_sources(o, d);
     for (const auto& w : after_commit)
         std::cerr << "ivozfw: warning: " << (out.committed ? "committed, but " : "") << w << "\n";
     return after_commit.empty() ? exit_status(d, out) : kExitWarnings;

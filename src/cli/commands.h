@@ -69,6 +69,7 @@ int cmd_bans(const Options& o);
 int cmd_unban(const Options& o);
 int cmd_ban(const Options& o);
 int cmd_companies_sync(const Options& o);
+int cmd_platform_sync(const Options& o);
 int cmd_companies_list(const Options& o);
 int cmd_companies_show(const Options& o);
 /// Operations (status_commands.cc, explain_commands.cc). status: 0 loaded and equal to the

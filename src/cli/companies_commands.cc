@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// ivozfw companies sync | list | show
+// ivozfw companies list | show (sync: sync_commands.cc)
 #include <fmt/format.h>
 
 #include <chrono>
@@ -13,12 +13,6 @@ namespace ivozfw::cli {
 
 namespace {
 
-constexpr const char* kCompaniesState = "companies.json";
-
-struct Refused : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 std::string set_name(bool v6) { return ruleset::names::list_set(ruleset::names::companies, v6); }
 
 net::RangeList ranges_of(const ruleset::Set& s) {
@@ -27,98 +21,7 @@ net::RangeList ranges_of(const ruleset::Set& s) {
     return net::normalize(out);
 }
 
-/// Live intervals that lose at least one address (a split counts, a merge does not).
-size_t intervals_losing(const net::RangeList& live, const net::RangeList& want) {
-    auto gone = net::subtract(live, want);
-    size_t n = 0, j = 0;
-    for (const auto& r : live) {
-        while (j < gone.size() && gone[j].hi < r.lo) ++j;
-        if (j < gone.size() && gone[j].lo <= r.hi) ++n;
-    }
-    return n;
-}
-
-// A half-empty source (truncated export, wrong database) must not strip most customers'
-// exemptions at once.
-void remove_guard(const policy::Companies& c, const ruleset::Table& want, const ruleset::Table& live) {
-    size_t total = 0, removed = 0;
-    for (bool v6 : {false, true}) {
-        auto l = live.sets.find(set_name(v6));
-        if (l == live.sets.end()) continue;
-        auto have = ranges_of(l->second);
-        total += have.size();
-        removed += intervals_losing(have, ranges_of(want.sets.at(set_name(v6))));
-    }
-    if (total > 0 && removed * 100 > size_t(c.max_remove_percent) * total)
-        throw Refused(fmt::format("companies sync would remove {} of the {} ranges in the kernel ({}%, more than "
-                                  "companies.max_remove_percent {}%); refusing, nothing was changed. "
-                                  "Use --force if this is right.",
-                                  removed, total, removed * 100 / total, c.max_remove_percent));
-}
-
-std::pair<size_t, size_t> added_removed(const plan::Plan& p) {
-    size_t add = 0, del = 0;
-    for (const auto& op : p.ops) {
-        if (op.verb == plan::Op::add_elements) add += op.elements.size();
-        if (op.verb == plan::Op::delete_elements) del += op.elements.size();
-    }
-    return {add, del};
-}
-
-nlohmann::json companies_json(const companies::Loaded& l) {
-    auto out = nlohmann::json::object();
-    for (const auto& [id, c] : l.companies)
-        out[std::to_string(id)] = {{"name", c.name}, {"ip_filter", c.ip_filter}, {"ranges", c.raw}};
-    return out;
-}
-
-// What status shows: when the kernel sets were last brought in line, from what.
-void record_sync(const Options& o, const Desired& d, std::pair<size_t, size_t> delta) {
-    const auto& l = *d.companies;
-    auto all = l.all();
-    try {
-        o.state.write_json(kCompaniesState,
-                           {{"time", now_iso()}, {"source", l.source}, {"companies", l.companies.size()},
-                            {"ranges", l.range_count()}, {"intervals_v4", all.v4.size()},
-                            {"intervals_v6", all.v6.size()}, {"added", delta.first}, {"removed", delta.second},
-                            {"warnings", l.warnings}, {"per_company", companies_json(l)}});
-    } catch (const std::exception& e) {
-        std::cerr << "warning: " << e.what() << "\n";
-    }
-}
-
-double ms_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
-
 }  // namespace
-
-int cmd_companies_sync(const Options& o) {
-    auto t0 = std::chrono::steady_clock::now();
-    auto d = build_desired(o, OnSourceError::fail, Needs{false, true});
-    if (!d.policy.companies) throw std::runtime_error(o.policy + ": the policy has no companies section");
-    double read_ms = ms_since(t0);
-    const auto& l = *d.companies;
-    fmt::print("{}: {} companies, {} ranges ({} bad rows skipped), read in {:.1f} ms\n", l.source,
-               l.companies.size(), l.range_count(), l.warnings.size(), read_ms);
-    auto kernel = open_kernel(o);
-    auto& nl = *kernel;
-    auto opt = reconcile_options(o);
-    opt.scope = plan::Scope{std::set<std::string>{set_name(false), set_name(true)}};
-    opt.before_commit = [&](const std::optional<ruleset::Table>& live, const plan::Plan&) {
-        if (live && !o.force) remove_guard(*d.policy.companies, d.table, *live);
-    };
-    auto t1 = std::chrono::steady_clock::now();
-    auto out = nft::reconcile(nl, d.table, opt);
-    auto delta = added_removed(out.plan);
-    if (out.plan.empty())
-        fmt::print("company sets already up to date: +0 -0 elements, nothing sent\n");
-    else
-        fmt::print("company sets updated in one transaction: +{} -{} elements ({} messages, {} bytes, {:.1f} ms)\n",
-                   delta.first, delta.second, out.stats.messages, out.stats.bytes, ms_since(t1));
-    record_sync(o, d, delta);
-    return exit_status(d, out);
-}
 
 namespace {
 
@@ -153,14 +56,15 @@ bool in_kernel(const std::optional<net::AddressSet>& k, const std::string& raw) 
 nlohmann::json company_json(const companies::Company& c, const Listing& l) {
     auto ranges = nlohmann::json::array();
     for (const auto& r : c.raw) ranges.push_back({{"range", r}, {"in_kernel", in_kernel(l.kernel, r)}});
-    return {{"id", c.id}, {"name", c.name}, {"ip_filter", c.ip_filter}, {"ranges", ranges}};
+    return {{"id", c.id}, {"name", c.name}, {"ip_filter", c.ip_filter}, {"trusted", c.trusted}, {"ranges", ranges}};
 }
 
 void print_company(const companies::Company& c, const Listing& l) {
     size_t loaded = 0;
     for (const auto& r : c.raw) loaded += in_kernel(l.kernel, r);
     fmt::print("company {}{}{}: {} ranges, {} in the kernel\n", c.id, c.name.empty() ? "" : " " + c.name,
-               c.ip_filter ? "" : " (ip_filter off: not loaded)", c.raw.size(), loaded);
+               c.ip_filter ? "" : c.trusted ? " (ip_filter off: its kam_trusted addresses only)" : " (ip_filter off: not loaded)",
+               c.raw.size(), loaded);
     for (const auto& r : c.raw) fmt::print("  {:<43} {}\n", r, in_kernel(l.kernel, r) ? "in kernel" : "NOT in kernel");
 }
 

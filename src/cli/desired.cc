@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/desired.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <ctime>
 #include <iostream>
 
 #include "nft/netlink.h"
+#include "ruleset/values.h"
 
 namespace ivozfw::cli {
 
@@ -53,9 +57,55 @@ policy::Policy load_policy(const Options& o) {
 
 namespace {
 
-void keep(Desired& d, const char* base) {
-    d.keep_live.insert(ruleset::names::list_set(base, false));
-    d.keep_live.insert(ruleset::names::list_set(base, true));
+void keep(Desired& d, const std::string& base) { d.keep_live.insert(base); }
+
+void merge(net::AddressSet& into, const net::AddressSet& more) {
+    into.v4.insert(into.v4.end(), more.v4.begin(), more.v4.end());
+    into.v6.insert(into.v6.end(), more.v6.begin(), more.v6.end());
+    into.normalize();
+}
+
+// Company ranges: the platform database's part or the companies source.
+void load_companies(const Options& o, Desired& d, OnSourceError on_error) {
+    std::string source = o.source.empty() ? d.policy.companies->source : o.source;
+    try {
+        d.companies = companies::load(source);
+        for (const auto& w : d.companies->warnings) warn(d, w);
+        d.sources.companies = d.companies->all();
+    } catch (const companies::SourceError& e) {
+        if (on_error == OnSourceError::fail) throw;
+        warn(d, std::string(e.what()) + "; the company ranges keep what the kernel has");
+        keep(d, ruleset::names::companies);
+    }
+}
+
+// The platform database: company ranges and/or the lists, in one snapshot. Its lists are
+// merged into the policy's, so every use of a list (exempt set, `from`, explain) sees them.
+void load_platform(const Options& o, Desired& d, OnSourceError on_error, Needs needs) {
+    bool companies = needs.companies && o.source.empty();
+    if (needs.companies && !companies) load_companies(o, d, on_error);   // --source overrides
+    if (!companies && !needs.platform_lists) return;
+    try {
+        d.platform = platform::load(d.policy.platform->database, platform::Parts{companies, needs.platform_lists});
+    } catch (const companies::SourceError& e) {
+        if (on_error == OnSourceError::fail) throw;
+        std::vector<std::string> kept;
+        if (companies) keep(d, ruleset::names::companies), kept.push_back("company ranges");
+        if (needs.platform_lists)
+            for (const char* l : {platform::kApplicationServers, platform::kCarriers}) keep(d, l), kept.push_back(l);
+        warn(d, fmt::format("{}; the {} keep what the kernel has", e.what(), fmt::join(kept, ", ")));
+        return;
+    }
+    if (companies) {
+        d.companies = std::move(d.platform->companies);
+        d.platform->companies = {};
+        for (const auto& w : d.companies->warnings) warn(d, w);
+        d.sources.companies = d.companies->all();
+    }
+    for (const auto& w : d.platform->warnings) warn(d, w);
+    if (needs.platform_lists)
+        for (const char* l : {platform::kApplicationServers, platform::kCarriers})
+            merge(d.policy.lists[l], platform::addresses(d.platform->list(l)));
 }
 
 }  // namespace
@@ -63,7 +113,7 @@ void keep(Desired& d, const char* base) {
 Desired build_desired(const Options& o, OnSourceError on_error, Needs needs) {
     Desired d;
     d.policy = load_policy(o);
-    ruleset::Sources src;
+    auto& src = d.sources;
     if (d.policy.geoip && !needs.geoip) src.geoip_drop = net::AddressSet{};
     if (d.policy.geoip && needs.geoip) {
         try {
@@ -76,32 +126,147 @@ Desired build_desired(const Options& o, OnSourceError on_error, Needs needs) {
             keep(d, ruleset::names::geoip);
         }
     }
-    if (d.policy.companies && needs.companies) {
-        std::string source = o.source.empty() ? d.policy.companies->source : o.source;
-        try {
-            d.companies = companies::load(source);
-            for (const auto& w : d.companies->warnings) warn(d, w);
-            src.companies = d.companies->all();
-        } catch (const companies::SourceError& e) {
-            if (on_error == OnSourceError::fail) throw;
-            warn(d, std::string(e.what()) + "; the company ranges keep what the kernel has");
-            keep(d, ruleset::names::companies);
-        }
-    }
+    if (d.policy.platform) load_platform(o, d, on_error, needs);
+    else if (d.policy.companies && needs.companies) load_companies(o, d, on_error);
     d.table = ruleset::compile(d.policy, src);
     nft::annotate(d.table);
     return d;
 }
 
+namespace {
+
+// What the kernel holds for a list (its two interval sets), nullopt when not loaded.
+std::optional<net::AddressSet> live_list(const ruleset::Table& live, const std::string& base) {
+    net::AddressSet out;
+    for (bool v6 : {false, true}) {
+        auto it = live.sets.find(ruleset::names::list_set(base, v6));
+        if (it == live.sets.end() || !it->second.interval || it->second.key.size() != 1) return std::nullopt;
+        auto& to = v6 ? out.v6 : out.v4;
+        for (const auto& e : it->second.elements) to.push_back(ruleset::element_range(e));
+    }
+    out.normalize();
+    return out;
+}
+
+net::AddressSet wanted_list(const Desired& d, const std::string& base) {
+    if (base == ruleset::names::companies) return d.sources.companies.value_or(net::AddressSet{});
+    auto it = d.policy.lists.find(base);
+    return it == d.policy.lists.end() ? net::AddressSet{} : it->second;
+}
+
+/// Live intervals that lose at least one address (a split counts, a merge does not).
+size_t intervals_losing(const net::RangeList& live, const net::RangeList& want) {
+    auto gone = net::subtract(live, want);
+    size_t n = 0, j = 0;
+    for (const auto& r : live) {
+        while (j < gone.size() && gone[j].hi < r.lo) ++j;
+        if (j < gone.size() && gone[j].lo <= r.hi) ++n;
+    }
+    return n;
+}
+
+struct Guarded {
+    std::string list, knob;
+    unsigned percent;
+};
+
+std::vector<Guarded> guarded(const Desired& d) {
+    std::vector<Guarded> out;
+    if (d.companies && d.policy.companies)
+        out.push_back({ruleset::names::companies, d.policy.platform ? "platform.max_remove_percent"
+                                                                    : "companies.max_remove_percent",
+                       d.policy.companies->max_remove_percent});
+    if (d.platform && d.policy.platform)
+        for (const char* l : {platform::kApplicationServers, platform::kCarriers})
+            out.push_back({l, "platform.max_remove_percent", d.policy.platform->max_remove_percent});
+    return out;
+}
+
+}  // namespace
+
+void guard_removals(Desired& d, const ruleset::Table& live) {
+    for (const auto& g : guarded(d)) {
+        if (d.keep_live.count(g.list)) continue;
+        auto have = live_list(live, g.list);
+        if (!have) continue;
+        auto want = wanted_list(d, g.list);
+        size_t total = have->v4.size() + have->v6.size();
+        size_t removed = intervals_losing(have->v4, want.v4) + intervals_losing(have->v6, want.v6);
+        if (total == 0 || removed * 100 <= size_t(g.percent) * total) continue;
+        keep(d, g.list);
+        warn(d, fmt::format("{} list {}: the source would remove {} of the {} intervals the kernel holds ({}%, more "
+                            "than {} {}%); kept what the kernel has (new entries are still added). If the source "
+                            "is right, sync with --force",
+                            d.policy.platform ? "platform" : "company", g.list, removed, total,
+                            removed * 100 / total, g.knob, g.percent));
+    }
+}
+
+void record_sources(const Options& o, Desired& d) {
+    try {
+        if (d.companies) {
+            const auto& l = *d.companies;
+            auto per = nlohmann::json::object();
+            for (const auto& [id, c] : l.companies)
+                per[std::to_string(id)] = {{"name", c.name}, {"ip_filter", c.ip_filter}, {"trusted", c.trusted},
+                                           {"ranges", c.raw}};
+            auto all = l.all();
+            o.state.write_json("companies.json",
+                               {{"time", now_iso()}, {"source", l.source}, {"companies", l.companies.size()},
+                                {"ranges", l.range_count()}, {"intervals_v4", all.v4.size()},
+                                {"intervals_v6", all.v6.size()}, {"skipped", l.skipped}, {"warnings", l.warnings},
+                                {"per_company", per}});
+        }
+        if (d.platform) {
+            auto rows = [](const std::vector<platform::Row>& v) {
+                auto a = nlohmann::json::array();
+                for (const auto& r : v)
+                    a.push_back({{"address", net::format_range(r.prefix.addr.family, r.prefix.range())},
+                                 {"origin", r.origin}});
+                return a;
+            };
+            o.state.write_json("platform.json",
+                               {{"time", now_iso()}, {"source", d.platform->source},
+                                {"application_servers", rows(d.platform->application_servers)},
+                                {"carriers", rows(d.platform->carriers)}, {"skipped", d.platform->bad_rows},
+                                {"warnings", d.platform->warnings}});
+        }
+    } catch (const std::exception& e) {
+        warn(d, std::string("the source rows were not recorded for status: ") + e.what());
+    }
+}
+
+std::set<std::string> source_sets(const Desired& d, bool companies, bool lists) {
+    std::set<std::string> out;
+    auto add = [&](const std::string& base) {
+        for (bool v6 : {false, true}) out.insert(ruleset::names::list_set(base, v6));
+    };
+    if (companies && d.policy.companies) add(ruleset::names::companies);
+    if (lists && d.policy.platform) {
+        add(platform::kApplicationServers);
+        add(platform::kCarriers);
+        add(ruleset::names::exempt);   // holds the application servers
+    }
+    return out;
+}
+
 plan::Plan plan_keeping(const Desired& d, const std::optional<ruleset::Table>& live, const plan::Scope& scope) {
     if (d.keep_live.empty() || !live) return plan::plan(d.table, live, scope);
-    ruleset::Table t = d.table;
-    for (const auto& name : d.keep_live) {
-        auto l = live->sets.find(name);
-        auto w = t.sets.find(name);
-        if (l != live->sets.end() && w != t.sets.end() && w->second.same_definition(l->second))
-            w->second.elements = l->second.elements;
+    // Recompiled with every kept list widened by the kernel's: a list the exempt set unions
+    // (application servers) keeps its addresses there too.
+    policy::Policy p = d.policy;
+    ruleset::Sources src = d.sources;
+    for (const auto& base : d.keep_live) {
+        auto have = live_list(*live, base);
+        if (!have) continue;
+        std::optional<net::AddressSet>* into = base == ruleset::names::geoip       ? &src.geoip_drop
+                                                : base == ruleset::names::companies ? &src.companies
+                                                                                    : nullptr;
+        if (!into) merge(p.lists[base], *have);
+        else merge(*into ? **into : into->emplace(), *have);
     }
+    auto t = ruleset::compile(p, src);
+    nft::annotate(t);
     return plan::plan(t, live, scope);
 }
 

@@ -12,6 +12,7 @@
 #include "geoip/resolve.h"
 #include "nft/reconcile.h"
 #include "plan/plan.h"
+#include "platform/platform.h"
 #include "ruleset/compile.h"
 
 namespace ivozfw::cli {
@@ -23,11 +24,15 @@ enum class OnSourceError {
 };
 
 struct Desired {
-    policy::Policy policy;
+    policy::Policy policy;               // its lists hold the platform database's entries too
+    ruleset::Sources sources;            // what compiled into `table`
     ruleset::Table table;
     std::optional<geoip::Resolved> geoip;
     std::optional<companies::Loaded> companies;
-    std::set<std::string> keep_live;     // sets whose source failed
+    std::optional<platform::Loaded> platform;   // the rows (origins); companies moved out
+    /// Lists ("geoip", "companies", "application_servers"...) that keep what the kernel has
+    /// in addition to what the source gave: their source failed, or a guard held a removal.
+    std::set<std::string> keep_live;
     std::vector<std::string> warnings;   // already printed on stderr
 };
 
@@ -36,13 +41,26 @@ struct Desired {
 struct Needs {
     bool geoip = true;
     bool companies = true;
+    bool platform_lists = true;   // application servers, proxies, carriers from the database
 };
 
 policy::Policy load_policy(const Options& o);
 Desired build_desired(const Options& o, OnSourceError on_error, Needs needs = {});
 
-/// plan(), except that sets in keep_live keep the live kernel's elements.
+/// plan(), except that the lists in keep_live also keep the live kernel's elements.
 plan::Plan plan_keeping(const Desired& d, const std::optional<ruleset::Table>& live, const plan::Scope& scope = {});
+
+/// The remove guard of the lists a database or company source fills: a list that would lose
+/// more than max_remove_percent of the intervals the kernel holds goes into keep_live, with
+/// a warning (exit 3). Call from make_plan, before plan_keeping.
+void guard_removals(Desired& d, const ruleset::Table& live);
+
+/// Remember what the company and platform sets were loaded from, row by row (status,
+/// explain without the database). Failures are warnings.
+void record_sources(const Options& o, Desired& d);
+
+/// The sets of the lists the platform (or the company source) fills, for scoped plans.
+std::set<std::string> source_sets(const Desired& d, bool companies, bool lists);
 
 /// Reconcile options every command starts from (the element cache in the state directory).
 nft::ReconcileOptions reconcile_options(const Options& o);

@@ -41,6 +41,7 @@ explain::Context explain_context(const Desired& d, const ruleset::Table* sets, c
     c.compiled = &d.table;
     c.live = sets;
     c.companies = d.companies ? &*d.companies : nullptr;
+    c.platform = d.platform ? &*d.platform : nullptr;
     c.now_s = std::time(nullptr);
     if (d.policy.geoip) {
         c.geoip_database = d.policy.geoip->database;

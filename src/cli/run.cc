@@ -45,6 +45,8 @@ const Command kCommands[] = {
     {"geoip refresh", "re-read the database, update only the GeoIP sets", cmd_geoip_refresh, true},
     {"geoip lookup", "country of an address, and what the table does with it", cmd_geoip_lookup, true},
     {"companies sync", "bring the company sets in line with the source (only the delta)", cmd_companies_sync, true},
+    {"platform sync", "bring every set the platform database fills in line with it (only the delta)",
+     cmd_platform_sync, true},
     {"companies list", "company -> ranges as loaded, and which are in the kernel", cmd_companies_list, true},
     {"companies show", "one company's ranges, and which are in the kernel", cmd_companies_show, true},
 };
@@ -52,6 +54,7 @@ const Command kCommands[] = {
 const std::map<std::string, std::string> kGroups = {
     {"geoip", "GeoIP country sets"},
     {"companies", "company authorized IP ranges"},
+    {"platform", "the address lists IvozProvider's database holds"},
 };
 
 // "did you mean" for a mistyped command word, among the words valid at that level.
@@ -143,8 +146,8 @@ void add_flags(CLI::App* sub, const std::string& name, Options& o) {
     }
     if (name.starts_with("companies "))
         sub->add_option("--source", o.source, "directory, JSON file, - (stdin) or mysql:<credentials file>");
-    if (name == "companies sync")
-        sub->add_flag("--force", o.force, "accept a sync that removes more than companies.max_remove_percent");
+    if (name == "companies sync" || name == "platform sync")
+        sub->add_flag("--force", o.force, "accept a sync that removes more than max_remove_percent of a list");
     if (name == "companies show") sub->add_option("id", o.company_id, "company id")->required();
 }
 
@@ -164,7 +167,9 @@ int report(const std::exception_ptr& ep) {
     } catch (const geoip::Error& e) {
         std::cerr << "ivozfw: GeoIP: " << e.what() << "\nivozfw: nothing was changed\n";
     } catch (const companies::SourceError& e) {
-        std::cerr << "ivozfw: company source: " << e.what() << "\nivozfw: nothing was changed\n";
+        std::string what = e.what();
+        std::cerr << "ivozfw: " << (what.starts_with("database ") ? "" : "company source: ") << what
+                  << "\nivozfw: nothing was changed\n";
     } catch (const io::LockTimeout& e) {
         std::cerr << "ivozfw: " << e.what() << "\nivozfw: nothing was changed\n";
     } catch (const std::exception& e) {

@@ -67,6 +67,11 @@ struct Status {
     std::string geoip_database;
     int64_t companies_sync = 0;
     std::string companies_source;
+    size_t companies_skipped = 0;
+    int64_t platform_sync = 0;       // platform.json: the rows the last apply/sync loaded
+    std::string platform_source;
+    size_t application_servers = 0, carriers = 0, platform_skipped = 0;
+    std::vector<std::string> bad_rows;   // named by table and id
     std::string confirm;     // "" none; "armed until ...", "ORPHANED ...", "rollback FAILED ..."
     bool confirm_problem = false;
     std::vector<std::string> warnings;
@@ -163,6 +168,18 @@ Status collect(const Options& o) {
     if (auto j = read("companies.json")) {
         s.companies_sync = epoch_of(j->value("time", ""));
         s.companies_source = j->value("source", "");
+        s.companies_skipped = j->value("skipped", size_t{0});
+        for (const auto& w : j->value("warnings", nlohmann::json::array()))
+            if (w.is_string() && w.get<std::string>().ends_with("row skipped")) s.bad_rows.push_back(w);
+    }
+    if (auto j = read("platform.json")) {
+        s.platform_sync = epoch_of(j->value("time", ""));
+        s.platform_source = j->value("source", "");
+        s.application_servers = j->value("application_servers", nlohmann::json::array()).size();
+        s.carriers = j->value("carriers", nlohmann::json::array()).size();
+        s.platform_skipped = j->value("skipped", size_t{0});
+        for (const auto& w : j->value("warnings", nlohmann::json::array()))
+            if (w.is_string() && w.get<std::string>().ends_with("row skipped")) s.bad_rows.push_back(w);
     }
     return s;
 }
@@ -212,6 +229,15 @@ std::string text(const Status& s) {
                          iso_of(s.geoip_refresh)));
     if (s.companies_sync)
         line(fmt::format("company ranges:   last sync {} from {}", iso_of(s.companies_sync), s.companies_source));
+    if (s.platform_sync)
+        line(fmt::format("platform lists:   last sync {} from {}: {} application servers and proxies, {} carrier "
+                         "addresses",
+                         iso_of(s.platform_sync), s.platform_source, s.application_servers, s.carriers));
+    if (!s.bad_rows.empty()) {
+        line(fmt::format("bad rows skipped: {}", s.bad_rows.size()));
+        for (size_t i = 0; i < s.bad_rows.size() && i < 10; ++i) line("  " + s.bad_rows[i]);
+        if (s.bad_rows.size() > 10) line(fmt::format("  ... and {} more", s.bad_rows.size() - 10));
+    }
     return out;
 }
 
@@ -230,7 +256,12 @@ nlohmann::json json(const Status& s) {
             {"last_apply", opt_time(s.last_apply)}, {"policy", s.last_apply_policy},
             {"geoip", {{"database", s.geoip_database}, {"build", opt_time(s.geoip_build)},
                        {"refreshed", opt_time(s.geoip_refresh)}}},
-            {"companies", {{"source", s.companies_source}, {"last_sync", opt_time(s.companies_sync)}}},
+            {"companies", {{"source", s.companies_source}, {"last_sync", opt_time(s.companies_sync)},
+                           {"skipped", s.companies_skipped}}},
+            {"platform", {{"source", s.platform_source}, {"last_sync", opt_time(s.platform_sync)},
+                          {"application_servers", s.application_servers}, {"carriers", s.carriers},
+                          {"skipped", s.platform_skipped}}},
+            {"bad_rows", s.bad_rows},
             {"warnings", s.warnings}, {"confirm", s.confirm}, {"exit", exit_code(s)}};
 }
 
@@ -275,6 +306,11 @@ std::string prometheus(const Status& s) {
     out += fmt::format("ivozfw_geoip_refresh_timestamp_seconds {}\n", s.geoip_refresh);
     head("ivozfw_companies_last_sync_timestamp_seconds", "gauge", "When the company ranges were last synced (0: never).");
     out += fmt::format("ivozfw_companies_last_sync_timestamp_seconds {}\n", s.companies_sync);
+    head("ivozfw_platform_last_sync_timestamp_seconds", "gauge",
+         "When the platform database's lists were last loaded (0: never).");
+    out += fmt::format("ivozfw_platform_last_sync_timestamp_seconds {}\n", s.platform_sync);
+    head("ivozfw_source_rows_skipped", "gauge", "Rows of the company source or platform database skipped as bad.");
+    out += fmt::format("ivozfw_source_rows_skipped {}\n", s.companies_skipped + s.platform_skipped);
     return out;
 }
 

@@ -10,7 +10,7 @@ namespace ivozfw::companies {
 net::AddressSet Loaded::all() const {
     net::AddressSet out;
     for (const auto& [id, c] : companies) {
-        if (!c.ip_filter) continue;
+        if (!c.loaded()) continue;
         for (const auto& r : c.ranges.v4) out.add(net::Family::v4, r);
         for (const auto& r : c.ranges.v6) out.add(net::Family::v6, r);
     }
@@ -21,7 +21,7 @@ net::AddressSet Loaded::all() const {
 size_t Loaded::range_count() const {
     size_t n = 0;
     for (const auto& [id, c] : companies)
-        if (c.ip_filter) n += c.raw.size();
+        if (c.loaded()) n += c.raw.size();
     return n;
 }
 
@@ -43,6 +43,7 @@ void add_row(Loaded& l, Company& c, size_t row, const std::string& where, std::s
         std::string name = c.name.size() <= 60 ? c.name : input::quote_short(c.name);
         std::string label = c.name.empty() ? "" : " (" + name + ")";
         l.warnings.push_back(fmt::format("company {}{}, row {} ({}): {}; row skipped", c.id, label, row, where, err));
+        ++l.skipped;
         return;
     }
     c.ranges.add(*p);

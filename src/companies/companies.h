@@ -25,14 +25,18 @@ struct Company {
     uint64_t id = 0;
     std::string name;
     bool ip_filter = true;
+    /// kam_trusted rows (wholesale clients): their company's sources whatever ip_filter says.
+    size_t trusted = 0;
     net::AddressSet ranges;        // normalised
-    std::vector<std::string> raw;  // as written in the source, valid ones
+    std::vector<std::string> raw;  // as written in the source (the network, for a database row)
+    bool loaded() const { return ip_filter || trusted > 0; }
 };
 
 struct Loaded {
     std::string source;                     // what was read, for reports
-    std::map<uint64_t, Company> companies;  // only companies with ip_filter set contribute
+    std::map<uint64_t, Company> companies;  // only loaded() companies contribute
     std::vector<std::string> warnings;      // bad rows: "company 42, row 7: ..."
+    size_t skipped = 0;                     // rows skipped (a warning each)
     net::AddressSet all() const;            // merged union of every filtering company's ranges
     size_t range_count() const;             // valid rows of filtering companies
 };
@@ -48,6 +52,7 @@ Loaded load_stdin();
 /// One JSON document: a company object, an array of them, or {"companies": [...]}.
 /// `origin` names it in messages.
 Loaded parse_document(std::string_view text, const std::string& origin);
+/// The company part of the IvozProvider database (platform/load.cc).
 Loaded load_mysql(const std::string& credentials_file);
 
 /// Add one row of a company's source: a CIDR or a bare address. A bad row becomes a

@@ -96,11 +96,18 @@ struct Walker {
         return set;
     }
 
+    // "application_servers: application server 3 (asterisk-1)" when the database row is known.
+    std::string list_with_rows(const std::string& l) const {
+        if (!c.platform) return l;
+        auto rows = c.platform->origins(l, src);
+        return rows.empty() ? l : fmt::format("{}: {}", l, fmt::join(rows, ", "));
+    }
+
     std::string exempt_lists() const {
         std::vector<std::string> in;
         for (const char* l : kExemptLists) {
             auto it = c.policy->lists.find(l);
-            if (it != c.policy->lists.end() && it->second.contains(src)) in.push_back(l);
+            if (it != c.policy->lists.end() && it->second.contains(src)) in.push_back(list_with_rows(l));
         }
         return in.empty() ? "" : fmt::format("{}", fmt::join(in, ", "));
     }
@@ -109,7 +116,7 @@ struct Walker {
         if (!c.companies) return "";
         std::vector<std::string> who;
         for (const auto& [id, co] : c.companies->companies)
-            if (co.ip_filter && co.ranges.contains(src))
+            if (co.loaded() && co.ranges.contains(src))
                 who.push_back(fmt::format("company {}{}", id, co.name.empty() ? "" : " (" + co.name + ")"));
         return who.empty() ? "" : fmt::format("{}", fmt::join(who, ", "));
     }
@@ -166,8 +173,9 @@ struct Walker {
             return fmt::format("source is banned{}{}: in set {}", how, until, name) + where;
         }
         if (c.policy->lists.count(base)) {
-            *decided = "list " + base;
-            return fmt::format("source is {}in list {} (set {})", in ? "" : "not ", base, name) + where;
+            std::string l = in ? list_with_rows(base) : base;
+            *decided = "list " + l;
+            return fmt::format("source is {}in list {} (set {})", in ? "" : "not ", l, name) + where;
         }
         return fmt::format("source is {}in set {}", in ? "" : "not ", name) + where;
     }
@@ -254,7 +262,11 @@ struct Walker {
                                  (m->sel[0] == Selector::ip_saddr || m->sel[0] == Selector::ip6_saddr);
                     if (from_live) r.live_sets = true;
                     if (saddr) {
-                        text = membership(m->set, in, e, from_live, &decided);
+                        // Several source lookups in one rule (a carrier not GeoIP-dropped): the
+                        // first names the list that decides, the next ones add their condition.
+                        std::string d2, t2 = membership(m->set, in, e, from_live, &d2);
+                        if (text.empty()) text = std::move(t2), decided = std::move(d2);
+                        else text += "; " + t2;
                     } else if (!ok) {
                         if (cn == "input") input_text(rule);
                         return;

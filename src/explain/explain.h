@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "companies/companies.h"
+#include "platform/platform.h"
 #include "net/ip.h"
 #include "policy/policy.h"
 #include "ruleset/model.h"
@@ -40,6 +41,9 @@ struct Context {
     std::string geoip_database;
     /// The company source as loaded (which company owns a range); may be null.
     const companies::Loaded* companies = nullptr;
+    /// The platform database's rows (which application server, proxy or carrier an address
+    /// is); may be null.
+    const platform::Loaded* platform = nullptr;
     /// Wall clock (seconds since the epoch) for "banned until HH:MM:SS"; 0 = leave it out.
     int64_t now_s = 0;
 };

@@ -57,7 +57,11 @@ std::optional<Address> parse_address(std::string_view s) {
     return Address{Family::v6, v};
 }
 
-std::optional<Prefix> parse_prefix(std::string_view s, std::string* err) {
+namespace {
+
+// host_bits: null = an error (a typo in a hand-written list); else the network is taken and
+// *host_bits says what was cleared (a database row Kamailio matches with its mask applied).
+std::optional<Prefix> parse_cidr(std::string_view s, std::string* err, std::string* host_bits) {
     auto fail = [&](std::string why) -> std::optional<Prefix> {
         if (err) *err = std::move(why);
         return std::nullopt;
@@ -75,9 +79,20 @@ std::optional<Prefix> parse_prefix(std::string_view s, std::string* err) {
     u128 mask = host_mask(addr->family, p.len);
     if (addr->value & mask) {
         std::string net = format_address(addr->family, addr->value & ~mask) + "/" + std::to_string(p.len);
-        return fail(std::string(s) + " has host bits set: did you mean " + net + "?");
+        if (!host_bits) return fail(std::string(s) + " has host bits set: did you mean " + net + "?");
+        *host_bits = std::string(s) + " has host bits set: loaded as " + net;
+        p.addr.value &= ~mask;
     }
     return p;
+}
+
+}  // namespace
+
+std::optional<Prefix> parse_prefix(std::string_view s, std::string* err) { return parse_cidr(s, err, nullptr); }
+
+std::optional<Prefix> parse_network(std::string_view s, std::string* err, std::string* host_bits) {
+    std::string ignored;
+    return parse_cidr(s, err, host_bits ? host_bits : &ignored);
 }
 
 std::string format_address(Family f, u128 v) {

@@ -51,6 +51,9 @@ std::optional<Address> parse_address(std::string_view s);
 /// fills *err with a reason; a prefix with host bits set is an error naming the network
 /// it probably meant ("host bits set: did you mean 192.0.2.0/24?").
 std::optional<Prefix> parse_prefix(std::string_view s, std::string* err);
+/// Same, but host bits are cleared (the network is meant, as Kamailio applies the mask);
+/// *host_bits then says so ("203.0.113.7/24 has host bits set: loaded as 203.0.113.0/24").
+std::optional<Prefix> parse_network(std::string_view s, std::string* err, std::string* host_bits);
 
 std::string format_address(Family f, u128 v);
 std::string format_range(Family f, const Range& r);   // "a", "a/len" or "a-b"

@@ -58,12 +58,23 @@ struct Antiflood {
     uint32_t max_connections_per_source = 64;
     unsigned ipv6_prefix = 64;
     uint32_t max_tracked_sources = 262144;
+    /// Services on which the carriers list is not metered (the trunks proxy exempts its
+    /// carriers from pike). Default: the metered services named sip-trunks*.
+    std::vector<std::string> carrier_services;
 };
 
 struct Companies {
-    std::string source;                  // directory, JSON file, "-" or "mysql:<credentials file>"
+    std::string source;                  // directory, JSON file, "-" or "mysql:<credentials file>";
+                                         // with a platform section: its database
     unsigned max_remove_percent = 50;
     bool strict = false;
+};
+
+/// The IvozProvider database as the source of the company ranges, application servers
+/// (+ both proxies) and carriers. Its lists are merged with those the policy writes.
+struct Platform {
+    std::string database;                // "mysql:<option file>"
+    unsigned max_remove_percent = 50;    // per list: more would be removed -> keep the kernel's
 };
 
 struct CallLimit {
@@ -93,6 +104,7 @@ struct Policy {
     std::optional<GeoIP> geoip;
     std::optional<Antiflood> antiflood;
     std::optional<Companies> companies;
+    std::optional<Platform> platform;
     CallLimit call_limit;
     Logging logging;
 };
@@ -118,7 +130,7 @@ Policy load_text(const std::string& text, const std::string& origin,
                  std::vector<Diagnostic>* warnings = nullptr);
 
 /// The lists every policy has, even when it does not write them.
-inline const char* const kBuiltinLists[] = {"admin", "application_servers", "antiflood_trusted"};
+inline const char* const kBuiltinLists[] = {"admin", "application_servers", "antiflood_trusted", "carriers"};
 /// Lists whose sources no guard applies to (set exempt_v4/v6): compile, explain and the ban
 /// commands read this one list.
 inline const char* const kExemptLists[] = {"application_servers", "antiflood_trusted", "admin"};

@@ -325,11 +325,27 @@ void read_geoip(Reader& r, const Json* j, Policy& p) {
     p.geoip = std::move(g);
 }
 
+// Carriers (the trunks proxy's kam_trunks_address) skip the meter where the trunks proxy
+// listens: by default the metered services named sip-trunks*.
+void read_carrier_services(Reader& r, const Json& j, const Policy& p, Antiflood& a) {
+    const std::string path = "antiflood.carrier_services";
+    if (auto it = j.find("carrier_services"); it != j.end()) {
+        a.carrier_services = read_refs(r, *it, path, service_names(p), "service");
+        for (const auto& s : a.carrier_services)
+            if (std::find(a.services.begin(), a.services.end(), s) == a.services.end())
+                r.warn(path, "service " + quote_short(s) + " is not in antiflood.services: nothing to exempt carriers from");
+        return;
+    }
+    for (const auto& s : a.services)
+        if (s.starts_with("sip-trunks")) a.carrier_services.push_back(s);
+}
+
 void read_antiflood(Reader& r, const Json* j, Policy& p) {
     if (!j || !r.is_object(*j, "antiflood")) return;
     const std::string path = "antiflood";
     r.known_keys(*j, path, {"services", "rate", "burst", "ban", "tcp_new_connections",
-                            "max_connections_per_source", "ipv6_prefix", "max_tracked_sources"});
+                            "max_connections_per_source", "ipv6_prefix", "max_tracked_sources",
+                            "carrier_services"});
     Antiflood a;
     if (auto it = j->find("services"); it != j->end()) {
         if (it->is_array() && it->empty())
@@ -361,15 +377,36 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     r.read(*j, path, "ipv6_prefix", a.ipv6_prefix, 1, 128);
     r.read(*j, path, "max_tracked_sources", a.max_tracked_sources, 1, 16777216);
     check_refill(r, "antiflood.burst", a.rate, a.rate_unit_s, a.burst);
+    read_carrier_services(r, *j, p, a);
     p.antiflood = std::move(a);
 }
 
+void read_platform(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "platform")) return;
+    const std::string path = "platform";
+    r.known_keys(*j, path, {"database", "max_remove_percent"});
+    Platform pl;
+    read_path(r, *j, path, "database", pl.database);
+    if (!pl.database.empty() && !pl.database.starts_with("mysql:"))
+        r.error("platform.database", quote_short(pl.database) + " is not \"mysql:<credentials file>\"");
+    r.read(*j, path, "max_remove_percent", pl.max_remove_percent, 0, 100);
+    p.platform = std::move(pl);
+}
+
+// With a platform section the company ranges come from its database: the companies
+// section (optional then) keeps strict and its guard.
 void read_companies(Reader& r, const Json* j, Policy& p) {
-    if (!j || !r.is_object(*j, "companies")) return;
+    if (!j || !r.is_object(*j, "companies")) {
+        if (p.platform) p.companies = Companies{p.platform->database, p.platform->max_remove_percent, false};
+        return;
+    }
     const std::string path = "companies";
     r.known_keys(*j, path, {"source", "max_remove_percent", "strict"});
     Companies c;
-    read_path(r, *j, path, "source", c.source);
+    if (!p.platform) read_path(r, *j, path, "source", c.source);
+    else if (j->contains("source"))
+        r.error("companies.source", "the company ranges come from platform.database: remove one of the two");
+    else c.source = p.platform->database, c.max_remove_percent = p.platform->max_remove_percent;
     r.read(*j, path, "max_remove_percent", c.max_remove_percent, 0, 100);
     r.read(*j, path, "strict", c.strict);
     p.companies = std::move(c);
@@ -412,7 +449,7 @@ Policy build(const Json& root, Reader& r) {
     Policy p;
     if (!r.is_object(root, "")) return p;
     r.known_keys(root, "", {"$schema", "description", "table", "lists", "services", "icmp", "geoip",
-                            "antiflood", "companies", "call_limit", "logging"});
+                            "antiflood", "companies", "platform", "call_limit", "logging"});
     std::string ignored;
     r.read(root, "", "$schema", ignored);
     r.read(root, "", "description", ignored);
@@ -424,9 +461,13 @@ Policy build(const Json& root, Reader& r) {
     read_icmp(r, member(root, "icmp"), p);
     read_geoip(r, member(root, "geoip"), p);
     read_antiflood(r, member(root, "antiflood"), p);
+    read_platform(r, member(root, "platform"), p);
     read_companies(r, member(root, "companies"), p);
     read_call_limit(r, member(root, "call_limit"), p);
     read_logging(r, member(root, "logging"), p);
+    if (p.antiflood && p.antiflood->carrier_services.empty() && (p.platform || !p.lists["carriers"].empty()))
+        r.warn("antiflood.carrier_services", "no service exempts the carriers from anti-flood (no metered service "
+                                             "named sip-trunks*): list the services the trunks proxy listens on");
     return p;
 }
 

@@ -27,6 +27,7 @@ inline const char* const icmp_ok = "icmp_ok";
 inline const char* const icmpv6_ok = "icmpv6_ok";
 inline const char* const exempt = "exempt";        // sets exempt_v4/_v6
 inline const char* const companies = "companies";  // sets companies_v4/_v6
+inline const char* const carriers = "carriers";    // list carriers: sets carriers_v4/_v6
 inline const char* const geoip = "geoip";          // sets geoip_v4/_v6
 inline const char* const drop_invalid = "drop_invalid";
 inline const char* const drop_not_exposed = "drop_not_exposed";

@@ -22,6 +22,8 @@ void per_family(std::vector<Rule>& out, const std::string& id, const std::string
 // Exemptions: application servers, antiflood-trusted, admin, company ranges.
 void exempt_objects(const policy::Policy& p, const Sources& src, Table& t);
 void exempt_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out);
+/// A public service in antiflood.carrier_services: the carriers list skips its meter.
+bool carrier_service(const policy::Policy& p, const policy::Service& s);
 /// companies.strict and a public SIP service (name starting with "sip").
 bool companies_strict(const policy::Policy& p, const policy::Service& s);
 

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "db/mysql.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <mysql.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace ivozfw::db {
+
+void check_private_file(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) throw Error(fmt::format("{}: {}", path, std::strerror(errno)));
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0;
+    int err = errno;
+    close(fd);
+    if (!ok) throw Error(fmt::format("{}: {}", path, std::strerror(err)));
+    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
+    if (st.st_uid != 0 || (st.st_mode & 077))
+        throw Error(fmt::format("{}: database credentials file has owner uid {} and mode {:04o}; it must be owned "
+                                "by root and not readable by group or others (chown root; chmod 600)",
+                                path, st.st_uid, st.st_mode & 07777));
+}
+
+namespace {
+
+// The server named in the option file, only to say in messages which one failed (libmariadb
+// reads the file itself, and forgets it when the connection fails). A setting above every
+// [group] would be ignored by libmariadb without a word: refused here instead.
+std::string where_of(const std::string& file) {
+    std::ifstream in(file);
+    std::string line, host, socket, port;
+    bool in_group = false;
+    size_t n = 0;
+    auto value = [](const std::string& l, size_t eq) {
+        auto v = l.substr(eq + 1);
+        v.erase(0, v.find_first_not_of(" \t\"'"));
+        v.erase(v.find_last_not_of(" \t\r\"'") + 1);
+        return v;
+    };
+    while (std::getline(in, line)) {
+        ++n;
+        auto first = line.find_first_not_of(" \t");
+        if (first == line.npos || line[first] == '#' || line[first] == ';') continue;
+        if (line[first] == '[') in_group = true;
+        auto eq = line.find('=');
+        if (eq == line.npos) continue;
+        if (!in_group)
+            throw Error(fmt::format("{}:{}: setting outside any [group]: libmariadb reads [client] and [ivozfw] "
+                                    "only; put \"[client]\" above it", file, n));
+        std::string key = line.substr(0, eq);
+        key.erase(0, key.find_first_not_of(" \t"));
+        key.erase(key.find_last_not_of(" \t") + 1);
+        if (key == "host") host = value(line, eq);
+        else if (key == "socket") socket = value(line, eq);
+        else if (key == "port") port = value(line, eq);
+    }
+    if (!socket.empty() && (host.empty() || host == "localhost")) return socket;
+    return fmt::format("{}:{}", host.empty() ? "localhost" : host, port.empty() ? "3306" : port);
+}
+
+}  // namespace
+
+Mysql::Mysql(const std::string& option_file) : m_(nullptr, &mysql_close), file_(option_file) {
+    check_private_file(option_file);
+    m_.reset(mysql_init(nullptr));
+    if (!m_) throw Error("database: out of memory");
+    unsigned connect_timeout = 5, io_timeout = 10;
+    MYSQL* m = m_.get();
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    // Only this file: no /etc/mysql/my.cnf or ~/.my.cnf settings leak in.
+    mysql_options(m, MYSQL_READ_DEFAULT_FILE, option_file.c_str());
+    mysql_options(m, MYSQL_READ_DEFAULT_GROUP, "ivozfw");
+    where_ = where_of(option_file);
+    if (!mysql_real_connect(m, nullptr, nullptr, nullptr, nullptr, 0, nullptr, 0))
+        throw Error(fmt::format("database {} (credentials {}): cannot connect: {}", where_, file_, mysql_error(m)));
+}
+
+Mysql::~Mysql() = default;
+
+void Mysql::fail(const std::string& about, const char* what) {
+    throw Error(fmt::format("database {}: {}{}: {}", where_, about.empty() ? "" : about + ": ", what,
+                            mysql_error(m_.get())));
+}
+
+void Mysql::exec(const std::string& sql, const std::string& about) {
+    if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) fail(about, "statement failed");
+    if (MYSQL_RES* res = mysql_store_result(m_.get())) mysql_free_result(res);
+}
+
+void Mysql::select(const std::string& table, const std::string& sql, const std::function<void(char** row)>& row) {
+    std::string about = "table " + table;
+    if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) fail(about, "query failed");
+    std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> res(mysql_use_result(m_.get()), &mysql_free_result);
+    if (!res) fail(about, "query failed");
+    while (MYSQL_ROW r = mysql_fetch_row(res.get())) row(r);
+    // mysql_fetch_row also returns NULL when the connection drops mid-result.
+    if (mysql_errno(m_.get()) != 0) fail(about, "reading the result failed");
+}
+
+}  // namespace ivozfw::db

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "db/mysql.h"
+#include "input/quote.h"
+#include "platform/platform.h"
+
+namespace ivozfw::platform {
+
+namespace {
+
+// Only filtering companies' rows (LEFT JOIN: a filtering company without rows still shows).
+constexpr const char* kCompanyRows =
+    "SELECT c.id, c.name, a.id, a.source_address, a.ip_addr, a.mask FROM Companies c "
+    "LEFT JOIN kam_users_address a ON a.companyId = c.id WHERE c.ipFilter = 1 ORDER BY c.id, a.id";
+// Wholesale clients: trusted by the users proxy whatever ipFilter says.
+constexpr const char* kTrustedRows =
+    "SELECT t.id, t.companyId, c.name, t.src_ip FROM kam_trusted t "
+    "LEFT JOIN Companies c ON c.id = t.companyId ORDER BY t.id";
+constexpr const char* kApplicationServerRows = "SELECT id, ip, name FROM ApplicationServers ORDER BY id";
+constexpr const char* kUsersProxyRows = "SELECT id, ip FROM ProxyUsers ORDER BY id";
+constexpr const char* kTrunksProxyRows = "SELECT id, ip FROM ProxyTrunks ORDER BY id";
+constexpr const char* kCarrierRows = "SELECT id, ip_addr, mask, grp FROM kam_trunks_address ORDER BY id";
+
+std::string text(const char* s) { return s ? s : ""; }
+
+std::string trimmed(const char* s) {
+    std::string_view v = s ? s : "";
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n'))
+        v.remove_suffix(1);
+    return std::string(v);
+}
+
+uint64_t to_id(const char* s) {
+    uint64_t v = 0;
+    if (s) std::from_chars(s, s + std::strlen(s), v);
+    return v;
+}
+
+std::string named(const std::string& name) {
+    if (name.empty()) return "";
+    return " (" + (name.size() <= 60 ? name : input::quote_short(name)) + ")";
+}
+
+/// The address a row stands for, as Kamailio's permissions module matches it: ip_addr with
+/// mask applied (IPv4); an IPv6 ip_addr is one address unless `text` (source_address) holds
+/// an IPv6 prefix; no ip_addr: `text`. *note says when host bits were cleared.
+std::optional<net::Prefix> row_address(const char* ip_addr, const char* mask, const char* text, std::string* err,
+                                       std::string* note) {
+    std::string ip = trimmed(ip_addr);
+    if (ip.empty()) {
+        std::string t = trimmed(text);
+        if (t.empty()) {
+            *err = "no address (ip_addr and source_address empty or NULL)";
+            return std::nullopt;
+        }
+        return net::parse_network(t, err, note);
+    }
+    auto a = net::parse_address(ip);
+    if (!a) {
+        *err = input::quote_short(ip) + " is not an IP address";
+        return std::nullopt;
+    }
+    if (a->family == net::Family::v6) {
+        std::string dummy;
+        auto p = net::parse_network(trimmed(text), &dummy, note);
+        if (p && p->addr.family == net::Family::v6 && p->range().lo <= a->value && a->value <= p->range().hi) return p;
+        note->clear();
+        return net::Prefix{*a, 128};
+    }
+    std::string m = trimmed(mask);
+    if (m.empty()) m = "32";
+    return net::parse_network(ip + "/" + m, err, note);
+}
+
+struct Reader {
+    Loaded& l;
+    db::Mysql& db;
+
+    void skip(std::vector<std::string>& to, const std::string& where, const std::string& why) {
+        to.push_back(fmt::format("{}: {}; row skipped", where, why));
+        ++(&to == &l.companies.warnings ? l.companies.skipped : l.bad_rows);
+    }
+
+    void companies() {
+        auto& c = l.companies;
+        std::map<uint64_t, size_t> rows_seen;
+        db.select("Companies/kam_users_address", kCompanyRows, [&](char** row) {
+            uint64_t id = to_id(row[0]);
+            auto [it, fresh] = c.companies.try_emplace(id);
+            auto& co = it->second;
+            if (fresh) co.id = id, co.name = text(row[1]);
+            if (!row[2]) return;   // company without addresses
+            size_t n = ++rows_seen[id];
+            std::string where = fmt::format("company {}{}, row {} (kam_users_address.id={})", id, named(co.name), n,
+                                            row[2]);
+            add(co, where, row[4], row[5], row[3]);
+        });
+        db.select("kam_trusted", kTrustedRows, [&](char** row) {
+            uint64_t id = to_id(row[1]);
+            auto [it, fresh] = c.companies.try_emplace(id);
+            auto& co = it->second;
+            if (fresh) co.id = id, co.name = text(row[2]), co.ip_filter = false;
+            std::string where = fmt::format("company {}{}, kam_trusted.id={}", id, named(co.name), text(row[0]));
+            if (add(co, where, row[3], nullptr, nullptr)) ++co.trusted;
+        });
+        for (auto& [id, co] : c.companies) co.ranges.normalize();
+    }
+
+    bool add(companies::Company& co, const std::string& where, const char* ip, const char* mask, const char* text) {
+        std::string err, note;
+        auto p = row_address(ip, mask, text, &err, &note);
+        if (!p) {
+            skip(l.companies.warnings, where, err);
+            return false;
+        }
+        if (!note.empty()) l.companies.warnings.push_back(where + ": " + note + ", as Kamailio applies the mask");
+        co.ranges.add(*p);
+        co.raw.push_back(net::format_range(p->addr.family, p->range()));
+        return true;
+    }
+
+    void single(std::vector<Row>& to, const std::string& table, const std::string& origin, const char* ip) {
+        std::string err, note;
+        auto a = net::parse_address(trimmed(ip));
+        if (!a) {
+            skip(l.warnings, fmt::format("{} ({})", origin, table),
+                 ip ? input::quote_short(trimmed(ip)) + " is not an IP address" : "ip is NULL");
+            return;
+        }
+        to.push_back(Row{net::Prefix{*a, net::bits(a->family)}, origin});
+    }
+
+    void lists() {
+        db.select("ApplicationServers", kApplicationServerRows, [&](char** row) {
+            single(l.application_servers, fmt::format("ApplicationServers.id={}", text(row[0])),
+                   fmt::format("application server {}{}", text(row[0]), named(text(row[2]))), row[1]);
+        });
+        db.select("ProxyUsers", kUsersProxyRows, [&](char** row) {
+            single(l.application_servers, fmt::format("ProxyUsers.id={}", text(row[0])),
+                   fmt::format("users proxy {}", text(row[0])), row[1]);
+        });
+        db.select("ProxyTrunks", kTrunksProxyRows, [&](char** row) {
+            single(l.application_servers, fmt::format("ProxyTrunks.id={}", text(row[0])),
+                   fmt::format("trunks proxy {}", text(row[0])), row[1]);
+        });
+        db.select("kam_trunks_address", kCarrierRows, [&](char** row) {
+            std::string origin = fmt::format("carrier address {}", text(row[0]));
+            std::string where = fmt::format("{} (kam_trunks_address.id={})", origin, text(row[0]));
+            std::string err, note;
+            auto p = row_address(row[1], row[2], nullptr, &err, &note);
+            if (!p) return skip(l.warnings, where, err);
+            if (!note.empty()) l.warnings.push_back(where + ": " + note + ", as Kamailio applies the mask");
+            l.carriers.push_back(Row{*p, origin + (row[3] ? fmt::format(" (DDI provider {})", row[3]) : "")});
+        });
+    }
+};
+
+}  // namespace
+
+const std::vector<Row>& Loaded::list(const std::string& name) const {
+    return name == kCarriers ? carriers : application_servers;
+}
+
+std::vector<std::string> Loaded::origins(const std::string& name, const net::Address& a) const {
+    std::vector<std::string> out;
+    if (name != kCarriers && name != kApplicationServers) return out;
+    for (const auto& r : list(name)) {
+        auto range = r.prefix.range();
+        if (r.prefix.addr.family == a.family && range.lo <= a.value && a.value <= range.hi) out.push_back(r.origin);
+    }
+    return out;
+}
+
+net::AddressSet addresses(const std::vector<Row>& rows) {
+    net::AddressSet out;
+    for (const auto& r : rows) out.add(r.prefix);
+    out.normalize();
+    return out;
+}
+
+Loaded load(const std::string& source, Parts parts) {
+    if (!source.starts_with("mysql:")) throw companies::SourceError(source + ": not \"mysql:<credentials file>\"");
+    Loaded l;
+    l.source = source;
+    try {
+        db::Mysql db(source.substr(6));
+        // One snapshot for every table: a portal edit halfway through is all in or all out.
+        db.exec("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", "starting a read-only snapshot");
+        Reader r{l, db};
+        if (parts.companies) r.companies();
+        if (parts.lists) r.lists();
+        db.exec("COMMIT");
+    } catch (const db::Error& e) {
+        throw companies::SourceError(e.what());
+    }
+    l.companies.source = source;
+    return l;
+}
+
+}  // namespace ivozfw::platform
+
+namespace ivozfw::companies {
+
+Loaded load_mysql(const std::string& credentials_file) {
+    return platform::load("mysql:" + credentials_file, platform::Parts{true, false}).companies;
+}
+
+}  // namespace ivozfw::companies

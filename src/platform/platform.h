@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The IvozProvider database as the source of every address list the platform keeps:
+//   company ranges       kam_users_address (Companies.ipFilter = 1) + kam_trusted (wholesale)
+//   application_servers  ApplicationServers.ip + ProxyUsers.ip + ProxyTrunks.ip
+//   carriers             kam_trunks_address (ip_addr + mask)
+// read in one consistent snapshot. Each address remembers the row it came from, so explain
+// and status can say "application server 3 (asterisk-1)".
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "companies/companies.h"
+#include "net/ip.h"
+
+namespace ivozfw::platform {
+
+/// The lists the platform fills, by their policy list name.
+inline const char* const kApplicationServers = "application_servers";
+inline const char* const kCarriers = "carriers";
+
+struct Row {
+    net::Prefix prefix;
+    std::string origin;   // "application server 3 (asterisk-1)", "carrier address 12"
+};
+
+struct Loaded {
+    std::string source;             // "mysql:<file>"
+    companies::Loaded companies;    // its warnings are the company rows'
+    std::vector<Row> application_servers, carriers;
+    std::vector<std::string> warnings;   // bad rows of the other tables
+    size_t bad_rows = 0;                 // rows skipped in those tables (companies: its own count)
+
+    const std::vector<Row>& list(const std::string& name) const;
+    /// The rows of a list that hold `a`, as their origins.
+    std::vector<std::string> origins(const std::string& list, const net::Address& a) const;
+};
+
+/// What to read: the company tables, the other lists, or both.
+struct Parts {
+    bool companies = true;
+    bool lists = true;
+};
+
+/// Read "mysql:<option file>". Throws companies::SourceError (database unreachable, a table
+/// or column missing): nothing may change then. A bad row is skipped with a warning naming
+/// its table and id.
+Loaded load(const std::string& source, Parts parts = {});
+
+net::AddressSet addresses(const std::vector<Row>& rows);
+
+}  // namespace ivozfw::platform
