@@ -14,7 +14,7 @@ _ivozfw() {
     else   # without the bash-completion package
         cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
     fi
-    local commands="check diff apply confirm rollback export remove status explain bans ban unban geoip companies"
+    local commands="check diff apply confirm rollback export remove status explain bans ban unban geoip companies platform"
     local i cmd="" sub=""
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -22,7 +22,7 @@ _ivozfw() {
         -*) ;;
         *)
             if [[ -z $cmd ]]; then cmd=${words[i]}
-            elif [[ -z $sub && ($cmd == geoip || $cmd == companies) ]]; then sub=${words[i]}
+            elif [[ -z $sub && ($cmd == geoip || $cmd == companies || $cmd == platform) ]]; then sub=${words[i]}
             fi ;;
         esac
     done
@@ -74,6 +74,9 @@ _ivozfw() {
         opts+=" --source"
         [[ $sub == sync ]] && opts+=" --force"
         [[ $sub == list || $sub == show ]] && opts+=" --json" ;;
+    platform)
+        if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "sync" -- "$cur")); return; fi
+        opts+=" --force" ;;
     esac
     [[ $cur == -* ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }

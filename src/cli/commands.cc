@@ -100,7 +100,10 @@ int cmd_check(const Options& o) {
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.check_only = true;
-    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        if (live) guard_removals(d, *live);   // what apply would do, held removals included
+        return plan_keeping(d, live);
+    };
     auto out = nft::reconcile(nl, t, opt);
     if (out.plan.empty()) fmt::print("kernel: nothing to send, the live table already matches\n");
     else fmt::print("kernel: accepted the {}-change batch ({} netlink messages, {} bytes) and discarded it\n",
@@ -120,7 +123,10 @@ int cmd_diff(const Options& o) {
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.dry_run = true;
-    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        if (live) guard_removals(d, *live);   // what apply would do, held removals included
+        return plan_keeping(d, live);
+    };
     auto out = nft::reconcile(nl, t, opt);
     if (o.json) std::cout << plan::render_json(out.plan, t).dump(2) << "\n";
     else std::cout << plan::render_text(out.plan, t);

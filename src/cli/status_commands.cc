@@ -130,7 +130,10 @@ Status collect(const Options& o) {
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.dry_run = true;
-    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        if (live) guard_removals(d, *live);
+        return plan_keeping(d, live);
+    };
     auto out = nft::reconcile(nl, d.table, opt);
     s.loaded = out.before.has_value();
     s.pending = out.plan.ops.size();

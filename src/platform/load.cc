@@ -124,12 +124,11 @@ struct Reader {
         return true;
     }
 
-    void single(std::vector<Row>& to, const std::string& table, const std::string& origin, const char* ip) {
-        std::string err, note;
+    // `row` is "ApplicationServers.id=4 (asterisk-2)": what a warning names.
+    void single(std::vector<Row>& to, const std::string& row, const std::string& origin, const char* ip) {
         auto a = net::parse_address(trimmed(ip));
         if (!a) {
-            skip(l.warnings, fmt::format("{} ({})", origin, table),
-                 ip ? input::quote_short(trimmed(ip)) + " is not an IP address" : "ip is NULL");
+            skip(l.warnings, row, ip ? input::quote_short(trimmed(ip)) + " is not an IP address" : "ip is NULL");
             return;
         }
         to.push_back(Row{net::Prefix{*a, net::bits(a->family)}, origin});
@@ -137,7 +136,7 @@ struct Reader {
 
     void lists() {
         db.select("ApplicationServers", kApplicationServerRows, [&](char** row) {
-            single(l.application_servers, fmt::format("ApplicationServers.id={}", text(row[0])),
+            single(l.application_servers, fmt::format("ApplicationServers.id={}{}", text(row[0]), named(text(row[2]))),
                    fmt::format("application server {}{}", text(row[0]), named(text(row[2]))), row[1]);
         });
         db.select("ProxyUsers", kUsersProxyRows, [&](char** row) {
@@ -150,7 +149,7 @@ struct Reader {
         });
         db.select("kam_trunks_address", kCarrierRows, [&](char** row) {
             std::string origin = fmt::format("carrier address {}", text(row[0]));
-            std::string where = fmt::format("{} (kam_trunks_address.id={})", origin, text(row[0]));
+            std::string where = fmt::format("kam_trunks_address.id={}", text(row[0]));
             std::string err, note;
             auto p = row_address(row[1], row[2], nullptr, &err, &note);
             if (!p) return skip(l.warnings, where, err);
