@@ -4,6 +4,7 @@
 // path. These commands read them, and change them through the one path every change takes:
 // nft::reconcile with a plan of one element operation on one ban set.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 
@@ -69,13 +70,25 @@ const ruleset::Element* find_key(const ruleset::Set& s, const ruleset::Bytes& ke
     return nullptr;
 }
 
-void warn_exempt(const policy::Policy& p, const Target& t) {
-    for (const char* list : policy::kExemptLists) {
-        auto it = p.lists.find(list);
-        if (it != p.lists.end() && it->second.contains(t.addr))
-            std::cerr << "warning: " << t.shown << " is in list " << list
-                      << ": exempt from anti-flood, the ban has no effect on it\n";
-    }
+// The kernel's exempt sets decide, not the policy file: they also hold what the platform
+// database and the company source put there.
+void warn_exempt(const ruleset::Table& live, const Target& t) {
+    auto in = [&](const std::string& base) {
+        auto it = live.sets.find(ruleset::names::list_set(base, t.v6));
+        if (it == live.sets.end()) return false;
+        for (const auto& e : it->second.elements) {
+            auto r = ruleset::element_range(e);
+            if (r.lo <= t.addr.value && t.addr.value <= r.hi) return true;
+        }
+        return false;
+    };
+    if (in(ruleset::names::exempt))
+        std::cerr << "warning: " << t.shown << " is exempt (" << fmt::format("{}", fmt::join(policy::kExemptLists, ", "))
+                  << "): the ban has no effect on it\n";
+    else if (in(ruleset::names::companies))
+        std::cerr << "warning: " << t.shown << " is in a company's authorized ranges: the ban has no effect on it\n";
+    else if (in(ruleset::names::carriers))
+        std::cerr << "warning: " << t.shown << " is a carrier: the ban has no effect on antiflood.carrier_services\n";
 }
 
 }  // namespace
@@ -149,13 +162,14 @@ int cmd_ban(const Options& o) {
     auto t = target(d.policy, o.address);
     std::optional<uint64_t> ms;
     if (!o.ban_for.empty()) ms = ruleset::parse_duration_ms(o.ban_for);
-    warn_exempt(d.policy, t);
     auto kernel = open_kernel(o);
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     uint64_t applied = 0;
+    bool warned = false;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
         const auto& set = live_ban_set(d, live, t.set);
+        if (!warned) warn_exempt(*live, t), warned = true;
         plan::Plan pl;
         pl.table = d.table.name;
         pl.table_exists = true;
