@@ -8,7 +8,8 @@
 #     flooding udp/7060: every OPTIONS answered;
 #   - a random source flooding udp/7060 at the same rate: cut to about the burst;
 #   - the same carrier flooding udp/5060 (sip, not a carrier service): cut as well;
-#   - a carrier address added to the database while running: exempt after `platform sync`.
+#   - a carrier address added to the database while running: exempt after `platform sync`;
+#   - GeoIP denying their country: the application server still passes, the carrier does not.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$LIB_DIR/mariadb.sh"
 . "$(dirname "$0")/sipp/env.sh"
@@ -85,4 +86,18 @@ log "platform sync: $OUT"
 has carriers_v4 203.0.113.46 || fail "platform sync did not load carrier 203.0.113.46"
 n=$(sip_uac "$ca" 203.0.113.46 198.51.100.1 $FLOOD_RATE $FLOOD_N 7060)
 [ "$n" = $FLOOD_N ] || fail "new carrier 203.0.113.46 flooding udp/7060 after platform sync: $n/$FLOOD_N answered"
+
+# GeoIP: 203.0.113.0/24 denied. The application server is exempt; a carrier is not, even on
+# its own service. 198.51.100.7 (allowed country) is the control.
+wait_until $((BAN + 5)) sh -c "! ip netns exec $fw nft list set inet ivozfw ban_v4 | grep -q '203\.0\.113\.44'" ||
+    fail "203.0.113.44 still banned"
+perl "$LIB_DIR/mkmmdb.pl" "$T/geo.mmdb" 203.0.113.0/24=CN 198.51.100.0/24=ES || fail "mkmmdb"
+edit_policy "$T/geo.json" --from "$T/p.json" -e "p['geoip'] = {'database': '$T/geo.mmdb', 'mode': 'deny', 'countries': ['CN']}"
+expect_exit 0 ivz "$fw" apply -p "$T/geo.json"
+n=$(sip_uac "$as" 203.0.113.20 198.51.100.1 5 5 7060)
+[ "$n" = 5 ] || fail "application server in a denied country: $n/5 answered on udp/7060"
+n=$(sip_uac "$rn" 198.51.100.7 198.51.100.1 5 5 7060)
+[ "$n" = 5 ] || fail "source in an allowed country: $n/5 answered on udp/7060"
+n=$(sip_uac "$ca" 203.0.113.44 198.51.100.1 5 5 7060)
+[ "$n" = 0 ] || fail "carrier in a denied country: $n/5 answered on udp/7060 (carriers are not exempt from GeoIP)"
 pass
