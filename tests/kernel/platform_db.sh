@@ -51,17 +51,17 @@ db_address 5 198.51.100.128/25 501                               # wholesale, ip
 db_trusted 2 5 198.51.100.60
 db_trusted 3 5 2001:db8:5::1
 db_bulk_companies 1000 10000 1 10.0.0.0                          # 10.0.0.0/30, 10.0.0.8/30 ... 10.1.56.120/30
-# application servers and proxies; 203.0.113.21 is also a carrier and in both policy lists
+# application servers and proxies; 203.0.113.22 is also a carrier and in both policy lists
 db_appserver 1 203.0.113.20 as-one
-db_appserver 2 203.0.113.21 as-two
-db_appserver 3 203.0.113.22 as-three
-db_appserver 4 203.0.113.23 as-four
-db_appserver 5 203.0.113.24 as-five
+db_appserver 2 203.0.113.22 as-two
+db_appserver 3 203.0.113.24 as-three
+db_appserver 4 203.0.113.26 as-four
+db_appserver 5 203.0.113.28 as-five
 db_appserver 6 2001:db8:20::1 as-six
 db_proxy users 1 203.0.113.30
-db_proxy trunks 1 203.0.113.31
+db_proxy trunks 1 203.0.113.32
 # carriers
-db_carrier 11 203.0.113.21
+db_carrier 11 203.0.113.22
 db_carrier 14 198.51.100.64 28
 db_carrier 15 2001:db8:40::1                                     # mask 32 on IPv6: one address
 db_carrier 16 203.0.113.44
@@ -82,8 +82,8 @@ db_creds "$T/db.cnf"
 P="$T/policy.json"
 edit_policy "$P" \
     -e "p['platform'] = {'database': 'mysql:$T/db.cnf', 'max_remove_percent': 40}" \
-    -e "p['lists']['application_servers'] = ['203.0.113.21', '192.0.2.200']" \
-    -e "p['lists']['carriers'] = ['203.0.113.21', '203.0.113.45']"
+    -e "p['lists']['application_servers'] = ['203.0.113.22', '192.0.2.200']" \
+    -e "p['lists']['carriers'] = ['203.0.113.22', '203.0.113.60']"
 new_ns ns
 
 has() { in_ns "$ns" nft get element inet ivozfw "$1" "{ $2 }" >/dev/null 2>&1; }
@@ -153,7 +153,7 @@ wont companies_v4 10.99.0.1 "bad row 99902 (mask 40)"
 n4=$(elems companies_v4) n6=$(elems companies_v6)
 [ "$n4" = 10007 ] && [ "$n6" = 3 ] || fail "companies_v4/_v6 hold $n4/$n6 intervals, expected 10007/3"
 # application servers and proxies: DB rows plus the policy list, also exempt
-for a in 203.0.113.20 203.0.113.21 203.0.113.22 203.0.113.23 203.0.113.24 203.0.113.30 203.0.113.31 192.0.2.200; do
+for a in 203.0.113.20 203.0.113.22 203.0.113.24 203.0.113.26 203.0.113.28 203.0.113.30 203.0.113.32 192.0.2.200; do
     want application_servers_v4 "$a" "application servers / proxies / policy list"
     want exempt_v4 "$a" "application servers are exempt"
 done
@@ -162,7 +162,7 @@ want exempt_v6 2001:db8:20::1 "IPv6 application server is exempt"
 n4=$(elems application_servers_v4) n6=$(elems application_servers_v6)
 [ "$n4" = 8 ] && [ "$n6" = 1 ] || fail "application_servers_v4/_v6 hold $n4/$n6, expected 8/1"
 # carriers: kam_trunks_address plus the policy list; not exempt from everything
-for a in 203.0.113.21 198.51.100.64 198.51.100.79 203.0.113.44 203.0.113.45; do want carriers_v4 "$a" "carriers"; done
+for a in 203.0.113.22 198.51.100.64 198.51.100.79 203.0.113.44 203.0.113.60; do want carriers_v4 "$a" "carriers"; done
 wont carriers_v4 198.51.100.80 "carrier row 14 (mask 28) loaded too wide"
 wont carriers_v4 203.0.113.40 "bad carrier row 13 (mask 33)"
 want carriers_v6 2001:db8:40::1 "IPv6 carrier"
@@ -190,7 +190,7 @@ expect_contains "$E_NOOP" "$OUT" "no-op platform sync"
 # explain names the rows; status has the platform section
 expect_contains "application server 1 (as-one)" "$(ivz "$ns" explain 203.0.113.20 udp/7060 -p "$P" 2>&1)" "explain 203.0.113.20"
 expect_contains "users proxy 1" "$(ivz "$ns" explain 203.0.113.30 udp/7060 -p "$P" 2>&1)" "explain 203.0.113.30"
-expect_contains "trunks proxy 1" "$(ivz "$ns" explain 203.0.113.31 udp/7060 -p "$P" 2>&1)" "explain 203.0.113.31"
+expect_contains "trunks proxy 1" "$(ivz "$ns" explain 203.0.113.32 udp/7060 -p "$P" 2>&1)" "explain 203.0.113.32"
 x=$(ivz "$ns" explain 203.0.113.44 udp/7060 -p "$P" 2>&1)
 expect_contains "carrier address 16" "$x" "explain 203.0.113.44 udp/7060"
 expect_contains "sip-trunks/carrier-v4" "$x" "explain 203.0.113.44 udp/7060"
@@ -231,15 +231,15 @@ expect_exit 0 psync
 expect_contains "+1 -1 elements" "$OUT" "one bulk company changed"
 want companies_v4 172.16.0.1 "changed company row"
 wont companies_v4 10.0.156.65 "changed company row (old range)"
-db_appserver 8 203.0.113.25 as-eight
+db_appserver 8 203.0.113.36 as-eight
 expect_exit 0 psync
 expect_contains "$E_AS_ADD" "$OUT" "one application server added"
-want application_servers_v4 203.0.113.25 "new application server"
-want exempt_v4 203.0.113.25 "new application server"
+want application_servers_v4 203.0.113.36 "new application server"
+want exempt_v4 203.0.113.36 "new application server"
 db_sql "DELETE FROM ApplicationServers WHERE id = 8"
 expect_exit 0 psync
 expect_contains "$E_AS_DEL" "$OUT" "one application server removed"
-wont exempt_v4 203.0.113.25 "removed application server"
+wont exempt_v4 203.0.113.36 "removed application server"
 # ipFilter off for a wholesale company: its kam_users_address range goes, kam_trusted stays
 db_sql "UPDATE Companies SET ipFilter = 0 WHERE id = 5"
 expect_exit 0 psync
@@ -254,12 +254,12 @@ expect_contains "+1 -0 elements" "$OUT" "ipFilter back to 1"
 # --- entries the policy writes survive the database dropping them ------------------------------
 db_sql "DELETE FROM ApplicationServers WHERE id = 2; DELETE FROM kam_trunks_address WHERE id = 11"
 expect_exit 0 psync
-expect_contains "$E_NOOP" "$OUT" "database drops 203.0.113.21, the policy lists still have it"
-want application_servers_v4 203.0.113.21 "policy-listed application server"
-want exempt_v4 203.0.113.21 "policy-listed application server"
-want carriers_v4 203.0.113.21 "policy-listed carrier"
-db_appserver 2 203.0.113.21 as-two
-db_carrier 11 203.0.113.21
+expect_contains "$E_NOOP" "$OUT" "database drops 203.0.113.22, the policy lists still have it"
+want application_servers_v4 203.0.113.22 "policy-listed application server"
+want exempt_v4 203.0.113.22 "policy-listed application server"
+want carriers_v4 203.0.113.22 "policy-listed carrier"
+db_appserver 2 203.0.113.22 as-two
+db_carrier 11 203.0.113.22
 
 # --- companies sync with a platform policy: company sets only -----------------------------------
 db_sql "UPDATE kam_users_address SET source_address = '172.16.0.8/30', ip_addr = '172.16.0.8' WHERE companyId = 6000"
@@ -275,29 +275,30 @@ expect_contains "$E_UPDATED +1 -1 elements" "$OUT" "platform sync after companie
 want carriers_v4 203.0.113.47 "platform sync after companies sync"
 
 # --- guard: ApplicationServers emptied ---------------------------------------------------------
-# application_servers holds 9: policy 192.0.2.200 .21, DB .20-.24 2001:db8:20::1, proxies .30 .31;
-# emptying the table takes .20 .22 .23 .24 and the IPv6 one (5 of 9, v4 4 of 8, v6 1 of 1 > 40 %).
+# application_servers holds 9 intervals (addresses two apart: nothing merges): policy 192.0.2.200 .22,
+# DB .20 .22 .24 .26 .28 2001:db8:20::1, proxies .30 .32;
+# emptying the table takes .20 .24 .26 .28 and the IPv6 one (5 of 9, v4 4 of 8, v6 1 of 1 > 40 %).
 db_sql "TRUNCATE ApplicationServers"
-db_proxy users 2 203.0.113.32                                    # a new entry in the same list
+db_proxy users 2 203.0.113.34                                    # a new entry in the same list
 expect_exit 3 psync
 log "guard: $ERR"
 expect_contains "$E_GUARD" "$ERR" "sync removing 5 of 9 application servers"
 expect_match "application[ _]servers" "$ERR" "guard warning names the list"
-for a in 203.0.113.20 203.0.113.22 203.0.113.23 203.0.113.24; do
+for a in 203.0.113.20 203.0.113.24 203.0.113.26 203.0.113.28; do
     want application_servers_v4 "$a" "guarded list"
     want exempt_v4 "$a" "guarded list"
 done
 want application_servers_v6 2001:db8:20::1 "guarded list"
-want application_servers_v4 203.0.113.32 "guarded list still gets new entries"
+want application_servers_v4 203.0.113.34 "guarded list still gets new entries"
 want carriers_v4 203.0.113.47 "guard on application servers touched the carriers"
 expect_exit 0 psync --force
 log "forced: $OUT"
-for a in 203.0.113.20 203.0.113.22 203.0.113.23 203.0.113.24; do
+for a in 203.0.113.20 203.0.113.24 203.0.113.26 203.0.113.28; do
     wont application_servers_v4 "$a" "sync --force"
     wont exempt_v4 "$a" "sync --force"
 done
 wont application_servers_v6 2001:db8:20::1 "sync --force"
-for a in 203.0.113.21 192.0.2.200 203.0.113.30 203.0.113.31 203.0.113.32; do
+for a in 203.0.113.22 192.0.2.200 203.0.113.30 203.0.113.32 203.0.113.34; do
     want application_servers_v4 "$a" "sync --force (still listed by the policy or a proxy table)"
 done
 expect_exit 0 psync
@@ -305,7 +306,7 @@ expect_contains "$E_NOOP" "$OUT" "sync after --force"
 
 # --- the database cannot answer: exit 1, the kernel byte-identical ------------------------------
 # A change is pending each time, so a sync that went ahead would show in the ruleset.
-db_appserver 9 203.0.113.26 as-nine
+db_appserver 9 203.0.113.38 as-nine
 db_sql "UPDATE kam_trunks_address SET ip_addr = '203.0.113.48' WHERE id = 16"
 snap=$(ruleset_raw "$ns")
 fails_unchanged() {  # fails_unchanged WHAT [policy] : sync exits 1, says so, changes nothing
