@@ -95,6 +95,8 @@ new_ns ns sync
 ivz "$ns" apply -p "$T/empty.json" >/dev/null || fail "apply against the empty database"
 sync=("$IVOZFW" platform sync -p "$T/full.json")
 measure first-sync "$ns" "${sync[@]}"
+grep -qE '^platform sets updated in one transaction: \+[0-9]+ -0 elements' "$T/out.first-sync" ||
+    fail "first sync did not load the platform sets: $(cat "$T/out.first-sync" "$T/err.first-sync")"
 measure noop-sync "$ns" "${sync[@]}"
 [ "$(sent noop-sync)" = "+0 -0 elements" ] || fail "no-op sync sent something: $(cat "$T/out.noop-sync")"
 db_sql "UPDATE kam_users_address SET source_address = '172.16.0.0/30', ip_addr = '172.16.0.0'
@@ -105,15 +107,18 @@ db_carrier $((CARRIERS + 1)) 100.66.0.1
 measure carrier-added "$ns" "${sync[@]}"
 [ "$(sent carrier-added)" = "+1 -0 elements" ] || fail "one carrier added, expected +1 -0: $(cat "$T/out.carrier-added")"
 
-# The database floor: the reads we expect ivozfw to make, through the mariadb client.
+# The database floor: the reads ivozfw makes, through the mariadb client.
+# (src/platform/load.cc's queries as of this writing, in its one read-only snapshot.)
 cat >"$T/select.sql" <<'SQL'
+START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;
 SELECT c.id, c.name, a.id, a.source_address, a.ip_addr, a.mask FROM Companies c
-  JOIN kam_users_address a ON a.companyId = c.id WHERE c.ipFilter = 1 ORDER BY c.id, a.id;
-SELECT t.id, t.companyId, c.name, t.src_ip FROM kam_trusted t JOIN Companies c ON c.id = t.companyId ORDER BY t.id;
-SELECT id, name, ip FROM ApplicationServers ORDER BY id;
-SELECT id, name, ip FROM ProxyUsers ORDER BY id;
-SELECT id, name, ip FROM ProxyTrunks ORDER BY id;
-SELECT id, ip_addr, mask FROM kam_trunks_address ORDER BY id;
+  LEFT JOIN kam_users_address a ON a.companyId = c.id WHERE c.ipFilter = 1 ORDER BY c.id, a.id;
+SELECT t.id, t.companyId, c.name, t.src_ip FROM kam_trusted t LEFT JOIN Companies c ON c.id = t.companyId ORDER BY t.id;
+SELECT id, ip, name FROM ApplicationServers ORDER BY id;
+SELECT id, ip FROM ProxyUsers ORDER BY id;
+SELECT id, ip FROM ProxyTrunks ORDER BY id;
+SELECT id, ip_addr, mask, grp FROM kam_trunks_address ORDER BY id;
+COMMIT;
 SQL
 t=$(now_ms)
 for i in 1 2 3 4 5; do

@@ -149,10 +149,11 @@ GRANT SELECT ON ivozprovider.* TO ivozfw@localhost;
 '
 
 db_start() {
-    mkdir -p "$DB_DIR/data" || fail "mkdir $DB_DIR"
+    mkdir -p "$DB_DIR/data" "$DB_DIR/tmp" || fail "mkdir $DB_DIR"
     mariadb-install-db --no-defaults --datadir="$DB_DIR/data" --user=root --auth-root-authentication-method=socket \
         --skip-test-db >"$DB_DIR/install.log" 2>&1 || fail "mariadb-install-db: $(tail -5 "$DB_DIR/install.log")"
-    mariadbd --no-defaults --datadir="$DB_DIR/data" --user=root --skip-networking --socket="$DB_SOCK" \
+    # --tmpdir: its on-disk temporary tables (big ORDER BY results) stay out of the shared /tmp.
+    mariadbd --no-defaults --datadir="$DB_DIR/data" --tmpdir="$DB_DIR/tmp" --user=root --skip-networking --socket="$DB_SOCK" \
         --pid-file="$DB_DIR/mariadbd.pid" --log-error="$DB_DIR/error.log" --innodb-buffer-pool-size=32M \
         --skip-log-bin >/dev/null 2>&1 &
     DB_PID=$!
