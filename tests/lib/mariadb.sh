@@ -8,6 +8,17 @@
 #   db_sql "INSERT INTO ..."          # as the server's root, database ivozprovider
 #   db_creds "$T/db.cnf"              # credentials file for ivozfw (mode 600, read-only user)
 #   db_pause / db_resume / db_stop    # freeze, thaw, stop (stopped again on exit anyway)
+#
+# Row helpers (an argument NULL is written as SQL NULL, anything else as a quoted string):
+#   db_company ID NAME [IPFILTER [TYPE]]          Companies (IPFILTER 1, 0 or NULL)
+#   db_address COMPANY SOURCE [ID]                kam_users_address, ip_addr NULL
+#   db_address_split COMPANY SOURCE IPADDR MASK [ID]   kam_users_address with ip_addr/mask
+#   db_trusted ID COMPANY IP                      kam_trusted (wholesale client address)
+#   db_appserver ID IP NAME                       ApplicationServers
+#   db_proxy users|trunks ID IP [NAME]            ProxyUsers / ProxyTrunks
+#   db_carrier ID IP [MASK]                       kam_trunks_address (grp 1)
+#   db_bulk_companies FIRST N PER BASE            N companies x PER /30 ranges (one statement each)
+#   db_bulk_appservers FIRST N BASE, db_bulk_carriers FIRST N BASE   N single addresses
 
 DB_DIR="$T/mariadb"
 DB_SOCK="$DB_DIR/mysql.sock"
@@ -36,9 +47,9 @@ db_sql() {
     mariadb --no-defaults -S "$DB_SOCK" -u root -N -B ivozprovider -e "$1" || fail "SQL failed: $1"
 }
 
-# Companies and kam_users_address with IvozProvider's column definitions (schema dump of
-# irontec/ivozprovider). Foreign keys to tables the test does not create (Brands,
-# Domains...) are left out; the one between the two tables is kept.
+# The tables ivozfw reads, with IvozProvider's column definitions (schema dump and Doctrine
+# migrations of irontec/ivozprovider). Foreign keys to tables the test does not create
+# (Brands, Domains, DDIProviderAddresses...) are left out; those to Companies are kept.
 _DB_SCHEMA='
 CREATE TABLE `Companies` (
   `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
@@ -83,15 +94,66 @@ CREATE TABLE `kam_users_address` (
   CONSTRAINT `kam_users_address_ibfk_1` FOREIGN KEY (`companyId`) REFERENCES `Companies` (`id`)
     ON UPDATE CASCADE ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE `kam_trusted` (
+  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `src_ip` varchar(50) DEFAULT NULL,
+  `proto` varchar(4) DEFAULT NULL,
+  `from_pattern` varchar(64) DEFAULT NULL,
+  `ruri_pattern` varchar(64) DEFAULT NULL,
+  `tag` varchar(64) DEFAULT NULL,
+  `description` varchar(200) DEFAULT NULL,
+  `priority` int(11) NOT NULL DEFAULT 0,
+  `companyId` int(10) unsigned NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `src_ip` (`src_ip`),
+  KEY `trusted_companyId` (`companyId`),
+  CONSTRAINT `FK_10A58A572480E723` FOREIGN KEY (`companyId`) REFERENCES `Companies` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE `ApplicationServers` (
+  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `ip` varchar(50) NOT NULL,
+  `name` varchar(64) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `applicationServer_ip` (`ip`),
+  UNIQUE KEY `name` (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE `ProxyUsers` (
+  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `name` varchar(100) DEFAULT NULL,
+  `ip` varchar(50) DEFAULT NULL,
+  `advertisedIp` varchar(50) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `ip` (`ip`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE `ProxyTrunks` (
+  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `name` varchar(100) DEFAULT NULL,
+  `ip` varchar(50) NOT NULL,
+  `advertisedIp` varchar(50) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `ip` (`ip`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE `kam_trunks_address` (
+  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `grp` int(10) unsigned NOT NULL DEFAULT 1,
+  `ip_addr` varchar(50) DEFAULT NULL,
+  `mask` int(11) NOT NULL DEFAULT 32,
+  `port` int(5) NOT NULL DEFAULT 0,
+  `tag` varchar(64) DEFAULT NULL,
+  `ddiProviderAddressId` int(10) unsigned NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `UNIQ_873EF06250736B8` (`ddiProviderAddressId`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
 CREATE USER ivozfw@localhost IDENTIFIED BY "ivozfw-test-pw";
 GRANT SELECT ON ivozprovider.* TO ivozfw@localhost;
 '
 
 db_start() {
-    mkdir -p "$DB_DIR/data" || fail "mkdir $DB_DIR"
+    mkdir -p "$DB_DIR/data" "$DB_DIR/tmp" || fail "mkdir $DB_DIR"
     mariadb-install-db --no-defaults --datadir="$DB_DIR/data" --user=root --auth-root-authentication-method=socket \
         --skip-test-db >"$DB_DIR/install.log" 2>&1 || fail "mariadb-install-db: $(tail -5 "$DB_DIR/install.log")"
-    mariadbd --no-defaults --datadir="$DB_DIR/data" --user=root --skip-networking --socket="$DB_SOCK" \
+    # --tmpdir: its on-disk temporary tables (big ORDER BY results) stay out of the shared /tmp.
+    mariadbd --no-defaults --datadir="$DB_DIR/data" --tmpdir="$DB_DIR/tmp" --user=root --skip-networking --socket="$DB_SOCK" \
         --pid-file="$DB_DIR/mariadbd.pid" --log-error="$DB_DIR/error.log" --innodb-buffer-pool-size=32M \
         --skip-log-bin >/dev/null 2>&1 &
     DB_PID=$!
@@ -101,15 +163,81 @@ db_start() {
     db_sql "$_DB_SCHEMA"
 }
 
-# db_company ID NAME [IPFILTER] : a company row with the NOT NULL columns filled.
-db_company() {
-    db_sql "INSERT INTO Companies (id, brandId, name, nif, postalAddress, postalCode, town, province, country, ipFilter)
-            VALUES ($1, 1, '$2', 'B0000000', 'street', '00000', 'town', 'province', 'country', ${3:-1})"
+# _q VALUE : VALUE as an SQL literal: NULL stays NULL, anything else quoted (' doubled).
+_q() {
+    if [ "$1" = NULL ]; then printf 'NULL'; else printf "'%s'" "${1//\'/\'\'}"; fi
 }
 
-# db_address COMPANY ADDRESS [ID] : one kam_users_address row.
+# db_company ID NAME [IPFILTER [TYPE]] : a company row with the NOT NULL columns filled.
+# IPFILTER 1 (default), 0 or NULL; TYPE vpbx (default), retail, wholesale or residential.
+db_company() {
+    db_sql "INSERT INTO Companies (id, brandId, type, name, nif, postalAddress, postalCode, town, province, country, ipFilter)
+            VALUES ($1, 1, $(_q "${4:-vpbx}"), $(_q "$2"), 'B0000000', 'street', '00000', 'town', 'province', 'country', ${3:-1})"
+}
+
+# db_address COMPANY ADDRESS [ID] : one kam_users_address row, ip_addr NULL.
 db_address() {
-    db_sql "INSERT INTO kam_users_address (${3:+id, }companyId, source_address) VALUES (${3:+$3, }$1, '$2')"
+    db_sql "INSERT INTO kam_users_address (${3:+id, }companyId, source_address) VALUES (${3:+$3, }$1, $(_q "$2"))"
+}
+
+# db_address_split COMPANY SOURCE IPADDR MASK [ID] : a kam_users_address row as IvozProvider
+# writes it for Kamailio, ip_addr + mask next to source_address; IPADDR may be NULL.
+db_address_split() {
+    db_sql "INSERT INTO kam_users_address (${5:+id, }companyId, source_address, ip_addr, mask)
+            VALUES (${5:+$5, }$1, $(_q "$2"), $(_q "$3"), $4)"
+}
+
+# db_trusted ID COMPANY IP : a kam_trusted row (a wholesale client's address).
+db_trusted() {
+    db_sql "INSERT INTO kam_trusted (id, companyId, src_ip, description) VALUES ($1, $2, $(_q "$3"), 'test')"
+}
+
+# db_appserver ID IP NAME : an ApplicationServers row.
+db_appserver() {
+    db_sql "INSERT INTO ApplicationServers (id, ip, name) VALUES ($1, $(_q "$2"), $(_q "$3"))"
+}
+
+# db_proxy users|trunks ID IP [NAME] : a ProxyUsers or ProxyTrunks row.
+db_proxy() {
+    local table
+    case $1 in
+    users) table=ProxyUsers ;;
+    trunks) table=ProxyTrunks ;;
+    *) fail "db_proxy: users or trunks, not $1" ;;
+    esac
+    db_sql "INSERT INTO $table (id, name, ip) VALUES ($2, $(_q "${4:-proxy$1$2}"), $(_q "$3"))"
+}
+
+# db_carrier ID IP [MASK] : a kam_trunks_address row (a carrier address, grp 1); its
+# ddiProviderAddressId (unique, NOT NULL) is the row id.
+db_carrier() {
+    db_sql "INSERT INTO kam_trunks_address (id, grp, ip_addr, mask, ddiProviderAddressId)
+            VALUES ($1, 1, $(_q "$2"), ${3:-32}, $1)"
+}
+
+# db_bulk_companies FIRST N PER BASE : companies FIRST..FIRST+N-1 (named bulkID), each with
+# PER non-adjacent /30 ranges (nothing merges): company i, range k (0-based) is
+# BASE + 8 * (PER * (i - FIRST) + k), BASE an IPv4 address; ip_addr/mask filled as
+# IvozProvider does. One statement per table over MariaDB's sequence engine.
+db_bulk_companies() {
+    local first=$1 last=$(($1 + $2 - 1)) per=$3 base=$4
+    db_sql "INSERT INTO Companies (id, brandId, name, nif, postalAddress, postalCode, town, province, country, ipFilter)
+            SELECT seq, 1, CONCAT('bulk', seq), 'B', 's', '0', 't', 'p', 'c', 1 FROM seq_${first}_to_${last}"
+    db_sql "INSERT INTO kam_users_address (companyId, source_address, ip_addr, mask)
+            SELECT c.seq, CONCAT(INET_NTOA(INET_ATON('$base') + 8 * ($per * (c.seq - $first) + k.seq)), '/30'),
+                   INET_NTOA(INET_ATON('$base') + 8 * ($per * (c.seq - $first) + k.seq)), 30
+            FROM seq_${first}_to_${last} c JOIN seq_0_to_$((per - 1)) k ORDER BY c.seq, k.seq"
+}
+
+# db_bulk_appservers FIRST N BASE, db_bulk_carriers FIRST N BASE : rows FIRST..FIRST+N-1
+# holding the single addresses BASE + 2 * (id - FIRST) (non-adjacent: nothing merges).
+db_bulk_appservers() {
+    db_sql "INSERT INTO ApplicationServers (id, ip, name)
+            SELECT seq, INET_NTOA(INET_ATON('$3') + 2 * (seq - $1)), CONCAT('as', seq) FROM seq_${1}_to_$(($1 + $2 - 1))"
+}
+db_bulk_carriers() {
+    db_sql "INSERT INTO kam_trunks_address (id, grp, ip_addr, mask, ddiProviderAddressId)
+            SELECT seq, 1, INET_NTOA(INET_ATON('$3') + 2 * (seq - $1)), 32, seq FROM seq_${1}_to_$(($1 + $2 - 1))"
 }
 
 # db_creds FILE [extra lines] : ivozfw's credentials file, owned by root, mode 600.

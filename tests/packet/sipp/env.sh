@@ -5,9 +5,10 @@
 #   af_server              namespace $fw: bridge br0 holding 192.0.2.1/24, 198.51.100.1/24,
 #                          203.0.113.1/24, 2001:db8::1/64, 2001:db8:0:1::1/64
 #   af_client VAR label ADDR...   a namespace on the bridge with those addresses (/24, /64)
-#   sip_uas ADDR           sipp answering OPTIONS/REGISTER on ADDR:5060 in $fw (background)
-#   sip_uac NS SRC DST RATE COUNT  sipp sending COUNT OPTIONS at RATE/s from SRC (one
-#                          socket); prints how many got their 200 OK (= reached the server)
+#   sip_uas ADDR [PORT]    sipp answering OPTIONS/REGISTER on ADDR:PORT (5060) in $fw (background)
+#   sip_uac NS SRC DST RATE COUNT [PORT]  sipp sending COUNT OPTIONS at RATE/s from SRC (one
+#                          socket) to DST:PORT (5060); prints how many got their 200 OK
+#                          (= reached the server)
 SIPP_DIR="$IVOZFW_SRC/tests/packet/sipp"
 command -v sipp >/dev/null || _die_early "missing tool: sipp (Debian package sip-tester)"
 _AF_LINK=0
@@ -41,22 +42,21 @@ af_client() {
 }
 
 sip_uas() {
-    local addr=$1 host=$1
-    case $addr in *:*) host="[$addr]" ;; esac
-    in_ns "$fw" sipp -sf "$SIPP_DIR/options_uas.xml" -i "$addr" -p 5060 -nostdin \
-        >/dev/null 2>"$T/uas-$addr.err" &
+    local addr=$1 port=${2:-5060}
+    in_ns "$fw" sipp -sf "$SIPP_DIR/options_uas.xml" -i "$addr" -p "$port" -nostdin \
+        >/dev/null 2>"$T/uas-$addr-$port.err" &
     bg_pid $!
     sleep 0.3
 }
 
 sip_uac() {
-    local ns=$1 src=$2 dst=$3 rate=$4 n=$5 f port
+    local ns=$1 src=$2 dst=$3 rate=$4 n=$5 dport=${6:-5060} f port
     # Usually run in $(...) or in the background: a port and file unique to this subshell.
     port=$((5100 + BASHPID % 4000))
     f="$T/uac-$BASHPID.txt"
     rm -f "$f"
     case $dst in *:*) dst="[$dst]" ;; esac
-    in_ns "$ns" timeout 120 sipp "$dst:5060" -sf "$SIPP_DIR/options_uac.xml" -i "$src" -p "$port" \
+    in_ns "$ns" timeout 120 sipp "$dst:$dport" -sf "$SIPP_DIR/options_uac.xml" -i "$src" -p "$port" \
         -r "$rate" -m "$n" -nostdin -trace_screen -screen_file "$f" >/dev/null 2>&1
     awk -F'|' '/Successful call/ {gsub(/ /, "", $3); print $3; exit}' "$f" 2>/dev/null | grep . || echo 0
 }
