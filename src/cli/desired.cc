@@ -176,7 +176,7 @@ std::vector<Guarded> guarded(const Desired& d) {
         out.push_back({ruleset::names::companies, d.policy.platform ? "platform.max_remove_percent"
                                                                     : "companies.max_remove_percent",
                        d.policy.companies->max_remove_percent});
-    if (d.platform && d.policy.platform)
+    if (d.platform && d.platform->parts.lists && d.policy.platform)
         for (const char* l : {platform::kApplicationServers, platform::kCarriers})
             out.push_back({l, "platform.max_remove_percent", d.policy.platform->max_remove_percent});
     return out;
@@ -217,7 +217,7 @@ void record_sources(const Options& o, Desired& d) {
                                 {"intervals_v6", all.v6.size()}, {"skipped", l.skipped}, {"warnings", l.warnings},
                                 {"per_company", per}});
         }
-        if (d.platform) {
+        if (d.platform && d.platform->parts.lists) {
             auto rows = [](const std::vector<platform::Row>& v) {
                 auto a = nlohmann::json::array();
                 for (const auto& r : v)

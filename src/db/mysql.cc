@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 
@@ -30,12 +32,19 @@ void check_private_file(const std::string& path) {
 
 namespace {
 
-// The server named in the option file, only to say in messages which one failed (libmariadb
-// reads the file itself, and forgets it when the connection fails). A setting above every
-// [group] would be ignored by libmariadb without a word: refused here instead.
-std::string where_of(const std::string& file) {
+// What ivozfw itself takes from the option file, which libmariadb reads for the connection:
+// the server, only to say in messages which one failed (libmariadb forgets it when the
+// connection fails), and read_timeout, which libmariadb's option files have no key for. A
+// setting above every [group] would be ignored by libmariadb without a word: refused here.
+struct FileView {
+    std::string where;
+    unsigned read_timeout = 10;   // seconds; also the write timeout
+};
+
+FileView view_of(const std::string& file) {
     std::ifstream in(file);
     std::string line, host, socket, port;
+    FileView v;
     bool in_group = false;
     size_t n = 0;
     auto value = [](const std::string& l, size_t eq) {
@@ -57,12 +66,21 @@ std::string where_of(const std::string& file) {
         std::string key = line.substr(0, eq);
         key.erase(0, key.find_first_not_of(" \t"));
         key.erase(key.find_last_not_of(" \t") + 1);
+        std::replace(key.begin(), key.end(), '-', '_');
         if (key == "host") host = value(line, eq);
         else if (key == "socket") socket = value(line, eq);
         else if (key == "port") port = value(line, eq);
+        else if (key == "read_timeout") {
+            auto t = value(line, eq);
+            auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v.read_timeout);
+            if (ec != std::errc{} || p != t.data() + t.size() || v.read_timeout == 0)
+                throw Error(fmt::format("{}:{}: read_timeout must be a number of seconds", file, n));
+        }
     }
-    if (!socket.empty() && (host.empty() || host == "localhost")) return socket;
-    return fmt::format("{}:{}", host.empty() ? "localhost" : host, port.empty() ? "3306" : port);
+    v.where = !socket.empty() && (host.empty() || host == "localhost")
+                  ? socket
+                  : fmt::format("{}:{}", host.empty() ? "localhost" : host, port.empty() ? "3306" : port);
+    return v;
 }
 
 }  // namespace
@@ -71,7 +89,9 @@ Mysql::Mysql(const std::string& option_file) : m_(nullptr, &mysql_close), file_(
     check_private_file(option_file);
     m_.reset(mysql_init(nullptr));
     if (!m_) throw Error("database: out of memory");
-    unsigned connect_timeout = 5, io_timeout = 10;
+    FileView v = view_of(option_file);
+    where_ = v.where;
+    unsigned connect_timeout = 5, io_timeout = v.read_timeout;
     MYSQL* m = m_.get();
     mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
@@ -80,7 +100,6 @@ Mysql::Mysql(const std::string& option_file) : m_(nullptr, &mysql_close), file_(
     // Only this file: no /etc/mysql/my.cnf or ~/.my.cnf settings leak in.
     mysql_options(m, MYSQL_READ_DEFAULT_FILE, option_file.c_str());
     mysql_options(m, MYSQL_READ_DEFAULT_GROUP, "ivozfw");
-    where_ = where_of(option_file);
     if (!mysql_real_connect(m, nullptr, nullptr, nullptr, nullptr, 0, nullptr, 0))
         throw Error(fmt::format("database {} (credentials {}): cannot connect: {}", where_, file_, mysql_error(m)));
 }

@@ -186,6 +186,7 @@ Loaded load(const std::string& source, Parts parts) {
     if (!source.starts_with("mysql:")) throw companies::SourceError(source + ": not \"mysql:<credentials file>\"");
     Loaded l;
     l.source = source;
+    l.parts = parts;
     try {
         db::Mysql db(source.substr(6));
         // One snapshot for every table: a portal edit halfway through is all in or all out.

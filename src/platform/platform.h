@@ -24,8 +24,15 @@ struct Row {
     std::string origin;   // "application server 3 (asterisk-1)", "carrier address 12"
 };
 
+/// What to read: the company tables, the other lists, or both.
+struct Parts {
+    bool companies = true;
+    bool lists = true;
+};
+
 struct Loaded {
     std::string source;             // "mysql:<file>"
+    Parts parts;                    // what was read
     companies::Loaded companies;    // its warnings are the company rows'
     std::vector<Row> application_servers, carriers;
     std::vector<std::string> warnings;   // bad rows of the other tables
@@ -34,12 +41,6 @@ struct Loaded {
     const std::vector<Row>& list(const std::string& name) const;
     /// The rows of a list that hold `a`, as their origins.
     std::vector<std::string> origins(const std::string& list, const net::Address& a) const;
-};
-
-/// What to read: the company tables, the other lists, or both.
-struct Parts {
-    bool companies = true;
-    bool lists = true;
 };
 
 /// Read "mysql:<option file>". Throws companies::SourceError (database unreachable, a table

@@ -111,15 +111,23 @@ jq '.companies |= map(select(.id != 3))' "$T/all.json" |
 expect_contains "standard input" "$(cat "$T/out")" "stdin sync"
 expect_contains "+0 -2 elements" "$(cat "$T/out")" "stdin sync"
 
-# remove-share guard: dropping most ranges at once needs --force
+# remove-share guard: dropping most ranges at once keeps the kernel's (exit 3) unless --force
 before=$(ruleset_raw "$ns")
 echo '[{"id": 1, "ranges": ["203.0.113.0/28"]}]' >"$T/few.json"
-expect_exit 1 sync --source "$T/few.json"
+expect_exit 3 sync --source "$T/few.json"
 expect_contains "max_remove_percent 50%" "$ERR" "shrink guard"
+expect_contains "kept what the kernel has" "$ERR" "shrink guard"
 expect_contains "--force" "$ERR" "shrink guard"
-expect_same "$before" "$(ruleset_raw "$ns")" "ruleset after a refused sync"
+expect_contains "+0 -0 elements, nothing sent" "$OUT" "held sync"
+expect_same "$before" "$(ruleset_raw "$ns")" "ruleset after a held sync"
+# a new range still goes in while the removal is held
+echo '[{"id": 1, "ranges": ["203.0.113.0/28"]}, {"id": 9, "ranges": ["192.0.2.248/29"]}]' >"$T/few-new.json"
+expect_exit 3 sync --source "$T/few-new.json"
+expect_contains "+1 -0 elements" "$OUT" "held sync with a new range"
+has companies_v4 192.0.2.249 || fail "a new range was not added while the guard held the removal"
+has companies_v4 198.51.100.1 || fail "the guard did not keep 198.51.100.0/24"
 expect_exit 0 sync --source "$T/few.json" --force
-expect_contains "+0 -4 elements" "$OUT" "forced sync"
+expect_contains "+0 -5 elements" "$OUT" "forced sync"
 has companies_v4 198.51.100.1 && fail "forced sync did not remove 198.51.100.0/24"
 
 # strict: SIP services end with drop_not_company after the exemptions; others do not
