@@ -46,37 +46,6 @@ std::string named(const std::string& name) {
     return " (" + (name.size() <= 60 ? name : input::quote_short(name)) + ")";
 }
 
-/// The address a row stands for, as Kamailio's permissions module matches it: ip_addr with
-/// mask applied (IPv4); an IPv6 ip_addr is one address unless `text` (source_address) holds
-/// an IPv6 prefix; no ip_addr: `text`. *note says when host bits were cleared.
-std::optional<net::Prefix> row_address(const char* ip_addr, const char* mask, const char* text, std::string* err,
-                                       std::string* note) {
-    std::string ip = trimmed(ip_addr);
-    if (ip.empty()) {
-        std::string t = trimmed(text);
-        if (t.empty()) {
-            *err = "no address (ip_addr and source_address empty or NULL)";
-            return std::nullopt;
-        }
-        return net::parse_network(t, err, note);
-    }
-    auto a = net::parse_address(ip);
-    if (!a) {
-        *err = input::quote_short(ip) + " is not an IP address";
-        return std::nullopt;
-    }
-    if (a->family == net::Family::v6) {
-        std::string dummy;
-        auto p = net::parse_network(trimmed(text), &dummy, note);
-        if (p && p->addr.family == net::Family::v6 && p->range().lo <= a->value && a->value <= p->range().hi) return p;
-        note->clear();
-        return net::Prefix{*a, 128};
-    }
-    std::string m = trimmed(mask);
-    if (m.empty()) m = "32";
-    return net::parse_network(ip + "/" + m, err, note);
-}
-
 struct Reader {
     Loaded& l;
     db::Mysql& db;
@@ -160,6 +129,34 @@ struct Reader {
 };
 
 }  // namespace
+
+std::optional<net::Prefix> row_address(const char* ip_addr, const char* mask, const char* text, std::string* err,
+                                       std::string* note) {
+    std::string ip = trimmed(ip_addr);
+    if (ip.empty()) {
+        std::string t = trimmed(text);
+        if (t.empty()) {
+            *err = "no address (ip_addr and source_address empty or NULL)";
+            return std::nullopt;
+        }
+        return net::parse_network(t, err, note);
+    }
+    auto a = net::parse_address(ip);
+    if (!a) {
+        *err = input::quote_short(ip) + " is not an IP address";
+        return std::nullopt;
+    }
+    if (a->family == net::Family::v6) {
+        std::string dummy;
+        auto p = net::parse_network(trimmed(text), &dummy, note);
+        if (p && p->addr.family == net::Family::v6 && p->range().lo <= a->value && a->value <= p->range().hi) return p;
+        note->clear();
+        return net::Prefix{*a, 128};
+    }
+    std::string m = trimmed(mask);
+    if (m.empty()) m = "32";
+    return net::parse_network(ip + "/" + m, err, note);
+}
 
 const std::vector<Row>& Loaded::list(const std::string& name) const {
     return name == kCarriers ? carriers : application_servers;

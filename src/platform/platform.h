@@ -50,4 +50,11 @@ Loaded load(const std::string& source, Parts parts = {});
 
 net::AddressSet addresses(const std::vector<Row>& rows);
 
+/// The address a row stands for, as Kamailio's permissions module matches it: `ip_addr`
+/// with `mask` applied (IPv4); an IPv6 ip_addr is one address unless `text`
+/// (source_address) holds an IPv6 prefix around it; no ip_addr: `text`. nullopt with *err
+/// for a bad row; *note says when host bits were cleared. Any argument may be null (NULL).
+std::optional<net::Prefix> row_address(const char* ip_addr, const char* mask, const char* text, std::string* err,
+                                       std::string* note);
+
 }  // namespace ivozfw::platform

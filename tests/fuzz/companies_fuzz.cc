@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer: text -> companies::parse_document, the reader of company files, of a
 // companies.d file and of standard input. SourceError is the expected answer to bad input.
+// The same bytes, cut at the first two newlines, are a database row for
+// platform::row_address (ip_addr, mask, source_address).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "companies/companies.h"
+#include "platform/platform.h"
+
+#include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -15,5 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)l.range_count();
     } catch (const ivozfw::companies::SourceError&) {
     }
+    std::string fields[3];
+    size_t f = 0;
+    for (char c : text) {
+        if (c == '\n' && f < 2) ++f;
+        else fields[f] += c;
+    }
+    std::string err, note;
+    if (auto p = ivozfw::platform::row_address(fields[0].c_str(), fields[1].c_str(), fields[2].c_str(), &err, &note))
+        (void)p->range();
+    (void)ivozfw::platform::row_address(nullptr, nullptr, fields[2].c_str(), &err, &note);
     return 0;
 }

@@ -162,3 +162,34 @@ TEST_CASE("platform: explain names the row an exemption came from") {
     CHECK(other_half.decided_by == "sip-trunks/carrier-v4");
     CHECK_THAT(other_half.summary, Catch::Contains("carrier address 13"));
 }
+
+TEST_CASE("platform: a row's address is what Kamailio matches") {
+    auto row = [](const char* ip, const char* mask, const char* text, std::string* note = nullptr) {
+        std::string err, n;
+        auto p = platform::row_address(ip, mask, text, &err, &n);
+        if (note) *note = n;
+        return p ? net::format_range(p->addr.family, p->range()) : "error: " + err;
+    };
+    std::string note;
+    CHECK(row("203.0.113.7", "24", "203.0.113.7/24", &note) == "203.0.113.0/24");
+    CHECK(note == "203.0.113.7/24 has host bits set: loaded as 203.0.113.0/24");
+    CHECK(row("203.0.113.7", "32", "whatever the portal kept", &note) == "203.0.113.7");
+    CHECK(note.empty());
+    CHECK(row("203.0.113.7", nullptr, nullptr) == "203.0.113.7");        // mask NULL: one address
+    CHECK(row(" 198.51.100.0 ", "24", nullptr) == "198.51.100.0/24");
+    CHECK(row("203.0.113.7", "40", nullptr) == "error: \"203.0.113.7/40\": prefix length must be 0-32");
+    CHECK(row("203.0.113.7", "-1", nullptr).starts_with("error: "));
+    CHECK(row("not an ip", "32", "203.0.113.7") == "error: \"not an ip\" is not an IP address");
+    // ip_addr NULL: source_address, host bits cleared too
+    CHECK(row(nullptr, "32", "192.0.2.77/28", &note) == "192.0.2.64/28");
+    CHECK(note == "192.0.2.77/28 has host bits set: loaded as 192.0.2.64/28");
+    CHECK(row("", "32", "192.0.2.9") == "192.0.2.9");
+    CHECK(row(nullptr, nullptr, nullptr) == "error: no address (ip_addr and source_address empty or NULL)");
+    // IPv6: the mask column is the portal's IPv4 notion; one address unless source_address
+    // holds a prefix around it
+    CHECK(row("2001:db8::5", "32", "2001:db8::5") == "2001:db8::5");
+    CHECK(row("2001:db8::5", "32", "2001:db8::/64") == "2001:db8::/64");
+    CHECK(row("2001:db8::5", "32", "2001:db8:1::/64") == "2001:db8::5");   // not around it
+    CHECK(row("2001:db8::5", "32", "garbage", &note) == "2001:db8::5");
+    CHECK(note.empty());
+}
