@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/desired.h"
+#include "fleet/bans.h"
 #include "input/quote.h"
 #include "nft/reconcile.h"
 #include "ruleset/antiflood.h"
@@ -18,7 +19,6 @@ namespace ivozfw::cli {
 
 namespace {
 
-constexpr const char* kManual = "manual";
 
 struct Target {
     net::Address addr;
@@ -98,26 +98,23 @@ int cmd_bans(const Options& o) {
     if (!p.antiflood) throw std::runtime_error(o.policy + ": the policy has no antiflood section");
     auto kernel = open_kernel(o);
     auto& nl = *kernel;
-    auto live = nl.read_table(p.table, nullptr);
+    std::set<std::string> sets;
+    for (bool v6 : {false, true}) sets.insert(ruleset::names::list_set(ruleset::names::ban, v6));
+    uint32_t gen = 0;
+    auto live = nl.read_sets(p.table, sets, &gen);
     if (!live) throw std::runtime_error("table inet " + p.table + " is not loaded: run `ivozfw apply` first");
     nlohmann::json bans = nlohmann::json::array();
-    std::vector<std::array<std::string, 4>> rows;
+    std::vector<std::array<std::string, 5>> rows;
     for (bool v6 : {false, true}) {
         auto name = ruleset::names::list_set(ruleset::names::ban, v6);
         auto it = live->sets.find(name);
         if (it == live->sets.end()) continue;
-        const auto& s = it->second;
-        unsigned prefix = v6 ? v6_prefix(p) : 32;
-        for (const auto& e : s.elements) {
-            auto f = v6 ? net::Family::v6 : net::Family::v4;
-            std::string addr = net::format_address(f, ruleset::from_be(e.key.data(), unsigned(e.key.size())));
-            if (v6 && prefix < 128) addr += fmt::format("/{}", prefix);
-            std::string reason = e.comment.empty() ? "antiflood" : e.comment;
-            uint64_t timeout = e.timeout_ms.value_or(s.timeout_ms);
-            uint64_t left = e.expires_ms.value_or(0);
-            bans.push_back({{"address", addr}, {"set", name}, {"reason", reason},
-                            {"expires_in_s", (left + 999) / 1000}, {"timeout_s", timeout / 1000}});
-            rows.push_back({addr, reason, ruleset::format_duration(left), ruleset::format_duration(timeout)});
+        for (const auto& b : fleet::bans_of(it->second, v6, v6_prefix(p))) {
+            std::string origin = b.local() ? "local" : b.origin;
+            bans.push_back({{"address", b.address()}, {"set", name}, {"reason", b.reason}, {"origin", origin},
+                            {"expires_in_s", (b.left_ms + 999) / 1000}, {"timeout_s", b.timeout_ms / 1000}});
+            rows.push_back({b.address(), b.reason, origin, ruleset::format_duration(b.left_ms),
+                            ruleset::format_duration(b.timeout_ms)});
         }
     }
     if (o.json) {
@@ -128,18 +125,19 @@ int cmd_bans(const Options& o) {
         fmt::print("no banned sources in table inet {}\n", p.table);
         return 0;
     }
-    fmt::print("{:<42} {:<10} {:>10} {:>8}\n", "SOURCE", "REASON", "TIME LEFT", "BAN");
-    for (const auto& r : rows) fmt::print("{:<42} {:<10} {:>10} {:>8}\n", r[0], r[1], r[2], r[3]);
+    fmt::print("{:<42} {:<10} {:<16} {:>10} {:>8}\n", "SOURCE", "REASON", "ORIGIN", "TIME LEFT", "BAN");
+    for (const auto& r : rows) fmt::print("{:<42} {:<10} {:<16} {:>10} {:>8}\n", r[0], r[1], r[2], r[3], r[4]);
     fmt::print("{} banned source{}\n", rows.size(), rows.size() == 1 ? "" : "s");
     return 0;
 }
 
 int cmd_unban(const Options& o) {
-    auto d = build_desired(o, OnSourceError::fail, Needs{false, false});
+    auto d = build_desired(o, OnSourceError::fail, Needs{false, false, false});
     auto t = target(d.policy, o.address);
     auto kernel = open_kernel(o);
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
+    opt.read_only = {t.set};   // one set: the other (GeoIP, companies) are never dumped
     bool was_banned = false;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
         const auto& set = live_ban_set(d, live, t.set);
@@ -158,13 +156,17 @@ int cmd_unban(const Options& o) {
 }
 
 int cmd_ban(const Options& o) {
-    auto d = build_desired(o, OnSourceError::fail, Needs{false, false});
+    auto d = build_desired(o, OnSourceError::fail, Needs{false, false, false});
     auto t = target(d.policy, o.address);
     std::optional<uint64_t> ms;
     if (!o.ban_for.empty()) ms = ruleset::parse_duration_ms(o.ban_for);
     auto kernel = open_kernel(o);
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
+    // The ban set, and the exempt sets of its family for the warning (cached when valid).
+    opt.read_only = {t.set};
+    for (const char* base : {ruleset::names::exempt, ruleset::names::companies, ruleset::names::carriers})
+        opt.read_only.insert(ruleset::names::list_set(base, t.v6));
     uint64_t applied = 0;
     bool warned = false;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
@@ -176,7 +178,7 @@ int cmd_ban(const Options& o) {
         ruleset::Element e;
         e.key = t.key;
         e.timeout_ms = ms.value_or(set.timeout_ms);
-        e.comment = kManual;
+        e.comment = fleet::kManual;
         applied = *e.timeout_ms;
         // An element already there keeps its old timeout on a plain add: replace it.
         if (const auto* old = find_key(set, t.key))

@@ -69,7 +69,7 @@ void record_geoip(const Options& o, const geoip::Resolved& g) {
 }
 
 int cmd_geoip_refresh(const Options& o) {
-    auto d = build_desired(o, OnSourceError::fail, Needs{true, false});
+    auto d = build_desired(o, OnSourceError::fail, Needs{true, false, false});
     if (!d.policy.geoip) throw std::runtime_error(o.policy + ": the policy has no geoip section");
     if (!o.force) age_guard(o, *d.geoip);
     plan::Scope scope{std::set<std::string>{ruleset::names::list_set(ruleset::names::geoip, false),
@@ -78,6 +78,7 @@ int cmd_geoip_refresh(const Options& o) {
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.scope = scope;
+    opt.read_only = *scope.sets_only;   // the company and ban sets are not dumped
     opt.before_commit = [&](const std::optional<ruleset::Table>& live, const plan::Plan&) {
         if (live && !o.force) shrink_guard(*d.policy.geoip, d.table, *live);
     };

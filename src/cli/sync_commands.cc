@@ -50,6 +50,7 @@ int sync_sources(const Options& o, bool lists) {
     auto kernel = open_kernel(o);
     auto opt = reconcile_options(o);
     opt.scope = plan::Scope{source_sets(d, true, lists)};
+    opt.read_only = *opt.scope.sets_only;   // never dump the GeoIP sets for a sync
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
         if (live && !o.force) guard_removals(d, *live);
         return plan_keeping(d, live, opt.scope);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -58,6 +59,11 @@ public:
     virtual std::optional<Table> read_table(const std::string& name, uint32_t* genid,
                                             const ElementCache* cache = nullptr) = 0;
 
+    /// The table with only the named sets (those that exist), nothing else: what a command
+    /// that changes a few sets needs (a ban, a sync), without dumping the big ones.
+    virtual std::optional<Table> read_sets(const std::string& name, const std::set<std::string>& sets,
+                                           uint32_t* genid, const ElementCache* cache = nullptr) = 0;
+
     /// Identifies this network namespace until reboot (0 = unknown: never cache).
     virtual uint64_t netns_cookie() = 0;
 
@@ -82,6 +88,8 @@ public:
 
     std::optional<Table> read_table(const std::string& name, uint32_t* genid,
                                     const ElementCache* cache = nullptr) override;
+    std::optional<Table> read_sets(const std::string& name, const std::set<std::string>& sets, uint32_t* genid,
+                                   const ElementCache* cache = nullptr) override;
 
     /// SO_NETNS_COOKIE of our socket.
     uint64_t netns_cookie() override;
@@ -91,6 +99,8 @@ public:
                        bool check_only = false) override;
 
 private:
+    std::optional<Table> read_sets(const std::string& name, const std::set<std::string>* sets, uint32_t* genid,
+                                   const ElementCache* cache);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

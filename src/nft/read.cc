@@ -40,8 +40,11 @@ public:
     Reader(Socket& s, const std::string& name, const ElementCache* cache)
         : s_(s), name_(name), cache_(cache) {}
     std::optional<Table> read();
+    /// The table and only the named sets that exist (definitions and elements).
+    std::optional<Table> read_sets(const std::set<std::string>& names);
 
 private:
+    void read_set(Table& t, const std::string& name);
     char* buf() { return tx_.data(); }
     bool read_table(Table& t);
     void read_chains(Table& t);
@@ -128,6 +131,35 @@ void Reader::read_sets(Table& t) {
         if (cached) s.elements = *cached;
         else read_elements(s);
     }
+}
+
+void Reader::read_set(Table& t, const std::string& name) {
+    auto req = set_handle(name_, name);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf(), NFT_MSG_GETSET, NFPROTO_INET, NLM_F_ACK, s_.next_seq());
+    nftnl_set_nlmsg_build_payload(nlh, req.get());
+    std::optional<Set> d;
+    try {
+        s_.request(nlh, [&](const nlmsghdr* m) {
+            auto s = must<SetPtr>(nftnl_set_alloc());
+            if (nftnl_set_nlmsg_parse(m, s.get()) < 0) return;
+            d = parse_set(s.get());
+        }, "set " + name);
+    } catch (const KernelError& e) {
+        if (e.err == ENOENT) return;   // not there: the plan adds it, or the caller says so
+        throw;
+    }
+    if (!d || d->key.empty()) return;
+    const auto* cached = cache_ && !d->dynamic ? find_cached(name) : nullptr;
+    if (cached) d->elements = *cached;
+    else read_elements(*d);
+    t.sets[name] = std::move(*d);
+}
+
+std::optional<Table> Reader::read_sets(const std::set<std::string>& names) {
+    Table t;
+    if (!read_table(t)) return std::nullopt;
+    for (const auto& n : names) read_set(t, n);
+    return t;
 }
 
 void Reader::read_elements(Set& set) {
@@ -275,6 +307,16 @@ uint64_t Netlink::netns_cookie() {
 }
 
 std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* genid, const ElementCache* cache) {
+    return read_sets(name, nullptr, genid, cache);
+}
+
+std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<std::string>& sets, uint32_t* genid,
+                                        const ElementCache* cache) {
+    return read_sets(name, &sets, genid, cache);
+}
+
+std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<std::string>* sets, uint32_t* genid,
+                                        const ElementCache* cache) {
     Socket& s = impl_->sock;
     uint64_t cookie = cache ? netns_cookie() : 0;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
@@ -282,7 +324,8 @@ std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* geni
         std::optional<Table> t;
         try {
             const ElementCache* valid = cache && cache->valid_for(name, g0, cookie) ? cache : nullptr;
-            t = Reader(s, name, valid).read();
+            Reader r(s, name, valid);
+            t = sets ? r.read_sets(*sets) : r.read();
         } catch (const DumpInterrupted&) {
             continue;
         } catch (const KernelError& e) {

@@ -35,11 +35,15 @@ std::chrono::milliseconds backoff(int attempt) {
 
 // After our commit: if the generation moved by exactly one, nobody else committed and the
 // kernel holds exactly what the plan made of the table we read.
-void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Table& desired, uint32_t gen) {
+// A commit after a partial read (opt.read_only) knows only the sets it read: the cache it
+// leaves is the one valid before, with those sets as the commit made them.
+void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Table& desired, uint32_t gen,
+                std::optional<ElementCache> valid_before) {
     if (opt.cache_path.empty()) return;
     try {
         uint32_t now = k.genid();
-        if (now != gen + 1 && !(gen == UINT32_MAX && now == 1)) {
+        bool partial = !opt.read_only.empty();
+        if ((now != gen + 1 && !(gen == UINT32_MAX && now == 1)) || (partial && !valid_before)) {
             std::remove(opt.cache_path.c_str());
             return;
         }
@@ -48,6 +52,10 @@ void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Tabl
         std::optional<Table> before = std::move(out.before);
         out.before.reset();
         auto c = ElementCache::of(plan::apply(std::move(before), out.plan, desired), desired.name);
+        if (partial) {
+            for (auto& [name, elements] : c.sets) valid_before->sets[name] = std::move(elements);
+            c.sets = std::move(valid_before->sets);
+        }
         c.boot_id = boot_id();
         c.netns_cookie = k.netns_cookie();
         c.genid = now;
@@ -93,7 +101,9 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
         out.attempts = attempt;
         uint32_t gen = 0;
         try {
-            out.before = k.read_table(desired.name, &gen, cache ? &*cache : nullptr);
+            out.before = opt.read_only.empty()
+                             ? k.read_table(desired.name, &gen, cache ? &*cache : nullptr)
+                             : k.read_sets(desired.name, opt.read_only, &gen, cache ? &*cache : nullptr);
         } catch (const GenerationChanged& e) {
             lost_race(e, attempt);
             continue;
@@ -122,7 +132,7 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
         }
         if (opt.check_only) return out;
         out.committed = true;
-        save_cache(k, opt, out, desired, gen);
+        save_cache(k, opt, out, desired, gen, used_cache ? std::move(cache) : std::nullopt);
         return out;
     }
 }

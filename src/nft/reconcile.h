@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 
 #include "nft/netlink.h"
 #include "plan/plan.h"
@@ -26,6 +27,9 @@ struct Outcome {
 
 struct ReconcileOptions {
     plan::Scope scope;
+    /// Non-empty: read only these sets of the table (a ban, a sync), not the whole table.
+    /// make_plan then sees a table holding only them, and must plan only for them.
+    std::set<std::string> read_only;
     bool dry_run = false;      // plan only, nothing sent
     bool check_only = false;   // send without BATCH_END: the kernel validates, then aborts
     /// How long to keep trying while other tools keep committing (ERESTART).

@@ -22,6 +22,10 @@ public:
     std::optional<ruleset::Table> read_table(const std::string& n, uint32_t* g, const nft::ElementCache* c) override {
         return real_.read_table(n, g, c);
     }
+    std::optional<ruleset::Table> read_sets(const std::string& n, const std::set<std::string>& s, uint32_t* g,
+                                            const nft::ElementCache* c) override {
+        return real_.read_sets(n, s, g, c);
+    }
     uint64_t netns_cookie() override { return real_.netns_cookie(); }
     nft::CommitStats commit(const plan::Plan& p, const ruleset::Table& d, uint32_t genid, bool check_only) override {
         const char* race = std::getenv("IVOZFW_TEST_RACE");

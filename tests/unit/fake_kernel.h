@@ -23,7 +23,7 @@ public:
     std::function<void()> before_commit;
     /// The next commit is refused with this errno (nothing changes).
     int refuse_next = 0;
-    int commits = 0, reads = 0, cache_reads = 0;
+    int commits = 0, reads = 0, cache_reads = 0, set_reads = 0;
 
     void foreign_commit() { ++gen; }
 
@@ -41,6 +41,18 @@ public:
             for (auto& [n, s] : t->sets)
                 if (auto it = cache->sets.find(n); it != cache->sets.end() && !s.dynamic) s.elements = it->second;
         }
+        return t;
+    }
+
+    std::optional<ruleset::Table> read_sets(const std::string& name, const std::set<std::string>& sets, uint32_t* g,
+                                            const nft::ElementCache* cache) override {
+        auto t = read_table(name, g, cache);
+        ++set_reads;
+        if (!t) return t;
+        t->chains.clear();
+        t->chain_order.clear();
+        t->counters.clear();
+        std::erase_if(t->sets, [&](const auto& kv) { return !sets.count(kv.first); });
         return t;
     }
 
