@@ -10,6 +10,8 @@
 
 #include "cli/desired.h"
 #include "fleet/bans.h"
+#include "fleet/message.h"
+#include "fleet/redis.h"
 #include "input/quote.h"
 #include "nft/reconcile.h"
 #include "ruleset/antiflood.h"
@@ -91,6 +93,27 @@ void warn_exempt(const ruleset::Table& live, const Target& t) {
         std::cerr << "warning: " << t.shown << " is a carrier: the ban has no effect on antiflood.carrier_services\n";
 }
 
+// An unban reaches every host: the live key goes, the other bansyncs hear it.
+bool tell_fleet(const policy::Policy& p, const Target& t) {
+    fleet::Message m;
+    m.op = fleet::Message::Op::unban;
+    m.family = t.addr.family;
+    m.value = ruleset::from_be(t.key.data(), unsigned(t.key.size()));
+    m.prefix = t.prefix;
+    try {
+        m.origin = fleet_host(*p.fleet);
+        auto redis = open_fleet_redis(*p.fleet);
+        redis->connect("");
+        redis->del(m.key());
+        redis->publish(fleet::kChannel, fleet::encode(m));
+        fmt::print("{}: unban sent to the fleet (redis {})\n", t.shown, redis->where());
+        return true;
+    } catch (const std::exception& e) {
+        std::cerr << "warning: " << t.shown << ": unbanned here, but the fleet was not told: " << e.what() << "\n";
+        return false;
+    }
+}
+
 }  // namespace
 
 int cmd_bans(const Options& o) {
@@ -151,7 +174,8 @@ int cmd_unban(const Options& o) {
     };
     auto out = nft::reconcile(nl, d.table, opt);
     if (was_banned) fmt::print("{}: unbanned\n", t.shown);
-    else fmt::print("{}: not banned, nothing to do\n", t.shown);
+    else fmt::print("{}: not banned here\n", t.shown);
+    if (d.policy.fleet && !tell_fleet(d.policy, t)) return kExitWarnings;
     return exit_status(d, out);
 }
 

@@ -11,7 +11,12 @@
 #include <string>
 
 #include "cli/state.h"
+#include "policy/policy.h"
 #include "nft/netlink.h"
+
+namespace ivozfw::fleet {
+class Redis;
+}
 
 namespace ivozfw::cli {
 
@@ -70,6 +75,11 @@ int cmd_unban(const Options& o);
 int cmd_ban(const Options& o);
 int cmd_companies_sync(const Options& o);
 int cmd_platform_sync(const Options& o);
+int cmd_bansync(const Options& o);
+/// The fleet section's host name (fleet.host, else the hostname), and its Redis (not yet
+/// connected), for bansync and unban.
+std::string fleet_host(const policy::Fleet& f);
+std::unique_ptr<fleet::Redis> open_fleet_redis(const policy::Fleet& f);
 int cmd_companies_list(const Options& o);
 int cmd_companies_show(const Options& o);
 /// Operations (status_commands.cc, explain_commands.cc). status: 0 loaded and equal to the

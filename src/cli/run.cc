@@ -47,6 +47,8 @@ const Command kCommands[] = {
     {"companies sync", "bring the company sets in line with the source (only the delta)", cmd_companies_sync, true},
     {"platform sync", "bring every set the platform database fills in line with it (only the delta)",
      cmd_platform_sync, true},
+    {"bansync", "share this host's bans with the fleet and enforce theirs (long-running; fleet section)",
+     cmd_bansync, true},
     {"companies list", "company -> ranges as loaded, and which are in the kernel", cmd_companies_list, true},
     {"companies show", "one company's ranges, and which are in the kernel", cmd_companies_show, true},
 };

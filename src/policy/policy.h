@@ -77,6 +77,21 @@ struct Platform {
     unsigned max_remove_percent = 50;    // per list: more would be removed -> keep the kernel's
 };
 
+/// Bans as platform events (ivozfw bansync): every host's bans through the platform's Redis.
+struct Fleet {
+    struct Endpoint {
+        std::string host;
+        uint16_t port = 0;
+    };
+    std::vector<Endpoint> sentinels;   // sentinel://H1:P1,H2:P2/<master>
+    std::string master;                // sentinel master name ("mymaster")
+    Endpoint redis;                    // redis://HOST:PORT (no sentinel)
+    unsigned db = 0;                   // /<db> after either form
+    std::string credentials;           // file: password, user, sentinel_password (root, 0600)
+    std::string host;                  // this host's name in the fleet; "" = gethostname()
+    uint64_t max_ban_s = 86400;        // longest remote ban applied here
+};
+
 struct CallLimit {
     uint32_t max_media_flows_per_source = 0;   // 0 = off
 };
@@ -105,6 +120,7 @@ struct Policy {
     std::optional<Antiflood> antiflood;
     std::optional<Companies> companies;
     std::optional<Platform> platform;
+    std::optional<Fleet> fleet;
     CallLimit call_limit;
     Logging logging;
 };

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cctype>
 #include <set>
 
 #include "input/quote.h"
@@ -393,6 +395,84 @@ void read_platform(Reader& r, const Json* j, Policy& p) {
     p.platform = std::move(pl);
 }
 
+// "HOST:PORT" (IPv6: "[addr]:port"), port 1-65535.
+std::optional<Fleet::Endpoint> read_endpoint(Reader& r, const std::string& path, std::string_view text) {
+    Fleet::Endpoint e;
+    size_t colon = text.rfind(':');
+    std::string_view host = text.substr(0, colon), port = colon == text.npos ? "" : text.substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    unsigned v = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (colon == text.npos || host.empty() || ec != std::errc{} || ptr != port.data() + port.size() || v == 0 ||
+        v > 65535) {
+        r.error(path, quote_short(std::string(text)) + " is not HOST:PORT");
+        return std::nullopt;
+    }
+    e.host = host;
+    e.port = uint16_t(v);
+    return e;
+}
+
+// redis://HOST:PORT[/DB] or sentinel://H1:P1[,H2:P2...]/MASTER[/DB]
+void read_redis_url(Reader& r, const std::string& path, const std::string& url, Fleet& f) {
+    auto bad = [&](const std::string& why) {
+        r.error(path, quote_short(url) + ": " + why + " (redis://HOST:PORT[/DB] or "
+                                                      "sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB])");
+    };
+    bool sentinel = url.starts_with("sentinel://");
+    if (!sentinel && !url.starts_with("redis://")) return bad("unknown scheme");
+    std::string rest = url.substr(sentinel ? 11 : 8);
+    std::vector<std::string> parts;
+    for (size_t pos = 0;;) {
+        size_t slash = rest.find('/', pos);
+        parts.push_back(rest.substr(pos, slash == rest.npos ? rest.npos : slash - pos));
+        if (slash == rest.npos) break;
+        pos = slash + 1;
+    }
+    auto read_db = [&](const std::string& t) {
+        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), f.db);
+        if (ec != std::errc{} || p != t.data() + t.size() || f.db > 15) bad("database must be 0-15");
+    };
+    if (sentinel) {
+        if (parts.size() < 2 || parts.size() > 3 || parts[1].empty()) return bad("no master name");
+        for (size_t pos = 0; pos <= parts[0].size();) {
+            size_t comma = parts[0].find(',', pos);
+            auto e = read_endpoint(r, path, std::string_view(parts[0]).substr(pos, comma == parts[0].npos ? parts[0].npos : comma - pos));
+            if (!e) return;
+            f.sentinels.push_back(*e);
+            if (comma == parts[0].npos) break;
+            pos = comma + 1;
+        }
+        f.master = parts[1];
+        if (parts.size() == 3) read_db(parts[2]);
+        return;
+    }
+    if (parts.size() > 2) return bad("too many parts");
+    if (auto e = read_endpoint(r, path, parts[0])) f.redis = *e;
+    if (parts.size() == 2) read_db(parts[1]);
+}
+
+void read_fleet(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "fleet")) return;
+    const std::string path = "fleet";
+    r.known_keys(*j, path, {"redis", "credentials", "host", "max_ban"});
+    Fleet f;
+    std::string url;
+    read_path(r, *j, path, "redis", url);
+    if (!url.empty()) read_redis_url(r, "fleet.redis", url, f);
+    r.read(*j, path, "credentials", f.credentials);
+    r.read(*j, path, "host", f.host);
+    if (!f.host.empty() &&
+        (f.host.size() > 64 || !std::all_of(f.host.begin(), f.host.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+        })))
+        r.error("fleet.host", quote_short(f.host) + ": 1-64 of letters, digits, '.', '_', '-'");
+    if (auto it = j->find("max_ban"); it != j->end())
+        if (auto d = read_duration(r, *it, "fleet.max_ban")) f.max_ban_s = *d;
+    if (!p.antiflood) r.error(path, "needs an antiflood section: the bans it shares live in antiflood's ban sets");
+    p.fleet = std::move(f);
+}
+
 // With a platform section the company ranges come from its database: the companies
 // section (optional then) keeps strict and its guard.
 void read_companies(Reader& r, const Json* j, Policy& p) {
@@ -449,7 +529,7 @@ Policy build(const Json& root, Reader& r) {
     Policy p;
     if (!r.is_object(root, "")) return p;
     r.known_keys(root, "", {"$schema", "description", "table", "lists", "services", "icmp", "geoip",
-                            "antiflood", "companies", "platform", "call_limit", "logging"});
+                            "antiflood", "companies", "platform", "fleet", "call_limit", "logging"});
     std::string ignored;
     r.read(root, "", "$schema", ignored);
     r.read(root, "", "description", ignored);
@@ -463,6 +543,7 @@ Policy build(const Json& root, Reader& r) {
     read_antiflood(r, member(root, "antiflood"), p);
     read_platform(r, member(root, "platform"), p);
     read_companies(r, member(root, "companies"), p);
+    read_fleet(r, member(root, "fleet"), p);
     read_call_limit(r, member(root, "call_limit"), p);
     read_logging(r, member(root, "logging"), p);
     if (p.antiflood && p.antiflood->carrier_services.empty() && (p.platform || !p.lists["carriers"].empty()))

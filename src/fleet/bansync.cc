@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "fleet/bansync.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "ruleset/compile.h"
+#include "ruleset/antiflood.h"
+#include "ruleset/values.h"
+
+namespace ivozfw::fleet {
+
+namespace {
+
+std::string ban_set(bool v6) { return ruleset::names::list_set(ruleset::names::ban, v6); }
+
+// The exemptions of this host, from the kernel's own sets (policy lists, the platform
+// database's rows, company ranges, carriers).
+net::AddressSet exempt_of(const ruleset::Table& live, bool v6) {
+    net::AddressSet out;
+    for (const char* base : {ruleset::names::exempt, ruleset::names::companies, ruleset::names::carriers}) {
+        auto it = live.sets.find(ruleset::names::list_set(base, v6));
+        if (it == live.sets.end()) continue;
+        for (const auto& e : it->second.elements) out.add(v6 ? net::Family::v6 : net::Family::v4, ruleset::element_range(e));
+    }
+    out.normalize();
+    return out;
+}
+
+const ruleset::Element* find(const ruleset::Set& s, const ruleset::Bytes& key) {
+    for (const auto& e : s.elements)
+        if (e.key == key) return &e;
+    return nullptr;
+}
+
+}  // namespace
+
+BanSync::BanSync(SyncConfig c, nft::Kernel& k, const ruleset::Table& desired, nft::ReconcileOptions base, Redis& r,
+                 BanRecorder* recorder, Log log, Now now)
+    : c_(std::move(c)), k_(k), desired_(desired), base_(std::move(base)), redis_(r), recorder_(recorder),
+      log_(std::move(log)), now_(std::move(now)) {
+    for (bool v6 : {false, true}) {
+        ban_sets_.insert(ban_set(v6));
+        for (const char* b : {ruleset::names::ban, ruleset::names::exempt, ruleset::names::companies,
+                              ruleset::names::carriers})
+            read_sets_.insert(ruleset::names::list_set(b, v6));
+    }
+}
+
+void BanSync::step() {
+    int64_t now = now_();
+    if (!redis_.connected() && now >= next_connect_) connect();
+    if (redis_.connected()) {
+        receive();
+    } else {
+        int64_t wait = std::min<int64_t>(c_.poll_ms, std::max<int64_t>(next_connect_ - now, 1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+    }
+    if (!remote_.empty()) apply_remote();
+    now = now_();
+    if (now >= next_poll_) {
+        poll_local();
+        next_poll_ = now + c_.poll_ms;
+    }
+    publish_pending();
+    record_pending();
+    now = now_();
+    if (redis_.connected() && now >= next_resync_) {
+        next_resync_ = now + c_.resync_ms;
+        load_live_keys();
+        first_poll_ = true;   // the next poll publishes every live local ban again
+    }
+    if (redis_.connected() && now >= next_master_check_) {
+        next_master_check_ = now + c_.master_check_ms;
+        if (!redis_.master_unchanged()) lost("the sentinels name another master");
+    }
+}
+
+void BanSync::connect() {
+    try {
+        redis_.connect(kChannel);
+    } catch (const RedisError& e) {
+        next_connect_ = now_() + backoff_ms_;
+        log_(fmt::format("bansync: {}; retrying in {} ms", e.what(), backoff_ms_));
+        backoff_ms_ = std::min(backoff_ms_ * 2, 2000);
+        return;
+    }
+    backoff_ms_ = 100;
+    ++stats_.reconnects;
+    log_("bansync: connected to redis master " + redis_.where());
+    load_live_keys();
+    next_resync_ = now_() + c_.resync_ms;
+    // Whatever is live here goes out again: bans made while Redis was away included.
+    first_poll_ = true;
+}
+
+void BanSync::lost(const std::string& why) {
+    log_(fmt::format("bansync: {}; reconnecting", why));
+    next_connect_ = now_() + backoff_ms_;
+    redis_.disconnect();
+}
+
+void BanSync::receive() {
+    std::vector<std::string> raw;
+    try {
+        raw = redis_.receive(c_.poll_ms);
+        // A burst arrives as many messages: give it a moment to become one transaction.
+        if (!raw.empty() && c_.batch_ms > 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(c_.batch_ms));
+            for (auto& m : redis_.receive(0)) raw.push_back(std::move(m));
+        }
+    } catch (const RedisError& e) {
+        lost(e.what());
+    }
+    for (const auto& text : raw) {
+        std::string why;
+        auto m = decode(text, c_.v6_prefix, &why);
+        if (!m) {
+            ++stats_.malformed;
+            log_(fmt::format("bansync: dropped malformed message on {}: {} ({} bytes)", kChannel, why, text.size()));
+            continue;
+        }
+        if (m->origin == c_.host) continue;   // ours, already in our sets
+        remote_.push_back(std::move(*m));
+    }
+}
+
+void BanSync::load_live_keys() {
+    std::vector<std::string> values;
+    try {
+        values = redis_.values(std::string(kKeyPrefix) + "*");
+    } catch (const RedisError& e) {
+        return lost(e.what());
+    }
+    size_t n = 0;
+    for (const auto& text : values) {
+        std::string why;
+        auto m = decode(text, c_.v6_prefix, &why);
+        if (!m || m->op != Message::Op::ban) {
+            ++stats_.malformed;
+            log_(fmt::format("bansync: ignored malformed ban key: {}", m ? "not a ban" : why));
+            continue;
+        }
+        // Our own bans too: a rebooted host enforces what the fleet still does.
+        if (m->origin == c_.host && local_.count(m->address())) continue;
+        remote_.push_back(std::move(*m));
+        ++n;
+    }
+    log_(fmt::format("bansync: loaded {} live bans from redis", n));
+}
+
+void BanSync::apply_remote() {
+    std::deque<Message> batch;
+    batch.swap(remote_);
+    std::vector<std::string> notes;
+    size_t added = 0, removed = 0;
+    auto opt = base_;
+    opt.read_only = read_sets_;
+    opt.lock_holder = "bansync";
+    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        notes.clear();
+        added = removed = 0;
+        plan::Plan pl;
+        pl.table = desired_.name;
+        pl.table_exists = live.has_value();
+        if (!live) {
+            notes.push_back("table inet " + desired_.name + " is not loaded: remote bans wait for `ivozfw apply`");
+            return pl;
+        }
+        int64_t now = now_();
+        // The latest message per address decides (a ban then its unban: no ban).
+        std::map<std::string, const Message*> last;
+        for (const auto& m : batch) last[m.address()] = &m;
+        std::map<bool, net::AddressSet> exempt{{false, exempt_of(*live, false)}, {true, exempt_of(*live, true)}};
+        std::map<bool, size_t> count;
+        for (bool v6 : {false, true})
+            if (auto it = live->sets.find(ban_set(v6)); it != live->sets.end()) count[v6] = it->second.elements.size();
+        for (const auto& [addr, m] : last) {
+            bool v6 = m->family == net::Family::v6;
+            auto it = live->sets.find(ban_set(v6));
+            if (it == live->sets.end()) {
+                notes.push_back("set " + ban_set(v6) + " is missing: no antiflood section applied here");
+                continue;
+            }
+            const auto& set = it->second;
+            ruleset::Bytes key = ruleset::be_bytes(m->value, v6 ? 16 : 4);
+            const auto* have = find(set, key);
+            if (m->op == Message::Op::unban) {
+                if (have) pl.ops.push_back(plan::Op{plan::Op::delete_elements, set.name, {*have}, {}, 0, "fleet unban"}),
+                    ++removed, --count[v6];
+                continue;
+            }
+            if (exempt[v6].contains(net::Address{m->family, m->value})) {
+                ++stats_.ignored;
+                notes.push_back(fmt::format("ignored {} from {}: exempt here", addr, m->origin));
+                continue;
+            }
+            int64_t left = std::min<int64_t>(m->expires_ms - now, int64_t(c_.max_ban_ms));
+            if (left < 1000) continue;   // expired, or about to
+            if (have && int64_t(have->expires_ms.value_or(0)) + 1000 >= left) continue;   // banned long enough
+            if (!have && count[v6] >= c_.set_size) {
+                notes.push_back(fmt::format("ignored {} from {}: set {} is full ({} elements)", addr, m->origin,
+                                            set.name, c_.set_size));
+                continue;
+            }
+            if (have) pl.ops.push_back(plan::Op{plan::Op::delete_elements, set.name, {*have}, {}, 0, "fleet re-ban"});
+            else ++count[v6];
+            ruleset::Element e;
+            e.key = key;
+            e.timeout_ms = uint64_t(left);
+            e.comment = fleet_comment(m->origin, m->reason);
+            pl.ops.push_back(plan::Op{plan::Op::add_elements, set.name, {e}, {}, 0, "fleet ban"});
+            ++added;
+        }
+        return pl;
+    };
+    auto t0 = now_();
+    try {
+        auto out = nft::reconcile(k_, desired_, opt);
+        for (const auto& n : notes) log_("bansync: " + n);
+        if (out.committed) {
+            ++stats_.transactions;
+            stats_.applied += added;
+            log_(fmt::format("bansync: applied {} bans and {} unbans from the fleet in one transaction ({} ms)", added,
+                             removed, now_() - t0));
+        }
+    } catch (const std::exception& e) {
+        // Kept for the next turn: nothing live is dropped because the kernel was busy.
+        log_(fmt::format("bansync: could not apply {} fleet messages: {}; retrying", batch.size(), e.what()));
+        for (auto& m : batch) remote_.push_back(std::move(m));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+}
+
+void BanSync::poll_local() {
+    uint32_t gen = 0;
+    std::optional<ruleset::Table> live;
+    try {
+        live = k_.read_sets(desired_.name, ban_sets_, &gen);
+    } catch (const std::exception& e) {
+        log_(std::string("bansync: reading the ban sets: ") + e.what());
+        return;
+    }
+    if (!live) return;
+    int64_t now = now_();
+    std::map<std::string, int64_t> seen;
+    for (bool v6 : {false, true}) {
+        auto it = live->sets.find(ban_set(v6));
+        if (it == live->sets.end()) continue;
+        for (const auto& b : bans_of(it->second, v6, c_.v6_prefix)) {
+            if (!b.local()) continue;
+            int64_t exp = now + int64_t(b.left_ms);
+            std::string addr = b.address();
+            seen[addr] = exp;
+            if (!first_poll_ && local_.count(addr)) continue;
+            Message m;
+            m.op = Message::Op::ban;
+            m.family = b.family;
+            m.value = b.value;
+            m.prefix = b.prefix;
+            m.reason = b.reason;
+            m.expires_ms = exp;
+            m.origin = c_.host;
+            unpublished_[addr] = m;
+            if (!local_.count(addr)) unrecorded_[addr] = exp;
+        }
+    }
+    local_ = std::move(seen);
+    first_poll_ = false;
+}
+
+void BanSync::publish_pending() {
+    if (!redis_.connected()) return;
+    int64_t now = now_();
+    for (auto it = unpublished_.begin(); it != unpublished_.end();) {
+        const Message& m = it->second;
+        int64_t left = m.expires_ms - now;
+        if (left <= 0) {
+            it = unpublished_.erase(it);
+            continue;
+        }
+        try {
+            std::string text = encode(m);
+            redis_.set(m.key(), text, uint64_t(left));
+            redis_.publish(kChannel, text);
+        } catch (const RedisError& e) {
+            return lost(e.what());
+        }
+        ++stats_.published;
+        log_(fmt::format("bansync: published {} ({}, {} s)", m.address(), m.reason, (left + 999) / 1000));
+        it = unpublished_.erase(it);
+    }
+}
+
+void BanSync::record_pending() {
+    if (!recorder_ || unrecorded_.empty()) return;
+    int64_t now = now_();
+    if (now < next_record_) return;
+    for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
+        if (it->second <= now) {
+            it = unrecorded_.erase(it);
+            continue;
+        }
+        try {
+            recorder_->record(it->first);
+        } catch (const std::exception& e) {
+            log_(fmt::format("bansync: BannedAddresses: {}; retrying in 5 s", e.what()));
+            next_record_ = now + 5000;
+            return;
+        }
+        ++stats_.recorded;
+        it = unrecorded_.erase(it);
+    }
+}
+
+}  // namespace ivozfw::fleet

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "fleet/message.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "fleet/bans.h"
+#include "input/json_limits.h"
+#include "input/quote.h"
+
+namespace ivozfw::fleet {
+
+std::string Message::address() const {
+    std::string a = net::format_address(family, value);
+    return prefix < net::bits(family) ? fmt::format("{}/{}", a, prefix) : a;
+}
+
+std::string encode(const Message& m) {
+    nlohmann::json j{{"v", 1}, {"op", m.op == Message::Op::ban ? "ban" : "unban"}, {"address", m.address()},
+                     {"origin", m.origin}};
+    if (m.op == Message::Op::ban) j["reason"] = m.reason, j["expires_ms"] = m.expires_ms;
+    return j.dump();
+}
+
+namespace {
+
+bool valid_reason(const std::string& r) {
+    return !r.empty() && r.size() <= 32 && std::all_of(r.begin(), r.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+const nlohmann::json* string_field(const nlohmann::json& j, const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? &*it : nullptr;
+}
+
+}  // namespace
+
+std::optional<Message> decode(std::string_view text, unsigned v6_prefix, std::string* why) {
+    auto fail = [&](std::string w) -> std::optional<Message> {
+        *why = std::move(w);
+        return std::nullopt;
+    };
+    if (text.size() > kMaxMessage) return fail(fmt::format("{} bytes, more than {}", text.size(), kMaxMessage));
+    if (auto e = input::check_json_limits(text)) return fail("JSON: " + e->message);
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded()) return fail("not JSON");
+    if (!j.is_object()) return fail("not a JSON object");
+    auto v = j.find("v");
+    if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() != 1) return fail("\"v\" is not 1");
+    Message m;
+    auto op = string_field(j, "op");
+    if (!op) return fail("no \"op\"");
+    if (*op == "ban") m.op = Message::Op::ban;
+    else if (*op == "unban") m.op = Message::Op::unban;
+    else return fail("op " + input::quote_short(op->get<std::string>()) + " is not ban or unban");
+    auto origin = string_field(j, "origin");
+    if (!origin || !valid_host(origin->get<std::string>())) return fail("no valid \"origin\"");
+    m.origin = origin->get<std::string>();
+    auto addr = string_field(j, "address");
+    if (!addr) return fail("no \"address\"");
+    std::string err;
+    auto p = net::parse_prefix(addr->get<std::string>(), &err);
+    if (!p) return fail("address: " + err);
+    m.family = p->addr.family;
+    m.value = p->addr.value;
+    m.prefix = p->len;
+    if (m.family == net::Family::v4 && m.prefix != 32) return fail("an IPv4 ban is one address, not a prefix");
+    if (m.family == net::Family::v6) {
+        if (m.prefix < v6_prefix)
+            return fail(fmt::format("IPv6 prefix /{} is wider than this host's ban prefix /{}", m.prefix, v6_prefix));
+        unsigned drop = 128 - v6_prefix;
+        m.value = drop >= 128 ? 0 : (m.value >> drop) << drop;
+        m.prefix = v6_prefix;
+    }
+    if (m.op == Message::Op::unban) return m;
+    auto reason = string_field(j, "reason");
+    if (!reason || !valid_reason(reason->get<std::string>())) return fail("no valid \"reason\"");
+    m.reason = reason->get<std::string>();
+    auto exp = j.find("expires_ms");
+    if (exp == j.end() || !exp->is_number_integer()) return fail("no integer \"expires_ms\"");
+    m.expires_ms = exp->get<int64_t>();
+    return m;
+}
+
+}  // namespace ivozfw::fleet
