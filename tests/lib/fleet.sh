@@ -26,7 +26,8 @@
 #   in_ban X ADDR       exit 0 when ADDR is in X's ban_v4/ban_v6 (nft get element)
 #   wait_ban X ADDR S / wait_unban X ADDR S   poll every 20 ms for up to S seconds
 #   flood_a SRC...      fleet_tool.py flood: 40 OPTIONS at 300/s per source to A
-#   fleet_rcli args...  redis-cli as admin, on whichever server the sentinels call master
+#   fleet_rcli args...  redis-cli as admin, on $FLEET_MASTER (set it after a failover)
+#   fleet_live_keys     "KEY PTTL_MS VALUE" of every ivozfw:ban:* key, in one round trip
 #   banned_rows IP      "blocker|lastTimeBanned|brandId|companyId" rows for IP, ordered by id
 . "$IVOZFW_SRC/tests/packet/sipp/env.sh"
 . "$LIB_DIR/mariadb.sh"
@@ -89,6 +90,7 @@ fleet_up() {
     redis_wait_replica $REDIS_R 6379
     for a in $REDIS_SENTINELS; do sentinel_start "$rns" "$a" 26379 $REDIS_M 6379; done
     for a in $REDIS_SENTINELS; do sentinel_wait_ready "$a" 26379; done
+    FLEET_MASTER="$REDIS_M 6379"
     # The credentials file: key = value, a [section] line the reader ignores.
     printf '[fleet]\nuser = %s\npassword = %s\nsentinel_password = %s\n' \
         "$REDIS_USER" "$REDIS_USER_PASSWORD" "$SENTINEL_PASSWORD" >"$FLEET_CNF"
@@ -163,12 +165,21 @@ wait_unban() { _poll "$3" _not_in_ban "$1" "$2"; }
 
 flood_a() { in_ns "$atk" "$PY" "$FLEET_TOOL" flood "${H_ADDR[A]}" 5060 300 40 "$@"; }
 
-# fleet_rcli args... : redis-cli as admin against the current master (asked to a sentinel).
+# fleet_rcli args... : redis-cli as admin against $FLEET_MASTER ("ADDR PORT"; after a
+# failover the test sets it to $REDIS_NEW_MASTER), or the master the sentinels name when empty.
+FLEET_MASTER=
 fleet_rcli() {
-    local m
-    m=$(redis_master "$rns" 192.0.2.203 26379)
+    local m=$FLEET_MASTER
+    [ -n "$m" ] || m=$(redis_master "$rns" 192.0.2.203 26379)
     [ -n "$m" ] || m=$(redis_master "$rns" 192.0.2.204 26379)
     redis_cli "$rns" "${m% *}" "${m#* }" "$@"
+}
+
+# fleet_live_keys : one line "KEY PTTL_MS VALUE" per ivozfw:ban:* key, read in one round trip.
+fleet_live_keys() {
+    # raw output (not a terminal): one element a line; the values are one-line JSON
+    fleet_rcli EVAL "local r = {} for _, k in ipairs(redis.call('KEYS', ARGV[1])) do
+        r[#r + 1] = k .. ' ' .. redis.call('PTTL', k) .. ' ' .. (redis.call('GET', k) or '') end return r" 0 'ivozfw:ban:*'
 }
 
 banned_rows() {

@@ -47,6 +47,7 @@ V6_PREFIX=2001:db8:0:1::                     # FLOODER6's /64 as ban_v6 holds it
 V6_KEY="2001:db8:0:1::/64"
 
 t_start=$(now_ms)
+phase() { log "--- $* (at $((($(now_ms) - t_start) / 1000)) s)"; }
 fleet_up
 log "topology up in $(($(now_ms) - t_start)) ms (3 hosts, redis + replica + 3 sentinels, MariaDB)"
 # Rows a proxy wrote before: the flooder's antibruteforce and ipfilter rows must never change;
@@ -100,7 +101,8 @@ wait_bans() {
     done
 }
 
-# --- the live ban already in Redis: loaded by every host at start -------------------------------
+# --- the live ban already in Redis: loaded by every host at start --------------------------------
+phase "the live ban already in Redis: loaded by every host at start"
 for h in $FLEET_HOSTS; do
     wait_ban "$h" "$SEEDED" 3 || fail "host $h did not load the live ban $SEEDED from Redis at start"
     expect_match "$E_LOADED_RE" "$(cat "$T/bansync-$h.log")" "bansync log on $h"
@@ -110,6 +112,7 @@ x=$(elem_json B "$SEEDED")
 printf '%s' "$x" | jq -e '.expires <= 300 and .expires >= 200' >/dev/null || fail "loaded ban on B: not the remaining time (~300 s): $x"
 
 # --- one source floods A (sipp, 300/s): B and C drop it ------------------------------------------
+phase "one source floods A (sipp, 300/s): B and C drop it"
 t0=$(now_ms)
 n=$(sip_uac "$atk" "$FLOODER" "${H_ADDR[A]}" 300 150)
 log "flood at A from $FLOODER: $n/150 answered"
@@ -152,6 +155,7 @@ expect_match "ORIGIN" "$(printf '%s\n' "$OUT" | head -1)" "bans header on C"
 expect_match "^${FLOODER//./\\.} .*proxy-a" "$OUT" "bans on C"
 
 # --- 60 sources in batches of 10: latency A -> B and A -> C --------------------------------------
+phase "60 sources in batches of 10: latency A -> B and A -> C"
 t0=$(now_ms)
 for b in 0 1 2 3 4 5; do
     batch=("${BATCH[@]:$((b * 10)):10}")
@@ -166,7 +170,8 @@ log "propagation of 60 bans (batches of 10), A -> B and C: n=$(jq .n <<<"$lat") 
 [ "$(jq .n <<<"$lat")" = 120 ] || fail "latency samples: $(jq .n <<<"$lat"), expected 120"
 [ "$(jq .p99 <<<"$lat")" -le $MAX_P99_MS ] || fail "p99 propagation $(jq .p99 <<<"$lat") ms > $MAX_P99_MS ms: $lat"
 
-# --- IPv6: the /64 propagates as its prefix -------------------------------------------------------
+# --- IPv6: the /64 propagates as its prefix ------------------------------------------------------
+phase "IPv6: the /64 propagates as its prefix"
 t0=$(now_ms)
 in_ns "$atk" "$PY" "$FLEET_TOOL" flood "${H_ADDR6[A]}" 5060 300 40 "$FLOODER6"
 for h in A B C; do wait_ban "$h" "$V6_PREFIX" 2 || fail "host $h does not hold $V6_KEY"; done
@@ -174,7 +179,8 @@ log "IPv6 /64 A -> B, C: $(lat_json "$t0" "$V6_PREFIX" | jq -c .samples)"
 fleet_rcli GET "$KEY$V6_KEY" | jq -e --arg a "$V6_KEY" '.address == $a' >/dev/null ||
     fail "Redis key $KEY$V6_KEY: $(fleet_rcli GET "$KEY$V6_KEY")"
 
-# --- a source B's policy trusts: banned on A and C, never on B ------------------------------------
+# --- a source B's policy trusts: banned on A and C, never on B -----------------------------------
+phase "a source B's policy trusts: banned on A and C, never on B"
 lb=$(log_lines B)
 flood_a "$B_TRUSTED"
 wait_ban A "$B_TRUSTED" 2 || fail "A did not ban $B_TRUSTED"
@@ -187,7 +193,8 @@ n=$(sip_uac "$atk" "$B_TRUSTED" "${H_ADDR[B]}" 300 60)
 in_ban B "$B_TRUSTED" && fail "B holds $B_TRUSTED after it sent again"
 grep -qF "\"$B_TRUSTED\"" "$T/watch-B.log" && fail "B's ban set held $B_TRUSTED at some point"
 
-# --- unban on A lifts everywhere; unban on C too ------------------------------------------------
+# --- unban on A lifts everywhere; unban on C too -------------------------------------------------
+phase "unban on A lifts everywhere; unban on C too"
 wait_until 3 test -n "$(antiflood_time "$FLOODER")"
 r1=$(antiflood_time "$FLOODER")
 [ -n "$r1" ] || fail "no antiflood row for $FLOODER in BannedAddresses: $(banned_rows "$FLOODER")"
@@ -206,7 +213,8 @@ expect_exit 0 hz C unban -p "${H_POLICY[C]}" "${S[0]}"
 for h in A B; do wait_unban "$h" "${S[0]}" 2 || fail "unban on C: $h still holds ${S[0]} 2 s later"; done
 log "unban on C lifted on A and B within $(($(now_ms) - t0)) ms"
 
-# --- re-ban after unban: still one row, lastTimeBanned later ------------------------------------
+# --- re-ban after unban: still one row, lastTimeBanned later -------------------------------------
+phase "re-ban after unban: still one row, lastTimeBanned later"
 wait_until 3 db_second_passed "$FLOODER" ||
     fail "lastTimeBanned of $FLOODER: $(banned_rows "$FLOODER")"
 flood_a "$FLOODER"
@@ -216,7 +224,8 @@ wait_until 5 time_changed "$FLOODER" "$r1" ||
 [ "$(antiflood_rows "$FLOODER")" = 1 ] || fail "re-ban of $FLOODER: $(banned_rows "$FLOODER")"
 log "re-ban: lastTimeBanned of $FLOODER $r1 -> $(antiflood_time "$FLOODER")"
 
-# --- garbage on the channel and in the keys -----------------------------------------------------
+# --- garbage on the channel and in the keys ------------------------------------------------------
+phase "garbage on the channel and in the keys"
 l0_A=$(log_lines A) l0_B=$(log_lines B) l0_C=$(log_lines C)
 now=$(now_ms)
 g=$GARBAGE_TARGET
@@ -273,6 +282,7 @@ done
 pids_alive "after the garbage and a real ban"
 
 # --- C's bansync restarted: it reloads the live bans ---------------------------------------------
+phase "C's bansync restarted: it reloads the live bans"
 bansync_stop C
 [ "$BANSYNC_RC" = 0 ] || fail "bansync on C exited $BANSYNC_RC on SIGTERM: $(tail -5 "$T/bansync-C.log")"
 in_ns "${H_NS[C]}" nft flush set inet ivozfw ban_v4 || fail "flush ban_v4 on C"
@@ -283,16 +293,14 @@ flood_a "$WHILE_C_DOWN"
 wait_ban B "$WHILE_C_DOWN" 2 || fail "$WHILE_C_DOWN (banned while C is down) did not reach B"
 # What C must reload: every live, well-formed key with more than 8 s left.
 want=()
-while read -r k; do
-    [ -n "$k" ] || continue
-    v=$(fleet_rcli GET "$k")
+fleet_live_keys >"$T/live.keys" || fail "cannot list the keys"
+while read -r k pttl v; do
     # the garbage keys (origin proxy-x) are not bans anyone must enforce
     a=$(printf '%s' "$v" | jq -r 'select(.v == 1 and .op == "ban" and .origin != "proxy-x") | .address' 2>/dev/null) || continue
-    [ -n "$a" ] && [ "$k" = "$KEY$a" ] || continue
-    [ "$(fleet_rcli PTTL "$k")" -gt 8000 ] || continue
+    [ -n "$a" ] && [ "$k" = "$KEY$a" ] && [ "$pttl" -gt 8000 ] || continue
     case $a in */64) a=${a%/64} ;; esac
     want+=("$a")
-done < <(fleet_rcli --scan --pattern "$KEY*")
+done <"$T/live.keys"
 log "live bans in Redis before C restarts: ${#want[@]}"
 [ "${#want[@]}" -ge 10 ] || fail "only ${#want[@]} live bans in Redis: ${want[*]}"
 for a in "$WHILE_C_DOWN" "$SEEDED" "$FLOODER" "$V6_PREFIX" "$B_TRUSTED"; do
@@ -308,7 +316,8 @@ expect_match "$E_LOADED_RE" "$(log_since C "$lc")" "C's log after restart"
 in_ban C "$g" && fail "C loaded the v=999 key of $g"
 pids_alive "after C's reload"
 
-# --- the Redis master killed: failover, propagation resumes ----------------------------------------
+# --- the Redis master killed: failover, propagation resumes --------------------------------------
+phase "the Redis master killed: failover, propagation resumes"
 old=$(redis_master "$rns" 192.0.2.203 26379)
 la=$(log_lines A) lb=$(log_lines B) lc=$(log_lines C)
 redis_kill
@@ -324,6 +333,7 @@ for h in B C; do
     [ $((t - REDIS_KILLED_MS)) -gt "$gap" ] && gap=$((t - REDIS_KILLED_MS))
 done
 log "gap from the kill to the ban made during the failover on B and C: $gap ms (failover itself $FAILOVER_MS ms)"
+FLEET_MASTER=$REDIS_NEW_MASTER
 pttl=$(fleet_rcli PTTL "$KEY$DURING_FAILOVER")
 [ "$pttl" -gt 0 ] || fail "the new master has no $KEY$DURING_FAILOVER (PTTL $pttl): lost in the failover"
 expect_contains "$E_LOST" "$(log_since A "$la")" "A's log after the kill"
@@ -339,7 +349,8 @@ log "first ban after the failover, A -> B, C: $(jq -c .samples <<<"$lat")"
 [ "$(jq .max <<<"$lat")" -le $MAX_P99_MS ] || fail "first ban after the failover: $lat"
 pids_alive "after the failover"
 
-# --- BannedAddresses: one antiflood row per banned address, by the origin only ---------------------
+# --- BannedAddresses: one antiflood row per banned address, by the origin only -------------------
+phase "BannedAddresses: one antiflood row per banned address, by the origin only"
 banned=("$FLOODER" "${BATCH[@]}" "$B_TRUSTED" "$AFTER_GARBAGE" "$WHILE_C_DOWN" "$DURING_FAILOVER" "$AFTER_FAILOVER")
 wait_until 5 enough_rows ${#banned[@]} ||
     fail "BannedAddresses: $(antiflood_addresses) addresses banned since 2020, expected ${#banned[@]} or more"
@@ -365,6 +376,7 @@ ipfilter|2020-01-01 00:00:00|NULL|NULL" "$(banned_rows "$FLOODER" | sort)" "Bann
     fail "the antibruteforce row of $FLOODER was changed"
 
 # --- every service stops cleanly -----------------------------------------------------------------
+phase "every service stops cleanly"
 for h in $FLEET_HOSTS; do
     bansync_stop "$h"
     [ "$BANSYNC_RC" = 0 ] || fail "bansync on $h exited $BANSYNC_RC on SIGTERM"
