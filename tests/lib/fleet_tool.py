@@ -16,6 +16,9 @@
         at or after MS; prints JSON {n, p50, p99, max, missing: [...], samples: {...}} (ms).
     fleet_tool.py first LOG ADDR [--after MS] [--op +]
         The time (unix ms) of the first matching event, or nothing (exit 1).
+    fleet_tool.py wait LOG [--after MS] [--timeout S] ADDR...
+        Wait until LOG has a "+" at or after MS for every ADDR (exit 0), or print the missing
+        ones and exit 1 after --timeout seconds (default 30).
 """
 import argparse
 import ctypes
@@ -190,6 +193,32 @@ def first(a):
     return 0
 
 
+def wait(a):
+    want = set(a.addr)
+    deadline = time.time() + a.timeout
+    pos = 0
+    while True:
+        with open(a.log) as f:
+            f.seek(pos)
+            while True:
+                line = f.readline()
+                if not line.endswith("\n"):
+                    break
+                pos = f.tell()
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                if ev["op"] == "+" and ev["t"] >= a.after:
+                    want.discard(ev["elem"])
+        if not want:
+            return 0
+        if time.time() >= deadline:
+            print(" ".join(sorted(want)))
+            return 1
+        time.sleep(0.02)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -216,8 +245,13 @@ def main():
     fs.add_argument("addr")
     fs.add_argument("--after", type=int, default=0)
     fs.add_argument("--op", default="+")
+    wt = sub.add_parser("wait")
+    wt.add_argument("log")
+    wt.add_argument("addr", nargs="+")
+    wt.add_argument("--after", type=int, default=0)
+    wt.add_argument("--timeout", type=float, default=30)
     a = ap.parse_args()
-    return {"watch": watch, "flood": flood, "latency": latency, "first": first}[a.cmd](a)
+    return {"watch": watch, "flood": flood, "latency": latency, "first": first, "wait": wait}[a.cmd](a)
 
 
 if __name__ == "__main__":
