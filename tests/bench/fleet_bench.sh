@@ -6,7 +6,7 @@
 # packet path would add), and bansync publishes what appears:
 #   - 1 source (repeated), 50 and 500 at once: latency from the element appearing in A's set
 #     to it appearing in B's and C's (p50 / p99 / max), and until the last one arrived;
-#   - the 500 burst: CPU time (utime + stime from /proc/PID/stat) and peak RSS (VmHWM, reset
+#   - the 500 burst: CPU time (utime + stime, + waited-for children, from /proc/PID/stat) and peak RSS (VmHWM, reset
 #     through clear_refs before the burst) of bansync on A (publisher + BannedAddresses) and on
 #     B (subscriber), how many "applied" transactions B logged, how long until BannedAddresses
 #     held the 500 rows.
@@ -38,7 +38,7 @@ fleet_up --no-uas
 watch_start
 for h in $FLEET_HOSTS; do bansync_start "$h"; done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }   # utime stime cutime cstime
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 arrived() {  # arrived HOST T0 SECONDS ADDR... : HOST's watcher saw every ADDR after T0
@@ -50,23 +50,13 @@ ban_a() {  # ban_a ADDR... : one `nft add element` in A
     in_ns "${H_NS[A]}" nft add element inet ivozfw ban_v4 "{ $(printf '%s timeout '$TIMEOUT',' "$@" | sed 's/,$//') }" ||
         fail "nft add element in A"
 }
-last_arrival() {  # last_arrival T0 ADDR... : ms from T0 to the last "+" on B or C
-    local t0=$1 a h t max=0
-    shift
-    for a in "$@"; do
-        for h in B C; do
-            t=$("$PY" "$FLEET_TOOL" first "$T/watch-$h.log" "$a" --after "$t0") || continue
-            [ $((t - t0)) -gt $max ] && max=$((t - t0))
-        done
-    done
-    echo $max
-}
-report() {  # report LABEL T0 ADDR...
+report() {  # report LABEL T0 ADDR... (sets LAST: ms from T0 to the last arrival on B or C)
     local label=$1 t0=$2 lat
     shift 2
     lat=$("$PY" "$FLEET_TOOL" latency --origin "$T/watch-A.log" --log "$T/watch-B.log" --log "$T/watch-C.log" --after "$t0" "$@")
     printf '%-22s samples %4s  p50 %5s ms  p99 %5s ms  max %5s ms  missing %s\n' "$label" \
         "$(jq .n <<<"$lat")" "$(jq .p50 <<<"$lat")" "$(jq .p99 <<<"$lat")" "$(jq .max <<<"$lat")" "$(jq '.missing | length' <<<"$lat")"
+    LAST=$(jq .last_after <<<"$lat")
 }
 
 echo "fleet bench: $bin; hosts A B C, bansync pids A=${H_BANSYNC[A]} B=${H_BANSYNC[B]} C=${H_BANSYNC[C]}"
@@ -106,7 +96,7 @@ for n in 50 500; do
     t_db=$(($(now_ms) - t0))
     sleep 1   # let the services settle before reading their counters
     report "$n at once" "$t0" "${NEW[@]}"
-    echo "  $n at once: last arrival on B or C $(last_arrival "$t0" "${NEW[@]}") ms after nft add (polled until all: $t_all ms);" \
+    echo "  $n at once: last arrival on B or C $LAST ms after nft add (polled until all: $t_all ms);" \
         "BannedAddresses +$(($(db_sql "SELECT COUNT(*) FROM BannedAddresses") - rows0)) rows within $t_db ms"
     tx=$(tail -n +$((lb + 1)) "$T/bansync-B.log" | grep -cE "$E_APPLIED_RE")
     sum=$(tail -n +$((lb + 1)) "$T/bansync-B.log" | sed -nE "s/.*$E_APPLIED_RE.*/\\1/p" | awk '{s += $1} END {print s + 0}')
@@ -114,7 +104,7 @@ for n in 50 500; do
     for h in A B; do
         p=${H_BANSYNC[$h]}
         c1=$(cpu_ticks "$p")
-        printf '  %s at once: bansync on %s: CPU %s ms (utime+stime), RSS %s -> %s KiB, peak (VmHWM) %s KiB (before: %s)\n' "$n" "$h" \
+        printf '  %s at once: bansync on %s: CPU %s ms (utime+stime, children included), RSS %s -> %s KiB, peak (VmHWM) %s KiB (before: %s)\n' "$n" "$h" \
             $(((c1 - c0[$h]) * 1000 / $(getconf CLK_TCK))) "${r0[$h]}" "$(rss_kib "$p")" "$(hwm_kib "$p")" "${h0[$h]}"
     done
 done

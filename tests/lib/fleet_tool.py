@@ -13,7 +13,8 @@
         bound to each SRC, RATE per second per source, the sources interleaved (all at once).
     fleet_tool.py latency --origin A.log --log B.log [--log C.log] --after MS ADDR...
         For each ADDR: first "+" in the origin log at or after MS, first "+" in each other log
-        at or after MS; prints JSON {n, p50, p99, max, missing: [...], samples: {...}} (ms).
+        at or after MS; prints JSON {n, p50, p99, max, missing: [...], samples: {...},
+        last_after: the last arrival, ms after MS}.
     fleet_tool.py first LOG ADDR [--after MS] [--op +]
         The time (unix ms) of the first matching event, or nothing (exit 1).
     fleet_tool.py wait LOG [--after MS] [--timeout S] ADDR...
@@ -165,7 +166,7 @@ def pct(vals, q):
 
 
 def latency(a):
-    samples, missing = {}, []
+    samples, missing, last = {}, [], None
     for addr in a.addr:
         t0 = first_seen(a.origin, addr, a.after)
         if t0 is None:
@@ -177,8 +178,10 @@ def latency(a):
                 missing.append(f"{addr}@{os.path.basename(lg)}")
             else:
                 samples[f"{addr}@{os.path.basename(lg)}"] = t - t0
+                last = t if last is None else max(last, t)
     vals = list(samples.values())
-    out = {"n": len(vals), "missing": missing, "samples": samples}
+    out = {"n": len(vals), "missing": missing, "samples": samples,
+           "last_after": None if last is None else last - a.after}
     if vals:
         out.update(p50=pct(vals, 0.5), p99=pct(vals, 0.99), max=max(vals), min=min(vals))
     print(json.dumps(out))
