@@ -32,9 +32,10 @@
 . "$IVOZFW_SRC/tests/packet/sipp/env.sh"
 . "$LIB_DIR/mariadb.sh"
 REDIS_PASSWORD=${REDIS_PASSWORD:-fleet-admin-pw}
-REDIS_USER=${REDIS_USER:-ivozfw}
-REDIS_USER_PASSWORD=${REDIS_USER_PASSWORD:-fleet-user-pw}
-SENTINEL_PASSWORD=${SENTINEL_PASSWORD:-fleet-sentinel-pw}
+# Set REDIS_USER= or SENTINEL_PASSWORD= (empty) in the environment to go without them.
+REDIS_USER=${REDIS_USER-ivozfw}
+REDIS_USER_PASSWORD=${REDIS_USER_PASSWORD-fleet-user-pw}
+SENTINEL_PASSWORD=${SENTINEL_PASSWORD-fleet-sentinel-pw}
 . "$LIB_DIR/redis.sh"
 
 FLEET_TOOL="$LIB_DIR/fleet_tool.py"
@@ -92,8 +93,15 @@ fleet_up() {
     for a in $REDIS_SENTINELS; do sentinel_wait_ready "$a" 26379; done
     FLEET_MASTER="$REDIS_M 6379"
     # The credentials file: key = value, a [section] line the reader ignores.
-    printf '[fleet]\nuser = %s\npassword = %s\nsentinel_password = %s\n' \
-        "$REDIS_USER" "$REDIS_USER_PASSWORD" "$SENTINEL_PASSWORD" >"$FLEET_CNF"
+    {
+        printf '[fleet]\n'
+        if [ -n "$REDIS_USER" ]; then
+            printf 'user = %s\npassword = %s\n' "$REDIS_USER" "$REDIS_USER_PASSWORD"
+        else
+            printf 'password = %s\n' "$REDIS_PASSWORD"
+        fi
+        [ -n "$SENTINEL_PASSWORD" ] && printf 'sentinel_password = %s\n' "$SENTINEL_PASSWORD"
+    } >"$FLEET_CNF"
     chown root "$FLEET_CNF" && chmod 600 "$FLEET_CNF"
     for h in $FLEET_HOSTS; do
         H_POLICY[$h]="$T/policy-$h.json"
