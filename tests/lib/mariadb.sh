@@ -249,3 +249,33 @@ db_creds() {
     } >"$1"
     chown root "$1" && chmod 600 "$1"
 }
+
+# db_banned_table : IvozProvider's BannedAddresses (migration Version20200305163752 plus the
+# later `aor` column; no unique key, FK to Brands left out), and the ivozfw user may read,
+# insert and update it (what `ivozfw bansync` needs for its upsert; no DELETE).
+db_banned_table() {
+    db_sql "CREATE TABLE \`BannedAddresses\` (
+  \`id\` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  \`brandId\` int(10) unsigned DEFAULT NULL,
+  \`companyId\` int(10) unsigned DEFAULT NULL,
+  \`ip\` varchar(50) DEFAULT NULL,
+  \`blocker\` varchar(50) DEFAULT NULL COMMENT '[enum:antiflood|ipfilter|antibruteforce]',
+  \`aor\` varchar(300) DEFAULT NULL,
+  \`description\` varchar(100) DEFAULT NULL,
+  \`lastTimeBanned\` datetime DEFAULT NULL COMMENT '(DC2Type:datetime)',
+  PRIMARY KEY (\`id\`),
+  KEY \`IDX_63B7B3C79CBEC244\` (\`brandId\`),
+  KEY \`IDX_63B7B3C72480E723\` (\`companyId\`),
+  KEY \`bannedAddress_lastTimeBanned\` (\`lastTimeBanned\`),
+  KEY \`bannedAddress_ip_blocker\` (\`ip\`,\`blocker\`),
+  CONSTRAINT \`FK_63B7B3C72480E723\` FOREIGN KEY (\`companyId\`) REFERENCES \`Companies\` (\`id\`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8 COLLATE=utf8_unicode_ci;
+GRANT SELECT, INSERT, UPDATE ON ivozprovider.BannedAddresses TO ivozfw@localhost;"
+}
+
+# db_banned IP BLOCKER [LASTTIME [AOR [DESCRIPTION]]] : a BannedAddresses row as a proxy
+# writes it (brand and company NULL); LASTTIME an SQL expression (default NOW()).
+db_banned() {
+    db_sql "INSERT INTO BannedAddresses (ip, blocker, lastTimeBanned, aor, description)
+            VALUES ($(_q "$1"), $(_q "$2"), ${3:-NOW()}, $(_q "${4:-NULL}"), $(_q "${5:-NULL}"))"
+}

@@ -4,8 +4,10 @@
 #
 #   af_server              namespace $fw: bridge br0 holding 192.0.2.1/24, 198.51.100.1/24,
 #                          203.0.113.1/24, 2001:db8::1/64, 2001:db8:0:1::1/64
-#   af_client VAR label ADDR...   a namespace on the bridge with those addresses (/24, /64)
-#   sip_uas ADDR [PORT]    sipp answering OPTIONS/REGISTER on ADDR:PORT (5060) in $fw (background)
+#   af_client VAR label ADDR...   a namespace on the bridge with those addresses (/24, /64);
+#                          the bridge br0 is in $AF_BRIDGE_NS when set (else $fw)
+#   sip_uas ADDR [PORT [NS]]   sipp answering OPTIONS/REGISTER on ADDR:PORT (5060) in NS
+#                          (default $fw), in the background
 #   sip_uac NS SRC DST RATE COUNT [PORT]  sipp sending COUNT OPTIONS at RATE/s from SRC (one
 #                          socket) to DST:PORT (5060); prints how many got their 200 OK
 #                          (= reached the server)
@@ -27,8 +29,8 @@ af_client() {
     shift 2
     new_ns _ns "$_label"
     _AF_LINK=$((_AF_LINK + 1))
-    ip link add "p$_AF_LINK" netns "$fw" type veth peer name eth0 netns "$_ns" || fail "veth"
-    in_ns "$fw" ip link set "p$_AF_LINK" master br0 up
+    ip link add "p$_AF_LINK" netns "${AF_BRIDGE_NS:-$fw}" type veth peer name eth0 netns "$_ns" || fail "veth"
+    in_ns "${AF_BRIDGE_NS:-$fw}" ip link set "p$_AF_LINK" master br0 up
     in_ns "$_ns" ip link set eth0 up
     for _addr in "$@"; do
         case $_addr in
@@ -42,8 +44,8 @@ af_client() {
 }
 
 sip_uas() {
-    local addr=$1 port=${2:-5060}
-    in_ns "$fw" sipp -sf "$SIPP_DIR/options_uas.xml" -i "$addr" -p "$port" -nostdin \
+    local addr=$1 port=${2:-5060} ns=${3:-$fw}
+    in_ns "$ns" sipp -sf "$SIPP_DIR/options_uas.xml" -i "$addr" -p "$port" -nostdin \
         >/dev/null 2>"$T/uas-$addr-$port.err" &
     bg_pid $!
     sleep 0.3
