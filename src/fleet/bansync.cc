@@ -2,6 +2,7 @@
 #include "fleet/bansync.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <thread>
@@ -223,8 +224,10 @@ void BanSync::apply_remote() {
         if (out.committed) {
             ++stats_.transactions;
             stats_.applied += added;
-            log_(fmt::format("bansync: applied {} bans and {} unbans from the fleet in one transaction ({} ms)", added,
-                             removed, now_() - t0));
+            std::set<std::string> from;
+            for (const auto& m : batch) from.insert(m.origin);
+            log_(fmt::format("bansync: applied {} bans and {} unbans from {} in one transaction ({} ms)", added,
+                             removed, fmt::join(from, ", "), now_() - t0));
         }
     } catch (const std::exception& e) {
         // Kept for the next turn: nothing live is dropped because the kernel was busy.
