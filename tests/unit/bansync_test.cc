@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// bansync against the fake kernel and a fake Redis: what it publishes, what it applies and
+// what it refuses, malformed messages, and Redis going away and coming back.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <map>
+
+#include "fake_kernel.h"
+#include "fleet/bansync.h"
+#include "fleet/message.h"
+#include "nft/reconcile.h"
+#include "ruleset/compile.h"
+#include "ruleset/values.h"
+
+using namespace ivozfw;
+using test::FakeKernel;
+
+namespace {
+
+const char* kPolicy = R"({
+  "lists": { "admin": ["192.0.2.10"], "application_servers": ["198.51.100.0/28"] },
+  "services": { "sip": { "udp": [5060] }, "ssh": { "tcp": [22], "from": ["admin"] } },
+  "antiflood": { "services": ["sip"], "ban": "300s" }
+})";
+
+struct FakeRedis final : fleet::Redis {
+    bool up = true, is_connected = false;
+    std::map<std::string, std::pair<std::string, uint64_t>> keys;   // key -> value, ttl
+    std::vector<std::string> published, inbox;
+    int connects = 0;
+
+    void connect(const std::string&) override {
+        if (!up) throw fleet::RedisError("redis fake: connection refused");
+        is_connected = true;
+        ++connects;
+    }
+    bool connected() const override { return is_connected; }
+    void disconnect() override { is_connected = false; }
+    std::string where() const override { return "fake:6379"; }
+    void check() {
+        if (!up) {
+            is_connected = false;
+            throw fleet::RedisError("redis fake: connection lost");
+        }
+    }
+    void set(const std::string& k, const std::string& v, uint64_t ttl) override { check(), keys[k] = {v, ttl}; }
+    void del(const std::string& k) override { check(), keys.erase(k); }
+    void publish(const std::string&, const std::string& m) override { check(), published.push_back(m); }
+    std::vector<std::string> values(const std::string&) override {
+        check();
+        std::vector<std::string> out;
+        for (const auto& [k, v] : keys) out.push_back(v.first);
+        return out;
+    }
+    std::vector<std::string> receive(int) override {
+        check();
+        auto out = std::move(inbox);
+        inbox.clear();
+        return out;
+    }
+    bool master_unchanged() override { return true; }
+};
+
+struct Recorder final : fleet::BanRecorder {
+    std::vector<std::string> rows;
+    bool down = false;
+    void record(const std::string& a) override {
+        if (down) throw std::runtime_error("database down");
+        rows.push_back(a);
+    }
+};
+
+constexpr int64_t kNow = 1'800'000'000'000;
+
+struct Fleet {
+    FakeKernel k;
+    FakeRedis redis;
+    Recorder rec;
+    ruleset::Table table;
+    std::vector<std::string> log;
+    std::string dir;
+    int64_t clock = kNow;
+    std::unique_ptr<fleet::BanSync> sync;
+
+    explicit Fleet(uint32_t set_size = 262144) {
+        table = ruleset::compile(policy::load_text(kPolicy, "p.json"));
+        nft::annotate(table);
+        char tmpl[] = "/tmp/ivozfw-bansync.XXXXXX";
+        dir = mkdtemp(tmpl);
+        nft::ReconcileOptions opt;
+        opt.lock_path = dir + "/writers.lock";
+        opt.deadline = std::chrono::milliseconds(300);
+        REQUIRE(nft::reconcile(k, table, opt).committed);
+        fleet::SyncConfig c;
+        c.host = "proxy-a";
+        c.max_ban_ms = 3600 * 1000;
+        c.set_size = set_size;
+        c.poll_ms = 0;
+        c.batch_ms = 0;
+        sync = std::make_unique<fleet::BanSync>(c, k, table, opt, redis, &rec,
+                                                [this](const std::string& l) { log.push_back(l); },
+                                                [this] { return clock; });
+    }
+    ~Fleet() { std::filesystem::remove_all(dir); }
+
+    ruleset::Set& bans() { return k.table->sets.at("ban_v4"); }
+    void local_ban(const char* addr, uint64_t left_ms, const std::string& comment = "") {
+        ruleset::Element e;
+        e.key = ruleset::be_bytes(net::parse_address(addr)->value, 4);
+        e.timeout_ms = 300000;
+        e.expires_ms = left_ms;
+        e.comment = comment;
+        bans().elements.push_back(e);
+        ++k.gen;
+    }
+    const ruleset::Element* ban_of(const char* addr) {
+        auto key = ruleset::be_bytes(net::parse_address(addr)->value, 4);
+        for (const auto& e : bans().elements)
+            if (e.key == key) return &e;
+        return nullptr;
+    }
+    static std::string remote(const char* addr, int64_t expires, const char* origin = "proxy-b",
+                              const char* op = "ban") {
+        return fmt::format(R"({{"v":1,"op":"{}","address":"{}","reason":"antiflood","expires_ms":{},"origin":"{}"}})",
+                           op, addr, expires, origin);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("bansync: a new local ban is published once, with its remaining time, and recorded") {
+    Fleet f;
+    f.sync->step();   // connects, loads nothing
+    CHECK(f.redis.connects == 1);
+    f.local_ban("203.0.113.7", 250000);
+    f.sync->step();
+    REQUIRE(f.redis.keys.count("ivozfw:ban:203.0.113.7") == 1);
+    auto [value, ttl] = f.redis.keys.at("ivozfw:ban:203.0.113.7");
+    CHECK(ttl == 250000);
+    std::string why;
+    auto m = fleet::decode(value, 64, &why);
+    REQUIRE(m);
+    CHECK(m->origin == "proxy-a");
+    CHECK(m->reason == "antiflood");
+    CHECK(m->expires_ms == kNow + 250000);
+    CHECK(f.redis.published.size() == 1);
+    CHECK(f.rec.rows == std::vector<std::string>{"203.0.113.7"});
+    f.sync->step();
+    CHECK(f.redis.published.size() == 1);   // not again
+    CHECK(f.rec.rows.size() == 1);
+}
+
+TEST_CASE("bansync: remote bans are applied in one transaction, capped by max_ban, exemptions skipped") {
+    Fleet f;
+    f.sync->step();
+    uint32_t gen = f.k.gen;
+    f.redis.inbox = {Fleet::remote("203.0.113.8", kNow + 7200 * 1000), Fleet::remote("203.0.113.9", kNow + 60000),
+                     Fleet::remote("198.51.100.5", kNow + 60000),   // an application server here
+                     Fleet::remote("203.0.113.10", kNow - 1000),    // expired
+                     Fleet::remote("203.0.113.11", kNow + 60000, "proxy-a")};   // our own
+    f.sync->step();
+    CHECK(f.k.gen == gen + 1);   // one transaction
+    REQUIRE(f.ban_of("203.0.113.8"));
+    CHECK(f.ban_of("203.0.113.8")->timeout_ms == 3600 * 1000u);   // max_ban
+    CHECK(f.ban_of("203.0.113.8")->comment == "fleet:proxy-b:antiflood");
+    CHECK(f.ban_of("203.0.113.9")->timeout_ms == 60000u);
+    CHECK_FALSE(f.ban_of("198.51.100.5"));
+    CHECK_FALSE(f.ban_of("203.0.113.10"));
+    CHECK_FALSE(f.ban_of("203.0.113.11"));
+    CHECK(f.sync->stats().ignored == 1);
+    // fleet bans are not published back
+    f.sync->step();
+    CHECK(f.redis.published.empty());
+    // an unban removes it
+    f.redis.inbox = {Fleet::remote("203.0.113.9", 0, "proxy-c", "unban")};
+    f.sync->step();
+    CHECK_FALSE(f.ban_of("203.0.113.9"));
+    CHECK(f.ban_of("203.0.113.8"));
+}
+
+TEST_CASE("bansync: malformed messages are counted and dropped, the next one still applies") {
+    Fleet f;
+    f.sync->step();
+    f.redis.inbox = {"not json", "{}", R"({"v":999,"op":"ban"})", std::string(5000, '['),
+                     Fleet::remote("203.0.113.300", kNow + 60000), Fleet::remote("203.0.113.12", kNow + 60000, "bad host!"),
+                     R"({"v":1,"op":"ban","address":"203.0.113.12","reason":"antiflood","expires_ms":"soon","origin":"x"})",
+                     R"({"v":1,"op":"ban","address":"2001:db8::/32","reason":"antiflood","expires_ms":1,"origin":"x"})",
+                     Fleet::remote("203.0.113.13", kNow + 60000)};
+    f.sync->step();
+    CHECK(f.sync->stats().malformed == 8);
+    CHECK(f.ban_of("203.0.113.13"));
+    CHECK_FALSE(f.ban_of("203.0.113.12"));
+}
+
+TEST_CASE("bansync: with Redis away, local bans wait; when it is back they go out and live keys load") {
+    Fleet f;
+    f.redis.up = false;
+    f.sync->step();
+    f.local_ban("203.0.113.20", 100000);
+    f.sync->step();
+    CHECK(f.redis.published.empty());
+    CHECK(f.rec.rows.size() == 1);   // the database is not Redis
+    f.redis.up = true;
+    f.redis.keys["ivozfw:ban:203.0.113.21"] = {Fleet::remote("203.0.113.21", kNow + 90000, "proxy-c"), 90000};
+    f.sync->step();
+    CHECK_FALSE(f.redis.connected());   // the backoff is not over
+    f.clock += 3000;
+    f.sync->step();
+    REQUIRE(f.redis.connected());
+    f.sync->step();
+    CHECK(f.redis.keys.count("ivozfw:ban:203.0.113.20") == 1);
+    CHECK(f.ban_of("203.0.113.21"));
+}
+
+TEST_CASE("bansync: a full ban set takes no more remote bans") {
+    Fleet f(1);
+    f.sync->step();
+    f.local_ban("203.0.113.30", 100000);
+    f.redis.inbox = {Fleet::remote("203.0.113.31", kNow + 60000)};
+    f.sync->step();
+    CHECK_FALSE(f.ban_of("203.0.113.31"));
+    CHECK(f.bans().elements.size() == 1);
+}
+
+TEST_CASE("fleet messages: encode and decode agree; IPv6 keys are this host's prefix") {
+    fleet::Message m;
+    m.op = fleet::Message::Op::ban;
+    m.family = net::Family::v6;
+    m.value = net::parse_address("2001:db8:0:1::")->value;
+    m.prefix = 64;
+    m.reason = "manual";
+    m.expires_ms = kNow;
+    m.origin = "proxy-1";
+    std::string why;
+    auto back = fleet::decode(fleet::encode(m), 64, &why);
+    REQUIRE(back);
+    CHECK(back->address() == "2001:db8:0:1::/64");
+    CHECK(back->key() == "ivozfw:ban:2001:db8:0:1::/64");
+    // a /128 from a host with a longer prefix is widened to ours; a /48 would take many keys
+    auto narrow = fleet::decode(R"({"v":1,"op":"unban","address":"2001:db8:0:1::5/128","origin":"p"})", 64, &why);
+    REQUIRE(narrow);
+    CHECK(narrow->address() == "2001:db8:0:1::/64");
+    CHECK_FALSE(fleet::decode(R"({"v":1,"op":"unban","address":"2001:db8::/48","origin":"p"})", 64, &why));
+    CHECK(why == "IPv6 prefix /48 is wider than this host's ban prefix /64");
+    CHECK_FALSE(fleet::decode(R"({"v":1,"op":"unban","address":"192.0.2.0/24","origin":"p"})", 64, &why));
+}
