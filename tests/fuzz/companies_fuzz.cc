@@ -2,12 +2,14 @@
 // libFuzzer: text -> companies::parse_document, the reader of company files, of a
 // companies.d file and of standard input. SourceError is the expected answer to bad input.
 // The same bytes, cut at the first two newlines, are a database row for
-// platform::row_address (ip_addr, mask, source_address).
+// platform::row_address (ip_addr, mask, source_address); and, whole, a message another host
+// published on the fleet channel (fleet::decode).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "companies/companies.h"
+#include "fleet/message.h"
 #include "platform/platform.h"
 
 #include <string>
@@ -30,5 +32,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto p = ivozfw::platform::row_address(fields[0].c_str(), fields[1].c_str(), fields[2].c_str(), &err, &note))
         (void)p->range();
     (void)ivozfw::platform::row_address(nullptr, nullptr, fields[2].c_str(), &err, &note);
+    if (auto m = ivozfw::fleet::decode(text, 64, &err)) (void)ivozfw::fleet::encode(*m);
     return 0;
 }

@@ -246,3 +246,38 @@ TEST_CASE("fleet messages: encode and decode agree; IPv6 keys are this host's pr
     CHECK(why == "IPv6 prefix /48 is wider than this host's ban prefix /64");
     CHECK_FALSE(fleet::decode(R"({"v":1,"op":"unban","address":"192.0.2.0/24","origin":"p"})", 64, &why));
 }
+
+TEST_CASE("fleet: the policy section") {
+    auto with = [](const std::string& fleet, bool antiflood = true) {
+        return std::string(R"({"services": {"sip": {"udp": [5060]}}, )") +
+               (antiflood ? R"("antiflood": {"services": ["sip"]}, )" : "") + R"("fleet": )" + fleet + "}";
+    };
+    auto p = policy::load_text(with(R"({"redis": "sentinel://192.0.2.1:26379,[2001:db8::1]:26380,h3:26379/mymaster/2",
+                                        "credentials": "/etc/ivozfw/fleet.cnf", "host": "proxy-1", "max_ban": "1h"})"),
+                               "p.json");
+    REQUIRE(p.fleet);
+    REQUIRE(p.fleet->sentinels.size() == 3);
+    CHECK(p.fleet->sentinels[1].host == "2001:db8::1");
+    CHECK(p.fleet->sentinels[1].port == 26380);
+    CHECK(p.fleet->master == "mymaster");
+    CHECK(p.fleet->db == 2);
+    CHECK(p.fleet->host == "proxy-1");
+    CHECK(p.fleet->max_ban_s == 3600);
+    auto direct = policy::load_text(with(R"({"redis": "redis://redis.example:6379"})"), "p.json");
+    CHECK(direct.fleet->sentinels.empty());
+    CHECK(direct.fleet->redis.host == "redis.example");
+    CHECK(direct.fleet->max_ban_s == 86400);
+    auto error = [&](const std::string& text) {
+        try {
+            policy::load_text(text, "p.json");
+        } catch (const policy::LoadError& e) {
+            return e.diagnostics.front().str();
+        }
+        return std::string("accepted");
+    };
+    CHECK_THAT(error(with(R"({"redis": "http://h:1"})")), Catch::Contains("fleet.redis") && Catch::Contains("unknown scheme"));
+    CHECK_THAT(error(with(R"({"redis": "sentinel://h:26379"})")), Catch::Contains("no master name"));
+    CHECK_THAT(error(with(R"({"redis": "redis://h:0"})")), Catch::Contains("is not HOST:PORT"));
+    CHECK_THAT(error(with(R"({"redis": "redis://h:1", "host": "a b"})")), Catch::Contains("fleet.host"));
+    CHECK_THAT(error(with(R"({"redis": "redis://h:1"})", false)), Catch::Contains("needs an antiflood section"));
+}
