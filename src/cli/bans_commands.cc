@@ -73,7 +73,8 @@ const ruleset::Element* find_key(const ruleset::Set& s, const ruleset::Bytes& ke
 }
 
 // The kernel's exempt sets decide, not the policy file: they also hold what the platform
-// database and the company source put there.
+// database put there. Company ranges are not looked up (their set can be large); like every
+// exempt source they are accepted before the ban rule anyway.
 void warn_exempt(const ruleset::Table& live, const Target& t) {
     auto in = [&](const std::string& base) {
         auto it = live.sets.find(ruleset::names::list_set(base, t.v6));
@@ -87,8 +88,6 @@ void warn_exempt(const ruleset::Table& live, const Target& t) {
     if (in(ruleset::names::exempt))
         std::cerr << "warning: " << t.shown << " is exempt (" << fmt::format("{}", fmt::join(policy::kExemptLists, ", "))
                   << "): the ban has no effect on it\n";
-    else if (in(ruleset::names::companies))
-        std::cerr << "warning: " << t.shown << " is in a company's authorized ranges: the ban has no effect on it\n";
     else if (in(ruleset::names::carriers))
         std::cerr << "warning: " << t.shown << " is a carrier: the ban has no effect on antiflood.carrier_services\n";
 }
@@ -161,6 +160,7 @@ int cmd_unban(const Options& o) {
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.read_only = {t.set};   // one set: the other (GeoIP, companies) are never dumped
+    opt.cache_reads = false;
     bool was_banned = false;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
         const auto& set = live_ban_set(d, live, t.set);
@@ -187,10 +187,12 @@ int cmd_ban(const Options& o) {
     auto kernel = open_kernel(o);
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
-    // The ban set, and the exempt sets of its family for the warning (cached when valid).
+    // The ban set, and the small exempt and carrier sets of its family for the warning:
+    // never the company or GeoIP sets, nor the element cache (a ban keeps it valid).
     opt.read_only = {t.set};
-    for (const char* base : {ruleset::names::exempt, ruleset::names::companies, ruleset::names::carriers})
+    for (const char* base : {ruleset::names::exempt, ruleset::names::carriers})
         opt.read_only.insert(ruleset::names::list_set(base, t.v6));
+    opt.cache_reads = false;
     uint64_t applied = 0;
     bool warned = false;
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {

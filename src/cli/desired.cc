@@ -115,6 +115,11 @@ Desired build_desired(const Options& o, OnSourceError on_error, Needs needs) {
     d.policy = load_policy(o);
     auto& src = d.sources;
     if (d.policy.geoip && !needs.geoip) src.geoip_drop = net::AddressSet{};
+    if (d.policy.geoip && needs.geoip_from_kernel) {
+        needs.geoip = false;
+        src.geoip_drop = net::AddressSet{};
+        keep(d, ruleset::names::geoip);
+    }
     if (d.policy.geoip && needs.geoip) {
         try {
             d.geoip = geoip::resolve(*d.policy.geoip);

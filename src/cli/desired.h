@@ -42,6 +42,9 @@ struct Needs {
     bool geoip = true;
     bool companies = true;
     bool platform_lists = true;   // application servers, proxies, carriers from the database
+    /// The GeoIP sets are taken as the kernel has them, the database not read (status, when
+    /// the database file is the one the sets were loaded from).
+    bool geoip_from_kernel = false;
 };
 
 policy::Policy load_policy(const Options& o);
@@ -68,6 +71,8 @@ nft::ReconcileOptions reconcile_options(const Options& o);
 std::string now_iso();
 /// Remember which GeoIP database the kernel sets came from (status, refresh's age check).
 void record_geoip(const Options& o, const geoip::Resolved& g);
+/// Is the GeoIP database the same file (device, inode, size, mtime) the sets were loaded from?
+bool geoip_unchanged(const Options& o, const policy::GeoIP& g);
 void warn(Desired& d, const std::string& msg);
 /// 0, or kExitWarnings when the sources or the commit path warned (already on stderr).
 int exit_status(const Desired& d, const nft::Outcome& out);

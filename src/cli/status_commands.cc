@@ -121,7 +121,11 @@ void confirm_state(const Options& o, Status& s) {
 
 Status collect(const Options& o) {
     Status s;
-    auto d = build_desired(o, OnSourceError::keep_live);
+    // An unchanged GeoIP database is not walked again: its sets are what was loaded from it
+    // (`ivozfw diff` compares them in full).
+    Needs needs;
+    if (auto p = load_policy(o); p.geoip && geoip_unchanged(o, *p.geoip)) needs.geoip_from_kernel = true;
+    auto d = build_desired(o, OnSourceError::keep_live, needs);
     s.table = d.table.name;
     s.warnings = d.warnings;
     s.printed = d.warnings.size();

@@ -110,6 +110,7 @@ void ElementCache::save(const std::string& path) const {
     std::copy_n(reinterpret_cast<const char*>(&sum), 8, out.data() + 8);
     // Company ranges are not for everyone's eyes: 0600, like the rest of the state.
     io::write_atomic(path, out, 0600);
+    std::remove((path + ".gen").c_str());   // stale now (it names the old file genid)
 }
 
 ElementCache::Loaded ElementCache::load(const std::string& path) {
@@ -128,7 +129,7 @@ ElementCache::Loaded ElementCache::load(const std::string& path) {
     c.boot_id = in.str();
     c.netns_cookie = in.u32();
     c.netns_cookie |= uint64_t(in.u32()) << 32;
-    c.genid = in.u32();
+    c.genid = c.file_genid = in.u32();
     c.table = in.str();
     for (uint32_t n = in.u32(); in.ok && n--;) {
         auto& els = c.sets[in.str()];
@@ -144,7 +145,41 @@ ElementCache::Loaded ElementCache::load(const std::string& path) {
         }
     }
     if (!in.ok || in.pos != data.size()) return bad("malformed");
+    c.genid = moved_on(path, c.genid);
     return {std::move(c), {}};
+}
+
+// "<file genid> <genid now>": commits that changed only dynamic sets (bans) since the file
+// was written. A side file for another file generation is stale and ignored.
+uint32_t ElementCache::moved_on(const std::string& path, uint32_t file_genid) {
+    std::ifstream in(path + ".gen");
+    uint32_t from = 0, to = 0;
+    if (in >> from >> to && from == file_genid) return to;
+    return file_genid;
+}
+
+std::optional<ElementCache> ElementCache::peek(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return std::nullopt;
+    std::string head(kHeader + 4096, '\0');
+    f.read(head.data(), std::streamsize(head.size()));
+    head.resize(size_t(f.gcount()));
+    In in{head};
+    if (in.u32() != kMagic) return std::nullopt;
+    in.pos = kHeader;
+    ElementCache c;
+    c.boot_id = in.str();
+    c.netns_cookie = in.u32();
+    c.netns_cookie |= uint64_t(in.u32()) << 32;
+    c.file_genid = in.u32();
+    c.table = in.str();
+    if (!in.ok) return std::nullopt;
+    c.genid = moved_on(path, c.file_genid);
+    return c;
+}
+
+void ElementCache::bump(const std::string& path, uint32_t file_genid, uint32_t now) {
+    io::write_atomic(path + ".gen", std::to_string(file_genid) + " " + std::to_string(now) + "\n", 0600);
 }
 
 }  // namespace ivozfw::nft

@@ -19,7 +19,8 @@ namespace ivozfw::nft {
 struct ElementCache {
     std::string boot_id;        // genids restart at boot...
     uint64_t netns_cookie = 0;  // ...and per namespace; the cookie is never reused
-    uint32_t genid = 0;         // the generation our commit produced
+    uint32_t genid = 0;         // the generation it is valid at
+    uint32_t file_genid = 0;    // the generation written in the file (genid moves on by bump)
     std::string table;
     std::map<std::string, std::vector<ruleset::Element>> sets;   // non-dynamic sets only
 
@@ -32,6 +33,14 @@ struct ElementCache {
     /// Binary file with its length and a checksum, written with io::write_atomic (fsync).
     /// Throws std::runtime_error when it cannot be written.
     void save(const std::string& path) const;
+
+    /// The header only (no elements, no checksum check): is the cache valid at a generation?
+    /// For commands that change dynamic sets only and need no cached elements.
+    static std::optional<ElementCache> peek(const std::string& path);
+    /// After a commit that changed only dynamic sets (never cached) and moved the generation
+    /// by exactly one from a valid cache: the file stays, valid at `now` (side file .gen).
+    static void bump(const std::string& path, uint32_t file_genid, uint32_t now);
+    static uint32_t moved_on(const std::string& path, uint32_t file_genid);
 
     struct Loaded;
     /// A missing file is no cache; a file that fails its checks (length, checksum, sizes) is

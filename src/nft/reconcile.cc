@@ -2,6 +2,8 @@
 #include "nft/reconcile.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,16 +37,41 @@ std::chrono::milliseconds backoff(int attempt) {
 
 // After our commit: if the generation moved by exactly one, nobody else committed and the
 // kernel holds exactly what the plan made of the table we read.
+void drop_cache(const std::string& path) {
+    std::remove(path.c_str());
+    std::remove((path + ".gen").c_str());
+}
+
+// Only element changes of dynamic sets (bans), which the cache never holds.
+bool dynamic_only(const plan::Plan& p, const Table& desired) {
+    return std::all_of(p.ops.begin(), p.ops.end(), [&](const plan::Op& op) {
+        auto it = desired.sets.find(op.name);
+        return (op.verb == plan::Op::add_elements || op.verb == plan::Op::delete_elements) &&
+               it != desired.sets.end() && it->second.dynamic;
+    });
+}
+
 // A commit after a partial read (opt.read_only) knows only the sets it read: the cache it
-// leaves is the one valid before, with those sets as the commit made them.
+// leaves is the one valid before, with those sets as the commit made them. Without cached
+// reads (opt.cache_reads off: a ban), a commit of dynamic sets only just moves the cache's
+// generation on (a side file), so it stays valid without being read or rewritten.
 void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Table& desired, uint32_t gen,
-                std::optional<ElementCache> valid_before) {
+                std::optional<ElementCache> valid_before, const std::optional<ElementCache>& peeked) {
     if (opt.cache_path.empty()) return;
     try {
         uint32_t now = k.genid();
         bool partial = !opt.read_only.empty();
-        if ((now != gen + 1 && !(gen == UINT32_MAX && now == 1)) || (partial && !valid_before)) {
-            std::remove(opt.cache_path.c_str());
+        bool one_step = now == gen + 1 || (gen == UINT32_MAX && now == 1);
+        if (!opt.cache_reads) {
+            if (one_step && peeked && peeked->valid_for(desired.name, gen, k.netns_cookie()) &&
+                dynamic_only(out.plan, desired))
+                ElementCache::bump(opt.cache_path, peeked->file_genid, now);
+            else
+                drop_cache(opt.cache_path);
+            return;
+        }
+        if (!one_step || (partial && !valid_before)) {
+            drop_cache(opt.cache_path);
             return;
         }
         // The table read before is not needed after the commit: build the cache out of it
@@ -61,7 +88,7 @@ void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Tabl
         c.genid = now;
         c.save(opt.cache_path);
     } catch (const std::exception& e) {
-        std::remove(opt.cache_path.c_str());
+        drop_cache(opt.cache_path);
         warn(out, fmt::format("committed, but the element cache could not be recorded ({}): the next command "
                               "reads the sets from the kernel",
                               e.what()));
@@ -69,10 +96,10 @@ void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Tabl
 }
 
 std::optional<ElementCache> load_cache(const ReconcileOptions& opt, Outcome& out) {
-    if (opt.cache_path.empty()) return std::nullopt;
+    if (opt.cache_path.empty() || !opt.cache_reads) return std::nullopt;
     auto l = ElementCache::load(opt.cache_path);
     if (!l.problem.empty()) {
-        std::remove(opt.cache_path.c_str());
+        drop_cache(opt.cache_path);
         warn(out, l.problem);
     }
     return std::move(l.cache);
@@ -86,6 +113,8 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
     if (!opt.dry_run && !opt.check_only && !opt.lock_path.empty())
         lock.emplace(opt.lock_path, opt.lock_wait, fmt::format("pid {}: {}", getpid(), opt.lock_holder));
     std::optional<ElementCache> cache = load_cache(opt, out);
+    std::optional<ElementCache> peeked;
+    if (!opt.cache_reads && !opt.cache_path.empty()) peeked = ElementCache::peek(opt.cache_path);
     auto start = Clock::now();
     // Another tool committed during our read or between our read and our commit: back off
     // and try again, until the deadline.
@@ -121,7 +150,7 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
             // The kernel contradicts the cache (an element it said was there is missing, or
             // the reverse): the cache is wrong. Forget it and plan again from a real read.
             if (used_cache && e.changed == Changed::no && (e.err == ENOENT || e.err == EEXIST)) {
-                std::remove(opt.cache_path.c_str());
+                drop_cache(opt.cache_path);
                 cache.reset();
                 warn(out, fmt::format("the kernel refused the batch ({}) against the element cache: cache dropped, "
                                       "read the sets again and planned anew",
@@ -132,7 +161,7 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
         }
         if (opt.check_only) return out;
         out.committed = true;
-        save_cache(k, opt, out, desired, gen, used_cache ? std::move(cache) : std::nullopt);
+        save_cache(k, opt, out, desired, gen, used_cache ? std::move(cache) : std::nullopt, peeked);
         return out;
     }
 }

@@ -39,6 +39,9 @@ struct ReconcileOptions {
     std::function<void(const std::optional<Table>&, const plan::Plan&)> before_commit;
     /// File of the element cache (see element_cache.h); empty = always dump.
     std::string cache_path;
+    /// false: never read the cache's elements (the sets read are small: a ban); a commit of
+    /// dynamic sets only keeps the cache valid without rewriting it.
+    bool cache_reads = true;
     /// The writers' lock file (io/lock.h), taken for read + plan + commit unless dry_run or
     /// check_only; empty = the caller holds it already (or takes none).
     std::string lock_path;

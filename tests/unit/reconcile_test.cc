@@ -238,3 +238,44 @@ TEST_CASE("rollback restore: the kernel ends equal to the snapshot, comments inc
     CHECK(st->at("state") == "rolled_back");
     CHECK(st->at("verified") == true);
 }
+
+TEST_CASE("reconcile: a ban (dynamic set only, no cached reads) keeps the element cache valid without rewriting it") {
+    FakeKernel k;
+    TempDir d;
+    auto want = compiled();
+    REQUIRE(nft::reconcile(k, want, options(d)).committed);
+    auto cache = d.path + "/elements.cache";
+    auto size = std::filesystem::file_size(cache);
+    auto written = std::filesystem::last_write_time(cache);
+    auto ban = options(d);
+    ban.read_only = {"ban_v4"};
+    ban.cache_reads = false;
+    uint8_t next = 7;
+    ban.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        plan::Plan p;
+        p.table = want.name;
+        p.table_exists = live.has_value();
+        ruleset::Element e;
+        e.key = {203, 0, 113, next};
+        e.timeout_ms = 60000;
+        p.ops.push_back(plan::Op{plan::Op::add_elements, "ban_v4", {e}, {}, 0, "ban"});
+        return p;
+    };
+    int reads = k.cache_reads;
+    REQUIRE(nft::reconcile(k, want, ban).committed);
+    ++next;
+    CHECK(k.cache_reads == reads);   // the ban did not read the cache's elements
+    CHECK(std::filesystem::file_size(cache) == size);
+    CHECK(std::filesystem::last_write_time(cache) == written);
+    CHECK(std::filesystem::exists(cache + ".gen"));
+    // the next full read uses the cache at the new generation
+    auto again = nft::reconcile(k, want, options(d));
+    CHECK(again.plan.empty());
+    CHECK(k.cache_reads == reads + 1);
+    // a foreign commit in between: the side file no longer matches, the cache is not used
+    k.foreign_commit();
+    REQUIRE(nft::reconcile(k, want, ban).committed);
+    CHECK_FALSE(std::filesystem::exists(cache));
+    nft::reconcile(k, want, options(d));
+    CHECK(k.cache_reads == reads + 1);
+}
