@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <ctime>
 #include <iostream>
 
 #include "cli/desired.h"
@@ -93,7 +94,7 @@ void warn_exempt(const ruleset::Table& live, const Target& t) {
 }
 
 // An unban reaches every host: the live key goes, the other bansyncs hear it.
-bool tell_fleet(const policy::Policy& p, const Target& t) {
+bool tell_fleet(const Options& o, const policy::Policy& p, const Target& t) {
     fleet::Message m;
     m.op = fleet::Message::Op::unban;
     m.family = t.addr.family;
@@ -108,7 +109,17 @@ bool tell_fleet(const policy::Policy& p, const Target& t) {
         fmt::print("{}: unban sent to the fleet (redis {})\n", t.shown, redis->where());
         return true;
     } catch (const std::exception& e) {
-        std::cerr << "warning: " << t.shown << ": unbanned here, but the fleet was not told: " << e.what() << "\n";
+        // bansync sends it when Redis is back (fleet-unbans.json in the state directory).
+        bool queued = false;
+        try {
+            auto j = o.state.read_json(kFleetUnbans).value_or(nlohmann::json::object());
+            j[t.shown] = std::time(nullptr);
+            o.state.write_json(kFleetUnbans, j);
+            queued = true;
+        } catch (const std::exception&) {
+        }
+        std::cerr << "warning: " << t.shown << ": unbanned here, but the fleet was not told: " << e.what()
+                  << (queued ? "; bansync tells it when Redis is back" : "") << "\n";
         return false;
     }
 }
@@ -175,7 +186,7 @@ int cmd_unban(const Options& o) {
     auto out = nft::reconcile(nl, d.table, opt);
     if (was_banned) fmt::print("{}: unbanned\n", t.shown);
     else fmt::print("{}: not banned here\n", t.shown);
-    if (d.policy.fleet && !tell_fleet(d.policy, t)) return kExitWarnings;
+    if (d.policy.fleet && !tell_fleet(o, d.policy, t)) return kExitWarnings;
     return exit_status(d, out);
 }
 

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "cli/desired.h"
 #include "fleet/bansync.h"
@@ -51,6 +53,18 @@ int cmd_bansync(const Options& o) {
     c.v6_prefix = a.ipv6_prefix;
     c.max_ban_ms = f.max_ban_s * 1000;
     c.set_size = a.max_tracked_sources;
+    c.take_unbans = [&o] {
+        std::vector<std::string> out;
+        try {
+            auto j = o.state.read_json(kFleetUnbans);
+            if (!j) return out;
+            for (const auto& [addr, when] : j->items()) out.push_back(addr);
+            std::remove(o.state.file(kFleetUnbans).c_str());
+        } catch (const std::exception& e) {
+            std::cerr << "bansync: " << kFleetUnbans << ": " << e.what() << std::endl;
+        }
+        return out;
+    };
     auto redis = open_fleet_redis(f);
     std::unique_ptr<fleet::BanRecorder> recorder;
     if (d.policy.platform) recorder = fleet::open_banned_addresses(d.policy.platform->database);
@@ -63,7 +77,15 @@ int cmd_bansync(const Options& o) {
     sigaction(SIGINT, &sa, nullptr);
     log(fmt::format("bansync: host {}, table inet {}, bans of at most {} s from the fleet{}", c.host, d.table.name,
                     f.max_ban_s, recorder ? ", BannedAddresses in the platform database" : ""));
-    while (!g_stop) sync.step();
+    while (!g_stop) {
+        try {
+            sync.step();
+        } catch (const std::exception& e) {
+            // Nothing here may end the service: log, breathe, go on.
+            log(std::string("bansync: unexpected error: ") + e.what() + "; going on in 1 s");
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+    }
     const auto& s = sync.stats();
     log(fmt::format("bansync: stopped: {} published, {} applied in {} transactions, {} ignored, {} malformed, {} "
                     "recorded",

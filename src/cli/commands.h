@@ -76,6 +76,8 @@ int cmd_ban(const Options& o);
 int cmd_companies_sync(const Options& o);
 int cmd_platform_sync(const Options& o);
 int cmd_bansync(const Options& o);
+/// State file of unbans the fleet has not heard of yet (Redis was away): bansync sends them.
+inline const char* const kFleetUnbans = "fleet-unbans.json";
 /// The fleet section's host name (fleet.host, else the hostname), and its Redis (not yet
 /// connected), for bansync and unban.
 std::string fleet_host(const policy::Fleet& f);

@@ -148,6 +148,21 @@ Status collect(const Options& o) {
         if (!op.why.empty()) line += ": " + op.why;
         s.pending_lines.push_back(line);
     }
+    // GeoIP sets taken as loaded: at least their sizes must be what was loaded (a flushed or
+    // hand-edited set shows here; `ivozfw diff` compares every element).
+    if (needs.geoip_from_kernel && out.before) {
+        auto rec = o.state.read_json("geoip.json");
+        for (bool v6 : {false, true}) {
+            auto name = ruleset::names::list_set(ruleset::names::geoip, v6);
+            auto it = out.before->sets.find(name);
+            size_t have = it == out.before->sets.end() ? 0 : it->second.elements.size();
+            size_t want = rec ? rec->value(v6 ? "intervals_v6" : "intervals_v4", size_t{0}) : 0;
+            if (have == want) continue;
+            ++s.pending;
+            s.pending_lines.push_back(fmt::format("set {}: {} intervals in the kernel, {} loaded from the GeoIP "
+                                                  "database (run `ivozfw diff`)", name, have, want));
+        }
+    }
     // Counters: the live ones; the desired names when the table is missing (all zero).
     const auto& counters = s.loaded ? out.before->counters : d.table.counters;
     for (const auto& [name, c] : counters)

@@ -124,7 +124,7 @@ void BanSync::receive() {
             continue;
         }
         if (m->origin == c_.host) continue;   // ours, already in our sets
-        remote_.push_back(std::move(*m));
+        remote_[m->address()] = std::move(*m);
     }
 }
 
@@ -144,22 +144,26 @@ void BanSync::load_live_keys() {
             log_(fmt::format("bansync: ignored malformed ban key: {}", m ? "not a ban" : why));
             continue;
         }
-        // Our own bans too: a rebooted host enforces what the fleet still does.
-        if (m->origin == c_.host && local_.count(m->address())) continue;
-        remote_.push_back(std::move(*m));
+        // Our own bans only at start: a rebooted host enforces what the fleet still does. Later
+        // an own key no longer in our sets was lifted here (its unban is on its way).
+        if (m->origin == c_.host && (loaded_once_ || local_.count(m->address()))) continue;
+        remote_.emplace(m->address(), std::move(*m));   // a message received meanwhile is newer
         ++n;
     }
+    loaded_once_ = true;
     log_(fmt::format("bansync: loaded {} live bans from redis", n));
 }
 
 void BanSync::apply_remote() {
-    std::deque<Message> batch;
+    std::map<std::string, Message> batch;
     batch.swap(remote_);
     std::vector<std::string> notes;
     size_t added = 0, removed = 0;
     auto opt = base_;
     opt.read_only = read_sets_;
     opt.lock_holder = "bansync";
+    // Never hold up the loop behind a long apply: the batch waits for the next turn instead.
+    opt.lock_wait = std::chrono::milliseconds(2000);
     opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
         notes.clear();
         added = removed = 0;
@@ -167,18 +171,17 @@ void BanSync::apply_remote() {
         pl.table = desired_.name;
         pl.table_exists = live.has_value();
         if (!live) {
-            notes.push_back("table inet " + desired_.name + " is not loaded: remote bans wait for `ivozfw apply`");
+            notes.push_back("table inet " + desired_.name + " is not loaded: remote bans not applied (the live ones "
+                            "come back from Redis at the next resync after `ivozfw apply`)");
             return pl;
         }
         int64_t now = now_();
-        // The latest message per address decides (a ban then its unban: no ban).
-        std::map<std::string, const Message*> last;
-        for (const auto& m : batch) last[m.address()] = &m;
         std::map<bool, net::AddressSet> exempt{{false, exempt_of(*live, false)}, {true, exempt_of(*live, true)}};
         std::map<bool, size_t> count;
         for (bool v6 : {false, true})
             if (auto it = live->sets.find(ban_set(v6)); it != live->sets.end()) count[v6] = it->second.elements.size();
-        for (const auto& [addr, m] : last) {
+        for (const auto& [addr, msg] : batch) {   // the latest message per address
+            const Message* m = &msg;
             bool v6 = m->family == net::Family::v6;
             auto it = live->sets.find(ban_set(v6));
             if (it == live->sets.end()) {
@@ -193,7 +196,9 @@ void BanSync::apply_remote() {
                     ++removed, --count[v6];
                 continue;
             }
-            if (exempt[v6].contains(net::Address{m->family, m->value})) {
+            // Any exempt address inside the banned prefix (an IPv6 /64) keeps it out.
+            net::Range r = net::Prefix{net::Address{m->family, m->value}, m->prefix}.range();
+            if (!net::intersect({r}, v6 ? exempt[v6].v6 : exempt[v6].v4).empty()) {
                 ++stats_.ignored;
                 notes.push_back(fmt::format("ignored {} from {}: exempt here", addr, m->origin));
                 continue;
@@ -225,14 +230,14 @@ void BanSync::apply_remote() {
             ++stats_.transactions;
             stats_.applied += added;
             std::set<std::string> from;
-            for (const auto& m : batch) from.insert(m.origin);
+            for (const auto& [addr, m] : batch) from.insert(m.origin);
             log_(fmt::format("bansync: applied {} bans and {} unbans from {} in one transaction ({} ms)", added,
                              removed, fmt::join(from, ", "), now_() - t0));
         }
     } catch (const std::exception& e) {
         // Kept for the next turn: nothing live is dropped because the kernel was busy.
         log_(fmt::format("bansync: could not apply {} fleet messages: {}; retrying", batch.size(), e.what()));
-        for (auto& m : batch) remote_.push_back(std::move(m));
+        for (auto& [addr, m] : batch) remote_.emplace(addr, std::move(m));   // newer ones win
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
 }
@@ -249,27 +254,38 @@ void BanSync::poll_local() {
     if (!live) return;
     int64_t now = now_();
     std::map<std::string, int64_t> seen;
+    std::set<std::string> fleet;   // addresses held as other hosts' bans
     for (bool v6 : {false, true}) {
         auto it = live->sets.find(ban_set(v6));
         if (it == live->sets.end()) continue;
         for (const auto& b : bans_of(it->second, v6, c_.v6_prefix)) {
-            if (!b.local()) continue;
-            int64_t exp = now + int64_t(b.left_ms);
             std::string addr = b.address();
+            if (!b.local()) {
+                fleet.insert(addr);
+                continue;
+            }
+            int64_t exp = now + int64_t(b.left_ms);
             seen[addr] = exp;
-            if (!first_poll_ && local_.count(addr)) continue;
+            auto was = local_.find(addr);
+            // New, or cut short (`ivozfw ban --for` a shorter time): the fleet hears it. A
+            // packet-path refresh only extends a ban: not worth a message each poll.
+            bool shortened = was != local_.end() && exp + 2000 < was->second;
+            if (!first_poll_ && was != local_.end() && !shortened) continue;
             Message m;
             m.op = Message::Op::ban;
             m.family = b.family;
             m.value = b.value;
             m.prefix = b.prefix;
-            m.reason = b.reason;
+            m.reason = valid_reason(b.reason) ? b.reason : "other";   // a comment someone else wrote
             m.expires_ms = exp;
             m.origin = c_.host;
             unpublished_[addr] = m;
-            if (!local_.count(addr)) unrecorded_[addr] = exp;
+            if (was == local_.end()) unrecorded_[addr] = exp;
         }
     }
+    // Gone (expired, or lifted: `ivozfw unban` tells the fleet itself): nothing to send.
+    for (const auto& [addr, exp] : local_)
+        if (!seen.count(addr)) unrecorded_.erase(addr), unpublished_.erase(addr);
     local_ = std::move(seen);
     first_poll_ = false;
 }
@@ -277,22 +293,34 @@ void BanSync::poll_local() {
 void BanSync::publish_pending() {
     if (!redis_.connected()) return;
     int64_t now = now_();
+    // Unbans `ivozfw unban` could not send (Redis away then): the fleet hears them now.
+    if (c_.take_unbans) {
+        for (const auto& addr : c_.take_unbans()) {
+            std::string why;
+            auto m = decode(fmt::format(R"({{"v":1,"op":"unban","address":"{}","origin":"{}"}})", addr, c_.host),
+                            c_.v6_prefix, &why);
+            if (m) unpublished_[addr] = *m;
+            else log_(fmt::format("bansync: dropped a pending unban of {}: {}", addr, why));
+        }
+    }
     for (auto it = unpublished_.begin(); it != unpublished_.end();) {
         const Message& m = it->second;
         int64_t left = m.expires_ms - now;
-        if (left <= 0) {
+        if (m.op == Message::Op::ban && left <= 0) {
             it = unpublished_.erase(it);
             continue;
         }
         try {
             std::string text = encode(m);
-            redis_.set(m.key(), text, uint64_t(left));
+            if (m.op == Message::Op::unban) redis_.del(m.key());
+            else redis_.set(m.key(), text, uint64_t(left));
             redis_.publish(kChannel, text);
         } catch (const RedisError& e) {
             return lost(e.what());
         }
         ++stats_.published;
-        log_(fmt::format("bansync: published {} ({}, {} s)", m.address(), m.reason, (left + 999) / 1000));
+        if (m.op == Message::Op::unban) log_(fmt::format("bansync: published the end of {}", m.address()));
+        else log_(fmt::format("bansync: published {} ({}, {} s)", m.address(), m.reason, (left + 999) / 1000));
         it = unpublished_.erase(it);
     }
 }
@@ -309,10 +337,12 @@ void BanSync::record_pending() {
         try {
             recorder_->record(it->first);
         } catch (const std::exception& e) {
-            log_(fmt::format("bansync: BannedAddresses: {}; retrying in 5 s", e.what()));
-            next_record_ = now + 5000;
+            log_(fmt::format("bansync: BannedAddresses: {}; retrying in {} s", e.what(), record_backoff_ms_ / 1000));
+            next_record_ = now + record_backoff_ms_;
+            record_backoff_ms_ = std::min(record_backoff_ms_ * 2, 60000);
             return;
         }
+        record_backoff_ms_ = 5000;
         ++stats_.recorded;
         it = unrecorded_.erase(it);
     }

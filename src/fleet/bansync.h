@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -36,6 +35,8 @@ struct SyncConfig {
     int batch_ms = 5;               // after a first message, wait this long for the rest of a burst
     int resync_ms = 30000;          // reload the live keys, publish the live local bans
     int master_check_ms = 2000;     // ask the sentinels whether the master moved
+    /// Addresses `ivozfw unban` lifted while Redis was away (taken: the next call is empty).
+    std::function<std::vector<std::string>()> take_unbans;
 };
 
 struct SyncStats {
@@ -79,12 +80,14 @@ private:
     std::set<std::string> ban_sets_, read_sets_;
 
     std::map<std::string, int64_t> local_;          // local bans seen: address -> expiry (ms)
-    std::map<std::string, Message> unpublished_;    // local bans not yet in Redis
+    std::map<std::string, Message> unpublished_;    // local bans (and early ends) not yet in Redis
     std::map<std::string, int64_t> unrecorded_;     // addresses for BannedAddresses -> expiry
-    std::deque<Message> remote_;                    // other hosts' bans and unbans to apply
+    std::map<std::string, Message> remote_;         // other hosts' bans and unbans: the latest wins
     bool first_poll_ = true;
+    bool loaded_once_ = false;
     int64_t next_connect_ = 0, next_poll_ = 0, next_resync_ = 0, next_master_check_ = 0, next_record_ = 0;
     int backoff_ms_ = 100;
+    int record_backoff_ms_ = 5000;
 };
 
 }  // namespace ivozfw::fleet

@@ -24,13 +24,13 @@ std::string encode(const Message& m) {
     return j.dump();
 }
 
-namespace {
-
 bool valid_reason(const std::string& r) {
     return !r.empty() && r.size() <= 32 && std::all_of(r.begin(), r.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     });
 }
+
+namespace {
 
 const nlohmann::json* string_field(const nlohmann::json& j, const char* k) {
     auto it = j.find(k);
@@ -83,6 +83,8 @@ std::optional<Message> decode(std::string_view text, unsigned v6_prefix, std::st
     auto exp = j.find("expires_ms");
     if (exp == j.end() || !exp->is_number_integer()) return fail("no integer \"expires_ms\"");
     m.expires_ms = exp->get<int64_t>();
+    // Unix ms between 2001 and 2286: no arithmetic on it can overflow.
+    if (m.expires_ms < 1'000'000'000'000 || m.expires_ms > 9'999'999'999'999) return fail("expires_ms out of range");
     return m;
 }
 

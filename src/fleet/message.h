@@ -34,6 +34,9 @@ struct Message {
 
 std::string encode(const Message& m);
 
+/// A reason as messages carry it: [a-z0-9_-]{1,32}.
+bool valid_reason(const std::string& r);
+
 /// Validates everything (size, JSON, version, op, address, reason, origin, expiry type).
 /// v6_prefix: this host's IPv6 ban prefix; a longer one is widened to it, a shorter one
 /// (it would take many of our keys) is refused.

@@ -76,8 +76,8 @@ public:
         Ctx cmd = open();
         // A replica answers reads but refuses our writes: only the master will do.
         auto role = command(cmd.get(), where_, {"ROLE"});
-        if (role->type != REDIS_REPLY_ARRAY || role->elements < 1 || text(role->element[0]) != "master")
-            throw RedisError("redis " + where_ + ": not a master (yet): " + text(role->element[0]));
+        std::string r = role->type == REDIS_REPLY_ARRAY && role->elements >= 1 ? text(role->element[0]) : "?";
+        if (r != "master") throw RedisError("redis " + where_ + ": not a master (yet): " + r);
         cmd_ = std::make_unique<Ctx>(std::move(cmd));
         if (channel.empty()) return;   // commands only (`ivozfw unban`)
         Ctx sub = open();

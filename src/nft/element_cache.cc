@@ -3,6 +3,8 @@
 
 #include "io/atomic_file.h"
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -108,9 +110,11 @@ void ElementCache::save(const std::string& path) const {
     uint64_t sum = checksum(out, kHeader);
     std::copy_n(reinterpret_cast<const char*>(&len), 4, out.data() + 4);
     std::copy_n(reinterpret_cast<const char*>(&sum), 8, out.data() + 8);
+    // The side file describes the file being replaced: gone first, so a crash in between
+    // never pairs it with the new file.
+    std::remove((path + ".gen").c_str());
     // Company ranges are not for everyone's eyes: 0600, like the rest of the state.
     io::write_atomic(path, out, 0600);
-    std::remove((path + ".gen").c_str());   // stale now (it names the old file genid)
 }
 
 ElementCache::Loaded ElementCache::load(const std::string& path) {
@@ -145,17 +149,20 @@ ElementCache::Loaded ElementCache::load(const std::string& path) {
         }
     }
     if (!in.ok || in.pos != data.size()) return bad("malformed");
-    c.genid = moved_on(path, c.genid);
+    c.genid = moved_on(path, c);
     return {std::move(c), {}};
 }
 
-// "<file genid> <genid now>": commits that changed only dynamic sets (bans) since the file
-// was written. A side file for another file generation is stale and ignored.
-uint32_t ElementCache::moved_on(const std::string& path, uint32_t file_genid) {
+// "<file genid> <genid now> <netns cookie> <boot id>": commits that changed only dynamic sets
+// (bans) since the file was written. One for another file, namespace or boot is ignored.
+uint32_t ElementCache::moved_on(const std::string& path, const ElementCache& c) {
     std::ifstream in(path + ".gen");
     uint32_t from = 0, to = 0;
-    if (in >> from >> to && from == file_genid) return to;
-    return file_genid;
+    uint64_t cookie = 0;
+    std::string boot;
+    if (in >> from >> to >> cookie >> boot && from == c.file_genid && cookie == c.netns_cookie && boot == c.boot_id)
+        return to;
+    return c.file_genid;
 }
 
 std::optional<ElementCache> ElementCache::peek(const std::string& path) {
@@ -174,12 +181,13 @@ std::optional<ElementCache> ElementCache::peek(const std::string& path) {
     c.file_genid = in.u32();
     c.table = in.str();
     if (!in.ok) return std::nullopt;
-    c.genid = moved_on(path, c.file_genid);
+    c.genid = moved_on(path, c);
     return c;
 }
 
-void ElementCache::bump(const std::string& path, uint32_t file_genid, uint32_t now) {
-    io::write_atomic(path + ".gen", std::to_string(file_genid) + " " + std::to_string(now) + "\n", 0600);
+void ElementCache::bump(const std::string& path, const ElementCache& valid, uint32_t now) {
+    io::write_atomic(path + ".gen",
+                     fmt::format("{} {} {} {}\n", valid.file_genid, now, valid.netns_cookie, valid.boot_id), 0600);
 }
 
 }  // namespace ivozfw::nft

@@ -39,8 +39,8 @@ struct ElementCache {
     static std::optional<ElementCache> peek(const std::string& path);
     /// After a commit that changed only dynamic sets (never cached) and moved the generation
     /// by exactly one from a valid cache: the file stays, valid at `now` (side file .gen).
-    static void bump(const std::string& path, uint32_t file_genid, uint32_t now);
-    static uint32_t moved_on(const std::string& path, uint32_t file_genid);
+    static void bump(const std::string& path, const ElementCache& valid, uint32_t now);
+    static uint32_t moved_on(const std::string& path, const ElementCache& header);
 
     struct Loaded;
     /// A missing file is no cache; a file that fails its checks (length, checksum, sizes) is

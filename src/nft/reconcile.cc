@@ -65,7 +65,7 @@ void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Tabl
         if (!opt.cache_reads) {
             if (one_step && peeked && peeked->valid_for(desired.name, gen, k.netns_cookie()) &&
                 dynamic_only(out.plan, desired))
-                ElementCache::bump(opt.cache_path, peeked->file_genid, now);
+                ElementCache::bump(opt.cache_path, *peeked, now);
             else
                 drop_cache(opt.cache_path);
             return;

@@ -130,8 +130,10 @@ struct Reader {
 
 }  // namespace
 
-std::optional<net::Prefix> row_address(const char* ip_addr, const char* mask, const char* text, std::string* err,
-                                       std::string* note) {
+namespace {
+
+std::optional<net::Prefix> parse_row(const char* ip_addr, const char* mask, const char* text, std::string* err,
+                                     std::string* note) {
     std::string ip = trimmed(ip_addr);
     if (ip.empty()) {
         std::string t = trimmed(text);
@@ -156,6 +158,26 @@ std::optional<net::Prefix> row_address(const char* ip_addr, const char* mask, co
     std::string m = trimmed(mask);
     if (m.empty()) m = "32";
     return net::parse_network(ip + "/" + m, err, note);
+}
+
+}  // namespace
+
+// An exemption this wide from one row would open the firewall to a large part of the
+// Internet: never loaded (Kamailio may match it; ivozfw will not fail open on it).
+constexpr unsigned kWidestV4 = 8, kWidestV6 = 32;
+
+std::optional<net::Prefix> row_address(const char* ip_addr, const char* mask, const char* text, std::string* err,
+                                       std::string* note) {
+    auto p = parse_row(ip_addr, mask, text, err, note);
+    if (!p) return p;
+    unsigned widest = p->addr.family == net::Family::v4 ? kWidestV4 : kWidestV6;
+    if (p->len < widest) {
+        *err = fmt::format("{} is wider than /{}: refused, one row may not exempt that much of the Internet",
+                           net::format_range(p->addr.family, p->range()), widest);
+        note->clear();
+        return std::nullopt;
+    }
+    return p;
 }
 
 const std::vector<Row>& Loaded::list(const std::string& name) const {

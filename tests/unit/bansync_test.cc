@@ -281,3 +281,57 @@ TEST_CASE("fleet: the policy section") {
     CHECK_THAT(error(with(R"({"redis": "redis://h:1", "host": "a b"})")), Catch::Contains("fleet.host"));
     CHECK_THAT(error(with(R"({"redis": "redis://h:1"})", false)), Catch::Contains("needs an antiflood section"));
 }
+
+TEST_CASE("bansync: a lifted ban is not sent later; an own key is re-applied only at start; unbans queued while Redis was away go out") {
+    Fleet f;
+    f.redis.up = false;
+    std::vector<std::string> queued{"203.0.113.40"};
+    // (the command queues them in the state directory; here the config hands them in)
+    f.sync.reset();
+    fleet::SyncConfig c;
+    c.host = "proxy-a";
+    c.poll_ms = 0;
+    c.batch_ms = 0;
+    c.take_unbans = [&] { return std::exchange(queued, {}); };
+    nft::ReconcileOptions opt;
+    opt.lock_path = f.dir + "/writers.lock";
+    f.sync = std::make_unique<fleet::BanSync>(c, f.k, f.table, opt, f.redis, &f.rec,
+                                              [&](const std::string& l) { f.log.push_back(l); }, [&] { return f.clock; });
+    f.sync->step();
+    f.local_ban("203.0.113.41", 100000);
+    f.sync->step();   // seen, waiting for Redis
+    f.bans().elements.clear();   // lifted by hand before Redis came back
+    f.sync->step();
+    f.redis.up = true;
+    // an own key from before: applied at start (a rebooted host), nothing else of ours
+    f.redis.keys["ivozfw:ban:203.0.113.42"] = {Fleet::remote("203.0.113.42", kNow + 90000, "proxy-a"), 90000};
+    f.clock += 3000;
+    f.sync->step();
+    REQUIRE(f.redis.connected());
+    f.sync->step();
+    CHECK(f.redis.keys.count("ivozfw:ban:203.0.113.41") == 0);   // never published: it was lifted
+    CHECK(f.ban_of("203.0.113.42"));
+    bool unban_sent = false;
+    for (const auto& text : f.redis.published) {
+        std::string why;
+        auto m = fleet::decode(text, 64, &why);
+        unban_sent |= m && m->op == fleet::Message::Op::unban && m->address() == "203.0.113.40";
+    }
+    CHECK(unban_sent);
+    // later (a resync), an own key no longer in our sets is not brought back
+    f.bans().elements.clear();
+    f.clock += 31000;
+    f.sync->step();
+    f.sync->step();
+    CHECK_FALSE(f.ban_of("203.0.113.42"));
+}
+
+TEST_CASE("bansync: a comment someone else wrote is published as reason other") {
+    Fleet f;
+    f.sync->step();
+    f.local_ban("203.0.113.50", 100000, "Blocked By Hand \xff");
+    f.sync->step();
+    REQUIRE(f.redis.keys.count("ivozfw:ban:203.0.113.50"));
+    CHECK(f.redis.keys.at("ivozfw:ban:203.0.113.50").first.find(R"("reason":"other")") != std::string::npos);
+    CHECK(f.sync->stats().published == 1);
+}

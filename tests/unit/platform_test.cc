@@ -192,4 +192,10 @@ TEST_CASE("platform: a row's address is what Kamailio matches") {
     CHECK(row("2001:db8::5", "32", "2001:db8:1::/64") == "2001:db8::5");   // not around it
     CHECK(row("2001:db8::5", "32", "garbage", &note) == "2001:db8::5");
     CHECK(note.empty());
+    // one row may not open the firewall to the Internet
+    CHECK(row("0.0.0.0", "0", nullptr) ==
+          "error: 0.0.0.0/0 is wider than /8: refused, one row may not exempt that much of the Internet");
+    CHECK(row("10.1.2.3", "7", nullptr).starts_with("error: 10.0.0.0/7 is wider than /8"));
+    CHECK(row("10.1.2.3", "8", nullptr) == "10.0.0.0/8");
+    CHECK(row(nullptr, nullptr, "2001:db8::/16").starts_with("error: 2001::/16 is wider than /32"));
 }
