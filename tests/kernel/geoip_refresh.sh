@@ -79,4 +79,22 @@ expect_exit 0 ivz "$ns" geoip lookup -p "$T/p.json" 198.51.100.7
 expect_contains "country ES" "$OUT"
 expect_contains "ACCEPTED" "$OUT"
 expect_not_contains "in the GeoIP drop set" "$OUT"
+
+# status takes an unchanged database's sets as loaded, without walking it again, but a set
+# whose size is not what was loaded (flushed by hand) still shows as pending
+expect_exit 0 ivz "$ns" geoip refresh -p "$T/p.json" --force
+expect_exit 0 ivz "$ns" status -p "$T/p.json"
+expect_contains "matches the policy" "$OUT"
+in_ns "$ns" nft flush set inet ivozfw geoip_v4
+expect_exit 2 ivz "$ns" status -p "$T/p.json"
+expect_contains "set geoip_v4: 0 intervals in the kernel" "$OUT"
+expect_exit 0 ivz "$ns" geoip refresh -p "$T/p.json" --force
+expect_exit 0 ivz "$ns" status -p "$T/p.json"
+# a new file at the same path (geoipupdate renames one into place): walked again, so the
+# country added to it shows as pending
+mk "$T/geo-new.mmdb" --epoch 1700000000 203.0.113.0/24=CN 192.0.2.0/24=CN 198.51.100.0/24=ES \
+    2001:db8:c::/48=CN 2001:db8:e::/48=ES
+mv "$T/geo-new.mmdb" "$T/geo.mmdb"
+expect_exit 2 ivz "$ns" status -p "$T/p.json"
+expect_contains "geoip_v4" "$OUT"
 pass
