@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "db/mysql.h"
 
-#include <fcntl.h>
+#include "io/private_file.h"
+
 #include <fmt/format.h>
 #include <mysql.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,18 +15,7 @@
 namespace ivozfw::db {
 
 void check_private_file(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) throw Error(fmt::format("{}: {}", path, std::strerror(errno)));
-    struct stat st;
-    bool ok = fstat(fd, &st) == 0;
-    int err = errno;
-    close(fd);
-    if (!ok) throw Error(fmt::format("{}: {}", path, std::strerror(err)));
-    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
-    if (st.st_uid != 0 || (st.st_mode & 077))
-        throw Error(fmt::format("{}: database credentials file has owner uid {} and mode {:04o}; it must be owned "
-                                "by root and not readable by group or others (chown root; chmod 600)",
-                                path, st.st_uid, st.st_mode & 07777));
+    if (auto problem = io::private_file_problem(path, "database credentials")) throw Error(*problem);
 }
 
 namespace {

@@ -3,12 +3,11 @@
 // socket is polled, so bansync needs no event loop and no thread.
 #include "fleet/redis.h"
 
-#include <fcntl.h>
+#include "io/private_file.h"
+
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -201,15 +200,7 @@ private:
 }  // namespace
 
 RedisCredentials read_redis_credentials(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) throw RedisError(path + ": " + std::strerror(errno));
-    struct stat st;
-    bool ok = fstat(fd, &st) == 0;
-    close(fd);
-    if (!ok || st.st_uid != 0 || (st.st_mode & 077))
-        throw RedisError(fmt::format("{}: Redis credentials file has owner uid {} and mode {:04o}; it must be owned "
-                                     "by root and not readable by group or others (chown root; chmod 600)",
-                                     path, st.st_uid, st.st_mode & 07777));
+    if (auto problem = io::private_file_problem(path, "Redis credentials")) throw RedisError(*problem);
     RedisCredentials c;
     std::ifstream in(path);
     std::string line;
