@@ -67,12 +67,6 @@ const ruleset::Set& live_ban_set(const Desired& d, const std::optional<ruleset::
     return h->second;
 }
 
-const ruleset::Element* find_key(const ruleset::Set& s, const ruleset::Bytes& key) {
-    for (const auto& e : s.elements)
-        if (e.key == key) return &e;
-    return nullptr;
-}
-
 // The kernel's exempt sets decide, not the policy file: they also hold what the platform
 // database put there. Company ranges are not looked up (their set can be large); like every
 // exempt source they are accepted before the ban rule anyway.
@@ -178,7 +172,7 @@ int cmd_unban(const Options& o) {
         plan::Plan pl;
         pl.table = d.table.name;
         pl.table_exists = true;
-        const auto* e = find_key(set, t.key);
+        const auto* e = fleet::find_ban(set, t.key);
         was_banned = e != nullptr;
         if (e) pl.ops.push_back(plan::Op{plan::Op::delete_elements, t.set, {*e}, {}, 0, "unban"});
         return pl;
@@ -218,7 +212,7 @@ int cmd_ban(const Options& o) {
         e.comment = fleet::kManual;
         applied = *e.timeout_ms;
         // An element already there keeps its old timeout on a plain add: replace it.
-        if (const auto* old = find_key(set, t.key))
+        if (const auto* old = fleet::find_ban(set, t.key))
             pl.ops.push_back(plan::Op{plan::Op::delete_elements, t.set, {*old}, {}, 0, "re-ban"});
         pl.ops.push_back(plan::Op{plan::Op::add_elements, t.set, {e}, {}, 0, "manual ban"});
         return pl;

@@ -31,6 +31,12 @@ std::vector<Ban> bans_of(const ruleset::Set& s, bool v6, unsigned v6_prefix) {
     return out;
 }
 
+const ruleset::Element* find_ban(const ruleset::Set& s, const ruleset::Bytes& key) {
+    for (const auto& e : s.elements)
+        if (e.key == key) return &e;
+    return nullptr;
+}
+
 std::string fleet_comment(const std::string& origin, const std::string& reason) {
     return "fleet:" + origin + ":" + reason;
 }

@@ -33,6 +33,9 @@ struct Ban {
 /// Every ban of one ban set (v6: keyed by its prefix of `v6_prefix` bits).
 std::vector<Ban> bans_of(const ruleset::Set& s, bool v6, unsigned v6_prefix);
 
+/// The element of a ban set with this key, or null.
+const ruleset::Element* find_ban(const ruleset::Set& s, const ruleset::Bytes& key);
+
 /// The comment of a ban another host made, and its parser (nullopt: not a fleet comment).
 std::string fleet_comment(const std::string& origin, const std::string& reason);
 std::optional<std::pair<std::string, std::string>> parse_fleet_comment(const std::string& c);

@@ -30,12 +30,6 @@ net::AddressSet exempt_of(const ruleset::Table& live, bool v6) {
     return out;
 }
 
-const ruleset::Element* find(const ruleset::Set& s, const ruleset::Bytes& key) {
-    for (const auto& e : s.elements)
-        if (e.key == key) return &e;
-    return nullptr;
-}
-
 }  // namespace
 
 BanSync::BanSync(SyncConfig c, nft::Kernel& k, const ruleset::Table& desired, nft::ReconcileOptions base, Redis& r,
@@ -190,7 +184,7 @@ void BanSync::apply_remote() {
             }
             const auto& set = it->second;
             ruleset::Bytes key = ruleset::be_bytes(m->value, v6 ? 16 : 4);
-            const auto* have = find(set, key);
+            const auto* have = find_ban(set, key);
             if (m->op == Message::Op::unban) {
                 if (have) pl.ops.push_back(plan::Op{plan::Op::delete_elements, set.name, {*have}, {}, 0, "fleet unban"}),
                     ++removed, --count[v6];
