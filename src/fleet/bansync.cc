@@ -291,8 +291,7 @@ void BanSync::publish_pending() {
     if (c_.take_unbans) {
         for (const auto& addr : c_.take_unbans()) {
             std::string why;
-            auto m = decode(fmt::format(R"({{"v":1,"op":"unban","address":"{}","origin":"{}"}})", addr, c_.host),
-                            c_.v6_prefix, &why);
+            auto m = unban(addr, c_.host, c_.v6_prefix, &why);
             if (m) unpublished_[addr] = *m;
             else log_(fmt::format("bansync: dropped a pending unban of {}: {}", addr, why));
         }

@@ -32,12 +32,42 @@ bool valid_reason(const std::string& r) {
 
 namespace {
 
+// The address of a ban as this host keys it: IPv4 one address; IPv6 this host's prefix (a
+// longer one widened to it, a shorter one refused: it would take many of our keys).
+bool set_address(Message& m, const std::string& text, unsigned v6_prefix, std::string* why) {
+    std::string err;
+    auto p = net::parse_prefix(text, &err);
+    if (!p) return *why = "address: " + err, false;
+    m.family = p->addr.family;
+    m.value = p->addr.value;
+    m.prefix = p->len;
+    if (m.family == net::Family::v4 && m.prefix != 32) return *why = "an IPv4 ban is one address, not a prefix", false;
+    if (m.family == net::Family::v6) {
+        if (m.prefix < v6_prefix)
+            return *why = fmt::format("IPv6 prefix /{} is wider than this host's ban prefix /{}", m.prefix, v6_prefix),
+                   false;
+        unsigned drop = 128 - v6_prefix;
+        m.value = drop >= 128 ? 0 : (m.value >> drop) << drop;
+        m.prefix = v6_prefix;
+    }
+    return true;
+}
+
 const nlohmann::json* string_field(const nlohmann::json& j, const char* k) {
     auto it = j.find(k);
     return it != j.end() && it->is_string() ? &*it : nullptr;
 }
 
 }  // namespace
+
+std::optional<Message> unban(const std::string& address, const std::string& origin, unsigned v6_prefix,
+                             std::string* why) {
+    Message m;
+    m.op = Message::Op::unban;
+    m.origin = origin;
+    if (!set_address(m, address, v6_prefix, why)) return std::nullopt;
+    return m;
+}
 
 std::optional<Message> decode(std::string_view text, unsigned v6_prefix, std::string* why) {
     auto fail = [&](std::string w) -> std::optional<Message> {
@@ -62,20 +92,7 @@ std::optional<Message> decode(std::string_view text, unsigned v6_prefix, std::st
     m.origin = origin->get<std::string>();
     auto addr = string_field(j, "address");
     if (!addr) return fail("no \"address\"");
-    std::string err;
-    auto p = net::parse_prefix(addr->get<std::string>(), &err);
-    if (!p) return fail("address: " + err);
-    m.family = p->addr.family;
-    m.value = p->addr.value;
-    m.prefix = p->len;
-    if (m.family == net::Family::v4 && m.prefix != 32) return fail("an IPv4 ban is one address, not a prefix");
-    if (m.family == net::Family::v6) {
-        if (m.prefix < v6_prefix)
-            return fail(fmt::format("IPv6 prefix /{} is wider than this host's ban prefix /{}", m.prefix, v6_prefix));
-        unsigned drop = 128 - v6_prefix;
-        m.value = drop >= 128 ? 0 : (m.value >> drop) << drop;
-        m.prefix = v6_prefix;
-    }
+    if (!set_address(m, addr->get<std::string>(), v6_prefix, why)) return std::nullopt;
     if (m.op == Message::Op::unban) return m;
     auto reason = string_field(j, "reason");
     if (!reason || !valid_reason(reason->get<std::string>())) return fail("no valid \"reason\"");

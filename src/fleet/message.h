@@ -34,6 +34,10 @@ struct Message {
 
 std::string encode(const Message& m);
 
+/// The unban of `address` (as decode reads an address), from `origin`.
+std::optional<Message> unban(const std::string& address, const std::string& origin, unsigned v6_prefix,
+                             std::string* why);
+
 /// A reason as messages carry it: [a-z0-9_-]{1,32}.
 bool valid_reason(const std::string& r);
 
