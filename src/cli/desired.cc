@@ -115,10 +115,11 @@ Desired build_desired(const Options& o, OnSourceError on_error, Needs needs) {
     d.policy = load_policy(o);
     auto& src = d.sources;
     if (d.policy.geoip && !needs.geoip) src.geoip_drop = net::AddressSet{};
-    if (d.policy.geoip && needs.geoip_from_kernel) {
+    if (d.policy.geoip && needs.geoip && needs.geoip_if_changed && geoip_unchanged(o, *d.policy.geoip)) {
         needs.geoip = false;
         src.geoip_drop = net::AddressSet{};
         keep(d, ruleset::names::geoip);
+        d.geoip_as_loaded = true;
     }
     if (d.policy.geoip && needs.geoip) {
         try {

@@ -34,6 +34,7 @@ struct Desired {
     /// in addition to what the source gave: their source failed, or a guard held a removal.
     std::set<std::string> keep_live;
     std::vector<std::string> warnings;   // already printed on stderr
+    bool geoip_as_loaded = false;        // Needs::geoip_if_changed: the database was unchanged
 };
 
 /// Which data sources a command reads; the others compile as empty sets (a scoped plan
@@ -42,9 +43,9 @@ struct Needs {
     bool geoip = true;
     bool companies = true;
     bool platform_lists = true;   // application servers, proxies, carriers from the database
-    /// The GeoIP sets are taken as the kernel has them, the database not read (status, when
-    /// the database file is the one the sets were loaded from).
-    bool geoip_from_kernel = false;
+    /// When the GeoIP database file is the one the sets were loaded from, take the sets as
+    /// the kernel has them and do not walk it (status). Desired::geoip_as_loaded says so.
+    bool geoip_if_changed = false;
 };
 
 policy::Policy load_policy(const Options& o);

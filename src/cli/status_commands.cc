@@ -124,7 +124,7 @@ Status collect(const Options& o) {
     // An unchanged GeoIP database is not walked again: its sets are what was loaded from it
     // (`ivozfw diff` compares them in full).
     Needs needs;
-    if (auto p = load_policy(o); p.geoip && geoip_unchanged(o, *p.geoip)) needs.geoip_from_kernel = true;
+    needs.geoip_if_changed = true;
     auto d = build_desired(o, OnSourceError::keep_live, needs);
     s.table = d.table.name;
     s.warnings = d.warnings;
@@ -150,7 +150,7 @@ Status collect(const Options& o) {
     }
     // GeoIP sets taken as loaded: at least their sizes must be what was loaded (a flushed or
     // hand-edited set shows here; `ivozfw diff` compares every element).
-    if (needs.geoip_from_kernel && out.before) {
+    if (d.geoip_as_loaded && out.before) {
         auto rec = o.state.read_json("geoip.json");
         for (bool v6 : {false, true}) {
             auto name = ruleset::names::list_set(ruleset::names::geoip, v6);
