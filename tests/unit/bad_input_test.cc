@@ -11,24 +11,14 @@
 #include "input/json_limits.h"
 #include "input/quote.h"
 #include "policy/policy.h"
+#include "policy_errors.h"
 #include "ruleset/compile.h"
 #include "ruleset/values.h"
 
 using namespace ivozfw;
+using test::errors_of;
 
 namespace {
-
-/// Every error of loading `text` as "where: error: message"; empty when it loads.
-std::vector<std::string> errors_of(const std::string& text) {
-    try {
-        policy::load_text(text, "p.json");
-    } catch (const policy::LoadError& e) {
-        std::vector<std::string> out;
-        for (const auto& d : e.diagnostics) out.push_back(d.str());
-        return out;
-    }
-    return {};
-}
 
 std::string with(const std::string& extra) {
     return R"({ "lists": { "admin": ["192.0.2.10"] },

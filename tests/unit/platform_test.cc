@@ -8,10 +8,12 @@
 #include "nft/netlink.h"
 #include "platform/platform.h"
 #include "policy/policy.h"
+#include "policy_errors.h"
 #include "ruleset/compile.h"
 #include "ruleset/render.h"
 
 using namespace ivozfw;
+using test::errors_of;
 using explain::Packet;
 using policy::Proto;
 
@@ -30,17 +32,6 @@ std::string policy_text(const std::string& extra = "") {
   "antiflood": {"services": ["sip", "sip-trunks"]},
   "platform": {"database": "mysql:/etc/ivozfw/ivozprovider.cnf"})" +
            extra + "\n}";
-}
-
-std::vector<std::string> errors_of(const std::string& text) {
-    try {
-        policy::load_text(text, "p.json");
-    } catch (const policy::LoadError& e) {
-        std::vector<std::string> out;
-        for (const auto& d : e.diagnostics) out.push_back(d.str());
-        return out;
-    }
-    return {};
 }
 
 std::vector<std::string> ids(const ruleset::Chain& c) {

@@ -7,24 +7,14 @@
 #include <fstream>
 
 #include "policy/policy.h"
+#include "policy_errors.h"
 
 using namespace ivozfw;
+using test::errors_of;
 using policy::Diagnostic;
 using policy::LoadError;
 
 namespace {
-
-/// Every error (or, with no errors, nothing) as "where: error: message" lines.
-std::vector<std::string> errors_of(const std::string& text) {
-    try {
-        policy::load_text(text, "p.json");
-    } catch (const LoadError& e) {
-        std::vector<std::string> out;
-        for (const auto& d : e.diagnostics) out.push_back(d.str());
-        return out;
-    }
-    return {};
-}
 
 std::vector<std::string> warnings_of(const std::string& text) {
     std::vector<Diagnostic> w;
