@@ -7,6 +7,10 @@
         TCP: accepts, writes one line "tcp PORT SRC", sends "ok\\n", closes.
         UDP: writes "udp PORT SRC PAYLOAD", echoes the datagram back.
         Touches --ready once every socket is bound.
+    probe.py count ADDR PORT --out FILE --ready FILE [--lifetime 60]
+        Counts the UDP datagrams that reach ADDR:PORT (bound to that address only, nothing is
+        answered) until --lifetime seconds have passed; FILE holds "datagrams N sources M",
+        rewritten every 0.2 s while the count changes and at the end.
     probe.py tcp HOST PORT [--src ADDR] [--timeout 1.5]
         Prints "connected", "refused" or "timeout"; exit 0 connected, 1 timeout, 2 refused/other.
     probe.py udp HOST PORT [--src ADDR] [--payload X] [--timeout 1.5]
@@ -72,6 +76,37 @@ def listen(a):
                     s.sendto(data, addr)
             except OSError as e:
                 log.write(f"error {proto} {port} {e}\n")
+    return 0
+
+
+def count(a):
+    s = socket.socket(family_of(a.addr), socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind((a.addr, a.port))
+    s.setblocking(False)
+    n, sources, written = 0, set(), None
+
+    def write():
+        with open(a.out + ".tmp", "w") as f:
+            f.write(f"datagrams {n} sources {len(sources)}\n")
+        os.replace(a.out + ".tmp", a.out)
+
+    write()
+    open(a.ready, "w").close()
+    end = time.monotonic() + a.lifetime
+    while time.monotonic() < end:
+        r, _, _ = select.select([s], [], [], 0.2)
+        while r:
+            try:
+                _, addr = s.recvfrom(2048)
+            except BlockingIOError:
+                break
+            n += 1
+            sources.add(addr[0])
+        if n != written:
+            write()
+            written = n
+    write()
     return 0
 
 
@@ -243,6 +278,12 @@ def main():
     l.add_argument("--log", required=True)
     l.add_argument("--ready")
     l.add_argument("--lifetime", type=float, default=60)
+    c = sub.add_parser("count")
+    c.add_argument("addr")
+    c.add_argument("port", type=int)
+    c.add_argument("--out", required=True)
+    c.add_argument("--ready", required=True)
+    c.add_argument("--lifetime", type=float, default=60)
     for name in ("tcp", "udp"):
         p = sub.add_parser(name)
         p.add_argument("host")
@@ -262,7 +303,7 @@ def main():
     b.add_argument("--timeout", type=float, default=0.4)
     b.add_argument("--chunk", type=int, default=300)
     a = ap.parse_args()
-    return {"listen": listen, "tcp": tcp, "udp": udp, "ping": ping, "batch": batch}[a.cmd](a)
+    return {"listen": listen, "count": count, "tcp": tcp, "udp": udp, "ping": ping, "batch": batch}[a.cmd](a)
 
 
 if __name__ == "__main__":
