@@ -1,19 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Anti-flood benchmark (root; network namespaces, documentation addresses only):
-#   bash tests/bench/flood_bench.sh build/ivozfw [SECONDS] [SOURCES]
+#   bash tests/bench/flood_bench.sh build/ivozfw [SECONDS] [SOURCES] [ports|fixed]
 # A UDP SIP flood from many sources (udpflood.c: raw socket + sendmmsg, compiled here with
 # cc) at the SIP port of a sipp server, as fast as this machine sends between namespaces,
 # while a legitimate sipp client sends OPTIONS at 20/s. Run twice: with no ruleset and with
 # ivozfw's anti-flood policy. Reports the packets per second sent, the legitimate client's
-# success rate, and the CPU time the whole machine spent (/proc/stat: user, system, irq,
-# softirq, over all CPUs) and the SIP server spent. Then counts, with nftrace, the rules an
-# established RTP packet goes through.
+# success rate, the CPU time the whole machine spent (/proc/stat: user, system, irq,
+# softirq, over all CPUs) and the SIP server spent, and the conntrack entries left in the
+# firewall's namespace (with no ruleset conntrack is not loaded there: 0). The flood's
+# source port changes with every packet ("ports", the default) or stays one per source
+# ("fixed": one flow per source). Then counts, with nftrace, the rules an established RTP
+# packet goes through.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$IVOZFW_SRC/tests/packet/sipp/env.sh"
 
 SECS=${2:-10}
 SOURCES=${3:-500}
+MODE=${4:-ports}
 cc -O2 -o "$T/udpflood" "$IVOZFW_SRC/tests/bench/udpflood.c" || fail "cc udpflood.c"
 
 af_server
@@ -26,7 +30,7 @@ proc_jiffies() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; 
 hz=$(getconf CLK_TCK)
 
 run_case() {  # label
-    local label=$1 uas c0 u0 c1 u1 sent legit
+    local label=$1 uas c0 u0 c1 u1 sent legit ct
     in_ns "$fw" sipp -sf "$SIPP_DIR/options_uas.xml" -i 192.0.2.1 -p 5060 -nostdin >/dev/null 2>&1 &
     bg_pid $!
     sleep 0.5
@@ -37,23 +41,25 @@ run_case() {  # label
     u0=$(proc_jiffies $uas)
     sip_uac "$lg" 192.0.2.20 192.0.2.1 20 $((SECS * 20)) >"$T/legit.n" &
     local lpid=$!
-    sent=$(in_ns "$fl" "$T/udpflood" 192.0.2.1 5060 "$SECS" "$SOURCES")
+    sent=$(in_ns "$fl" "$T/udpflood" 192.0.2.1 5060 "$SECS" "$SOURCES" "$MODE")
     wait $lpid
     c1=$(busy_jiffies)
     u1=$(proc_jiffies $uas)
     kill $uas 2>/dev/null
     sleep 0.3
     legit=$(cat "$T/legit.n")
-    printf '%-22s %-28s legit %4s/%-4s (%3d%%)  CPU all %6.2f s  SIP server %6.2f s\n' "$label" "$sent" \
-        "$legit" $((SECS * 20)) $((legit * 100 / (SECS * 20))) \
-        "$(echo "($c1 - $c0) / $hz" | bc -l)" "$(echo "($u1 - $u0) / $hz" | bc -l)"
+    ct=$(in_ns "$fw" cat /proc/sys/net/netfilter/nf_conntrack_count)
+    printf '%-22s %-28s legit %4s/%-4s (%3d%%)  CPU all %6.2f s  SIP server %6.2f s  conntrack %6s\n' "$label" \
+        "$sent" "$legit" $((SECS * 20)) $((legit * 100 / (SECS * 20))) \
+        "$(echo "($c1 - $c0) / $hz" | bc -l)" "$(echo "($u1 - $u0) / $hz" | bc -l)" "$ct"
 }
 
-echo "flood: $SECS s from $SOURCES sources to 192.0.2.1:5060 (udp); legit client 20 OPTIONS/s"
+echo "flood: $SECS s from $SOURCES sources ($MODE) to 192.0.2.1:5060 (udp); legit client 20 OPTIONS/s"
 run_case "no ruleset"
 expect_exit 0 ivz "$fw" apply -p "$T/p.json"
 run_case "ivozfw anti-flood"
 echo "  drop_flood $(counter_packets "$fw" drop_flood), drop_banned $(counter_packets "$fw" drop_banned)," \
+     "drop_service_cap $(counter_packets "$fw" drop_service_cap)," \
      "banned sources $(ivz "$fw" bans --json -p "$T/p.json" | jq .count)"
 
 # Rules an established RTP packet traverses: nftrace from a separate table (in $fw only).
