@@ -1,0 +1,219 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Anti-flood before conntrack, with real floods (tests/bench/udpflood.c: raw socket, spoofed
+# documentation sources, compiled here with cc) while sipp clients send OPTIONS.
+#   a. 500 IPv4 sources, one flow each ("fixed"), flood udp/5060 for 4 s: the per-source
+#      meter bans them, and what it drops never reaches conntrack: a probe chain after
+#      conntrack (prerouting priority -150) sees only what the meter let through, the
+#      conntrack table holds one entry per source and no more, the company client, the
+#      application server and a normal client get every answer. Then the same sources with
+#      a new source port per packet ("ports"): logged (each accepted packet is a new flow).
+#   b. 20,000 IPv6 /64s, each far under the per-source rate, flood udp/5060 for 5 s: the
+#      service cap (service_rate/service_burst) alone limits what reaches the port (counted
+#      by a listener), and a company client and an application server lose nothing.
+#   c. `ivozfw explain` of udp/5060: a banned flooder is dropped in prerouting (flood_sip),
+#      exempt sources are accepted.
+# Probe chains live in a table of their own (inet ivzt_probe) in the firewall namespace.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$(dirname "$0")/sipp/env.sh"
+
+command -v cc >/dev/null || fail "missing tool: cc (build-essential)"
+cc -O2 -o "$T/udpflood" "$IVOZFW_SRC/tests/bench/udpflood.c" || fail "cc udpflood.c"
+
+RATE=10 BURST=20 BAN=6 SECS=4 NSRC=500
+CAP_RATE=200 CAP_BURST=200 SECS6=5 NSRC6=20000
+FLOOD4="198.51.100.0/24, 203.0.113.0/24"   # udpflood's IPv4 sources: .2-.251 of both
+FLOOD6=2001:db8:8000::/44                   # udpflood's IPv6 /64s
+
+af_server
+af_client fl flooder 198.51.100.250 2001:db8::250
+af_client lg legit 192.0.2.20 192.0.2.77 192.0.2.30 2001:db8::30
+D="$T/companies.d"
+mkdir -p "$D"
+echo '{"id": 1, "name": "Acme", "ranges": ["192.0.2.64/26"]}' >"$D/1.json"
+COMMON=(-e "p['lists']['application_servers'] = ['192.0.2.30', '2001:db8::30']"
+    -e "p['companies'] = {'source': '$D'}")
+edit_policy "$T/a.json" "${COMMON[@]}" \
+    -e "p['antiflood'].update({'rate': '$RATE/second', 'burst': $BURST, 'ban': '${BAN}s'})"
+edit_policy "$T/b.json" "${COMMON[@]}" \
+    -e "p['antiflood'].update({'rate': '100/second', 'burst': 200, 'ban': '${BAN}s',
+        'service_rate': '$CAP_RATE/second', 'service_burst': $CAP_BURST})"
+expect_exit 0 ivz "$fw" apply -p "$T/a.json"
+
+# Probe counters around ivozfw's prerouting chain (raw, -300) and conntrack (-200).
+in_ns "$fw" nft -f - <<NFT || fail "probe table"
+table inet ivzt_probe {
+    counter arrived4 {}
+    counter conntracked4 {}
+    counter arrived6 {}
+    counter conntracked6 {}
+    chain before_raw {
+        type filter hook prerouting priority -350; policy accept;
+        ip saddr { $FLOOD4 } udp dport 5060 counter name arrived4
+        ip6 saddr $FLOOD6 udp dport 5060 counter name arrived6
+    }
+    chain after_conntrack {
+        type filter hook prerouting priority -150; policy accept;
+        ip saddr { $FLOOD4 } udp dport 5060 counter name conntracked4
+        ip6 saddr $FLOOD6 udp dport 5060 counter name conntracked6
+    }
+}
+NFT
+
+# num VAR VALUE WHAT : VALUE must be a number (a failed read must not pass an assertion).
+num() {
+    [[ $2 =~ ^[0-9]+$ ]] || fail "$3: not a number: '$2'"
+    printf -v "$1" '%s' "$2"
+}
+ctr() { num "$1" "$(counter_packets "$fw" "$2")" "counter $2"; }
+probe() {
+    num "$1" "$(in_ns "$fw" nft -j list counter inet ivzt_probe "$2" | jq '.nftables[] | .counter? | select(.) | .packets')" \
+        "probe counter $2"
+}
+ct_count() { num "$1" "$(in_ns "$fw" cat /proc/sys/net/netfilter/nf_conntrack_count)" "nf_conntrack_count"; }
+# flood DST PORT SECS SOURCES MODE OUT : udpflood from $fl in the background; $FLOOD_PID.
+flood() {
+    in_ns "$fl" "$T/udpflood" "${@:1:5}" >"$T/$6" 2>&1 &
+    FLOOD_PID=$!
+    bg_pid $FLOOD_PID
+}
+# sent_of OUT : the packet count udpflood printed.
+sent_of() {
+    local f=$1 s
+    s=$(awk '/^sent / {print $2}' "$T/$f")
+    num SENT "$s" "udpflood output ($(cat "$T/$f"))"
+    [ "$SENT" -gt 0 ] || fail "udpflood sent nothing: $(cat "$T/$f")"
+}
+# Neighbours resolved before the flood, or its first second goes to address resolution.
+warm_up() {
+    in_ns "$fl" "$PY" "$LIB_DIR/probe.py" ping 198.51.100.1 --count 1 >/dev/null || fail "flooder cannot reach 198.51.100.1"
+    in_ns "$fl" "$PY" "$LIB_DIR/probe.py" ping 2001:db8::1 --count 1 >/dev/null || fail "flooder cannot reach 2001:db8::1"
+}
+bans4() { in_ns "$fw" nft -j list set inet ivozfw ban_v4 | jq '[.nftables[] | .set? | select(.) | .elem // [] | length] | add'; }
+no_bans4() { [ "$(bans4)" = 0 ]; }
+
+sip_uas 198.51.100.1
+sip_uas 2001:db8:0:1::1
+n=$(sip_uac "$lg" 192.0.2.20 198.51.100.1 10 5)
+[ "$n" = 5 ] || fail "normal client before any flood: $n/5 OPTIONS answered"
+warm_up
+
+# --- a. 500 IPv4 sources, one flow each -----------------------------------------------
+ct_count ct0
+flood 198.51.100.1 5060 $SECS $NSRC fixed flood_a
+sleep 0.5
+sip_uac "$lg" 192.0.2.77 198.51.100.1 20 60 >"$T/company.n" &
+p1=$!
+sip_uac "$lg" 192.0.2.30 198.51.100.1 20 60 >"$T/appsrv.n" &
+p2=$!
+sip_uac "$lg" 192.0.2.20 198.51.100.1 5 15 >"$T/normal.n" &
+p3=$!
+wait $FLOOD_PID $p1 $p2 $p3
+sent_of flood_a
+sleep 0.3
+ct_count ct1
+probe arrived arrived4
+probe conntracked conntracked4
+ctr flood_drops drop_flood
+ctr banned_drops drop_banned
+ctr cap_drops drop_service_cap
+company=$(cat "$T/company.n") appsrv=$(cat "$T/appsrv.n") normal=$(cat "$T/normal.n")
+# Per source at most the burst (and a second of rate) passes before the ban.
+MAXPASS=$((NSRC * (BURST + RATE)))
+log "a. fixed ports: sent $SENT, arrived $arrived, reached conntrack $conntracked (at most $MAXPASS);" \
+    "conntrack entries $ct0 -> $ct1; drop_flood $flood_drops, drop_banned $banned_drops, drop_service_cap $cap_drops;" \
+    "company $company/60, application server $appsrv/60, normal client $normal/15"
+[ "$arrived" -ge $((4 * MAXPASS)) ] ||
+    fail "only $arrived flood packets reached the firewall ($SENT sent): too few to tell dropping before conntrack from after"
+[ "$conntracked" -ge "$NSRC" ] || fail "only $conntracked flood packets passed the meter: the probe counts nothing?"
+[ "$conntracked" -le "$MAXPASS" ] ||
+    fail "$conntracked of $arrived flood packets went through conntrack (the meter's drops must come before it; at most $MAXPASS)"
+[ "$flood_drops" -gt 0 ] || fail "drop_flood is $flood_drops after the flood"
+[ "$ct1" -ge "$NSRC" ] || fail "conntrack holds $ct1 entries: not one per flood source ($NSRC)? (the count measures nothing)"
+[ "$ct1" -le $((NSRC + 20)) ] || fail "conntrack holds $ct1 entries after a flood of $NSRC one-flow sources (at most $((NSRC + 20)))"
+[ "$company" = 60 ] || fail "company client during the flood: $company/60 answered"
+[ "$appsrv" = 60 ] || fail "application server during the flood: $appsrv/60 answered"
+[ "$normal" = 15 ] || fail "normal client during the flood: $normal/15 answered"
+
+# --- c. explain, while the flooders are banned ------------------------------------------
+in_ns "$fw" nft get element inet ivozfw ban_v4 '{ 198.51.100.2 }' >/dev/null 2>&1 ||
+    fail "flood source 198.51.100.2 is not banned after the flood"
+expect_exit 5 ivz "$fw" explain -p "$T/a.json" 198.51.100.2 udp/5060
+expect_match 'prerouting|flood_sip' "$OUT" "explain of a banned flooder"
+expect_contains DROPPED "$OUT" "explain of a banned flooder"
+log "c. explain 198.51.100.2 udp/5060 (banned):"$'\n'"$OUT"
+expect_exit 5 ivz "$fw" explain -p "$T/a.json" --json 198.51.100.2 udp/5060
+[ "$(jq -r .reason <<<"$OUT")" = banned ] || fail "explain --json of a banned flooder: reason $(jq -r .reason <<<"$OUT"): $OUT"
+jq -r '.steps[].text, .summary' <<<"$OUT" | grep -Eq 'prerouting|flood_sip' ||
+    fail "explain --json of a banned flooder: no prerouting step: $OUT"
+for src in 192.0.2.30 2001:db8::30 192.0.2.77; do
+    expect_exit 0 ivz "$fw" explain -p "$T/a.json" --json "$src" udp/5060
+    [ "$(jq -r .verdict <<<"$OUT")" = accept ] || fail "explain of exempt $src udp/5060: $OUT"
+done
+log "c. explain 192.0.2.77 udp/5060 (company): $(jq -r .summary <<<"$OUT")"
+
+# --- a. the same sources, a new source port per packet (logged) -------------------------
+wait_until $((BAN + 5)) no_bans4 || fail "flood sources still banned $((BAN + 5)) s after the flood: $(bans4)"
+sleep 1   # the meters refill (burst / rate = 2 s after the last packet)
+probe arrived0 arrived4
+probe conntracked0 conntracked4
+ct_count ct2
+flood 198.51.100.1 5060 3 $NSRC ports flood_p
+wait $FLOOD_PID
+sent_of flood_p
+sleep 0.3
+ct_count ct3
+probe arrived arrived4
+probe conntracked conntracked4
+log "a. new port per packet: sent $SENT, arrived $((arrived - arrived0)), accepted (reached conntrack)" \
+    "$((conntracked - conntracked0)); conntrack entries $ct2 -> $ct3 (+$((ct3 - ct2)))"
+[ $((conntracked - conntracked0)) -le "$MAXPASS" ] ||
+    fail "new port per packet: $((conntracked - conntracked0)) flood packets went through conntrack (at most $MAXPASS)"
+
+# --- b. 20,000 IPv6 /64s under the per-source rate: the service cap -------------------------
+expect_exit 0 ivz "$fw" apply -p "$T/b.json"
+C="$T/count6"
+in_ns "$fw" "$PY" "$LIB_DIR/probe.py" count 2001:db8::1 5060 --out "$C" --ready "$C.ready" --lifetime 40 &
+bg_pid $!
+wait_until 10 test -e "$C.ready" || fail "counting listener did not start"
+ctr cap0 drop_service_cap
+ctr flood0 drop_flood
+ctr banned0 drop_banned
+probe arrived0 arrived6
+probe conntracked0 conntracked6
+warm_up
+flood 2001:db8::1 5060 $SECS6 $NSRC6 ports flood_b
+sleep 0.5
+sip_uac "$lg" 192.0.2.77 198.51.100.1 50 200 >"$T/company.n" &
+p1=$!
+sip_uac "$lg" 2001:db8::30 2001:db8:0:1::1 50 200 >"$T/appsrv.n" &
+p2=$!
+wait $FLOOD_PID $p1 $p2
+sent_of flood_b
+sleep 0.5
+read -r _ received _ sources <"$C" || fail "counting listener wrote nothing"
+num received "$received" "datagrams counted"
+ctr cap1 drop_service_cap
+ctr flood1 drop_flood
+ctr banned1 drop_banned
+probe arrived arrived6
+probe conntracked conntracked6
+arrived=$((arrived - arrived0)) conntracked=$((conntracked - conntracked0)) capped=$((cap1 - cap0))
+company=$(cat "$T/company.n") appsrv=$(cat "$T/appsrv.n")
+MAXRECV=$((CAP_RATE * SECS6 + CAP_BURST + 100))
+log "b. $NSRC6 IPv6 /64s: sent $SENT, arrived $arrived, drop_service_cap +$capped, reached conntrack" \
+    "$conntracked, received $received from $sources sources (cap $CAP_RATE/s x $SECS6 s + $CAP_BURST: at most $MAXRECV);" \
+    "drop_flood +$((flood1 - flood0)), drop_banned +$((banned1 - banned0)); company $company/200, application server $appsrv/200"
+[ "$arrived" -ge $((10 * MAXRECV)) ] || fail "only $arrived flood packets reached the firewall ($SENT sent): too few to test the cap"
+[ "$((flood1 - flood0))" = 0 ] || fail "the per-source meter dropped $((flood1 - flood0)) packets: the flood was meant to stay under it"
+[ "$((banned1 - banned0))" = 0 ] || fail "drop_banned grew by $((banned1 - banned0)) during the IPv6 flood"
+[ "$capped" -gt 0 ] || fail "drop_service_cap did not grow ($cap0 -> $cap1)"
+[ "$capped" -ge $((arrived - conntracked - 10)) ] ||
+    fail "of $arrived flood packets $((arrived - conntracked)) were dropped before conntrack but drop_service_cap counted $capped"
+[ "$received" -le "$MAXRECV" ] || fail "the SIP port received $received flood datagrams in $SECS6 s: over the cap (at most $MAXRECV)"
+[ "$conntracked" -le "$MAXRECV" ] || fail "$conntracked flood packets passed the cap into conntrack (at most $MAXRECV)"
+[ "$received" -ge $((CAP_RATE * SECS6 / 2)) ] ||
+    fail "the SIP port received only $received flood datagrams: the cap lets $CAP_RATE/s through (is the listener counting?)"
+[ "$company" = 200 ] || fail "company client during the IPv6 flood: $company/200 answered"
+[ "$appsrv" = 200 ] || fail "application server during the IPv6 flood: $appsrv/200 answered"
+pass
