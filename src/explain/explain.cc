@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "ruleset/antiflood.h"
+#include "ruleset/compile.h"
 #include "ruleset/values.h"
 
 namespace ivozfw::explain {
@@ -45,6 +47,7 @@ std::optional<Bytes> read(const Pkt& p, Selector s) {
     case Selector::th_dport: return be_bytes(p.dport, 2);
     case Selector::icmp_type:
     case Selector::icmpv6_type: return std::nullopt;
+    case Selector::fib_daddr_type: return host_u32(rtn_local);   // a packet for this host
     }
     return std::nullopt;
 }
@@ -77,6 +80,11 @@ struct Walker {
     const net::Address& src;
     Result& r;
     bool done = false;
+    // The base chain being walked. An accept in a hook before input (prerouting, before
+    // conntrack) only ends that hook: the packet goes on to the input chain.
+    std::string base = names::input;
+    bool final_hook = true;
+    size_t hook_start = 0;   // steps recorded before this hook
 
     const Set* set(const std::string& name, bool* from_live) const {
         if (c.live) {
@@ -187,13 +195,14 @@ struct Walker {
 
     void finish(bool accepted, const std::string& rule, const std::string& counter, const std::string& why,
                 const std::string& decided) {
+        done = true;
+        if (accepted && !final_hook) return;   // on to the next hook
         r.accepted = accepted;
         r.decided_by = rule;
         r.counter = counter;
         r.reason = accepted ? "" : counter.starts_with("drop_") ? counter.substr(5) : counter.empty() ? "policy" : counter;
         r.summary = fmt::format("{}: {}{}", accepted ? "ACCEPTED" : "DROPPED", why,
                                 decided.empty() ? "" : " [" + decided + "]");
-        done = true;
     }
 
     // Drop logging: `counter name drop_x goto log_x`, and chain log_x logs (rate limited)
@@ -205,6 +214,12 @@ struct Walker {
         const auto& last = it->second.rules.back().stmts;
         return last.size() == 1 && std::get_if<Verdict>(&last[0]) &&
                std::get<Verdict>(last[0]).kind == Verdict::drop;
+    }
+
+    static std::string counter_of(const Rule& rule) {
+        for (const auto& st : rule.stmts)
+            if (const auto* c = std::get_if<CounterRef>(&st)) return c->name;
+        return "";
     }
 
     std::string service_of(const std::string& chain) const {
@@ -237,7 +252,13 @@ struct Walker {
         if (done) return;
         if (ch.policy) {
             bool acc = *ch.policy == Verdict::accept;
-            step(name, "policy", fmt::format("end of chain {}: policy {}", name, acc ? "accept" : "drop"),
+            // A hook before input that did nothing with the packet (TCP in prerouting): no line.
+            if (acc && !final_hook && r.steps.size() == hook_start) {
+                done = true;
+                return;
+            }
+            step(name, "policy", fmt::format("end of chain {}: policy {}{}", name, acc ? "accept" : "drop",
+                                             acc && !final_hook ? ", on to conntrack and the input chain" : ""),
                  "chain " + name + " policy", true);
             finish(acc, "chain " + name + " policy", "", "no rule decided, chain policy", "");
         }
@@ -314,6 +335,13 @@ struct Walker {
                 if (!metered) step(cn, rule.id, what, "set " + su->set, false);
                 metered = true;
                 return;
+            } else if (const auto* l = std::get_if<Limit>(&st); l && l->over) {
+                // An aggregate cap (`limit rate over`): like a meter, it depends on the traffic.
+                std::string cn_ = counter_of(rule);
+                step(cn, rule.id, fmt::format("metered: all sources together over {} are dropped{}; under that "
+                                              "it passes", rate_text(*l), cn_.empty() ? "" : ", counted in " + cn_),
+                     "rule " + rule.id, false);
+                return;
             } else if (std::get_if<Limit>(&st) || std::get_if<Log>(&st)) {
                 continue;
             } else if (const auto* vm = std::get_if<VmapLookup>(&st)) {
@@ -322,25 +350,29 @@ struct Walker {
                 const Set* s = set(vm->set, &from_live);
                 const Element* e = (s && key) ? find(*s, *key) : nullptr;
                 if (from_live) r.live_sets = true;
+                bool services = vm->set == names::services;
                 if (!e || !e->verdict) {
-                    step(cn, rule.id, fmt::format("map {} has no entry for {}/{}: port {} is not exposed",
-                                                  vm->set, proto_name(p.l4), p.dport, p.dport),
+                    step(cn, rule.id,
+                         services ? fmt::format("map {} has no entry for {}/{}: port {} is not exposed", vm->set,
+                                                proto_name(p.l4), p.dport, p.dport)
+                                  : fmt::format("map {} has no entry for {}/{}: not metered before conntrack",
+                                                vm->set, proto_name(p.l4), p.dport),
                          "map " + vm->set, false);
                     return;
                 }
                 const Verdict& v = *e->verdict;
-                std::string svc = service_of(v.chain);
-                r.service = svc;
-                step(cn, rule.id, fmt::format("map {}: {}/{} is service {} -> goto {}", vm->set, proto_name(p.l4),
-                                              p.dport, svc, v.chain),
+                std::string svc = v.chain.starts_with("flood_") ? v.chain.substr(6) : service_of(v.chain);
+                if (services) r.service = svc;
+                step(cn, rule.id, fmt::format("map {}: {}/{} is {}service {} -> goto {}", vm->set, proto_name(p.l4),
+                                              p.dport, services ? "" : "metered ", svc, v.chain),
                      "map " + vm->set, true);
                 if (v.kind == Verdict::goto_ || v.kind == Verdict::jump) {
                     chain(v.chain);
                     if (!done && v.kind == Verdict::goto_) {
                         // A goto chain that ends without a verdict returns to the base chain's policy.
-                        auto base = c.compiled->chains.find("input");
-                        bool acc = base != c.compiled->chains.end() && base->second.policy == Verdict::accept;
-                        finish(acc, "chain input policy", "", "no rule decided, chain policy", "");
+                        auto b = c.compiled->chains.find(base);
+                        bool acc = b != c.compiled->chains.end() && b->second.policy == Verdict::accept;
+                        finish(acc, "chain " + base + " policy", "", "no rule decided, chain policy", "");
                     }
                     return;
                 }
@@ -352,7 +384,9 @@ struct Walker {
                                                                              : "accepted by rule " + rule.id)
                                                    : text;
                     if (decided.empty()) decided = "rule " + rule.id;
-                    step(cn, rule.id, text.empty() ? why : text + ": accepted", decided, true);
+                    std::string then = final_hook ? "accepted" : "passes before conntrack, on to the input chain";
+                    if (!final_hook && text.empty()) why = rule.id.ends_with("/to-conntrack") ? "under every meter" : why;
+                    step(cn, rule.id, (text.empty() ? why : text) + ": " + then, decided, true);
                     finish(true, rule.id, "", why, decided);
                 } else if (v->kind == Verdict::drop || log_chain(*v)) {
                     std::string why;
@@ -411,7 +445,19 @@ Result explain(const Context& c, const Packet& in) {
     p.l4 = uint8_t(in.proto);
     p.dport = in.port;
     Walker w{c, p, in.src, r};
-    w.chain("input");
+    // The hooks a packet for this host meets, in order: prerouting (anti-flood, before
+    // conntrack), then input.
+    if (c.compiled->chains.count(names::prerouting)) {
+        w.base = names::prerouting;
+        w.final_hook = false;
+        w.hook_start = r.steps.size();
+        w.chain(names::prerouting);
+        if (w.done && !r.summary.empty()) return r;   // dropped before conntrack
+        w.done = false;
+    }
+    w.base = names::input;
+    w.final_hook = true;
+    w.chain(names::input);
     if (!w.done) w.finish(false, "input", "", "no verdict (input chain missing)", "");
     return r;
 }

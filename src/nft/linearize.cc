@@ -14,7 +14,7 @@ namespace ivozfw::nft::detail {
 namespace {
 
 struct SelInfo {
-    enum Kind { meta, ct, payload } kind;
+    enum Kind { meta, ct, payload, fib } kind;
     uint32_t key_or_base;  // meta/ct key, or payload base
     uint32_t offset;       // payload only
     uint32_t len;          // bytes loaded
@@ -32,6 +32,7 @@ SelInfo info(Selector s) {
     case Selector::th_dport: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, false};
     case Selector::icmp_type:
     case Selector::icmpv6_type: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, false};
+    case Selector::fib_daddr_type: return {SelInfo::fib, NFT_FIB_RESULT_ADDRTYPE, 0, 4, true};
     }
     throw std::logic_error("unknown selector");
 }
@@ -96,6 +97,12 @@ void Builder::load(Selector s, uint32_t reg) {
         nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, i.key_or_base);
         nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, i.offset);
         nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, i.len);
+        break;
+    case SelInfo::fib:
+        e = add("fib");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, i.key_or_base);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, reg);
         break;
     }
 }

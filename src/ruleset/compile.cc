@@ -94,10 +94,7 @@ Chain input_chain(const policy::Policy& p) {
     Limit echo{p.icmp.echo_rate, 1, p.icmp.echo_burst, false};
     auto& r = c.rules;
     // The one rule an established packet (RTP above all) goes through.
-    std::vector<Stmt> established{ct_any(ct_established | ct_related)};
-    if (auto except = established_exception(p)) established.push_back(*except);
-    established.push_back(accept());
-    r.push_back(rule("established", established));
+    r.push_back(rule("established", {ct_any(ct_established | ct_related), accept()}));
     r.push_back(rule("invalid", {ct_any(ct_invalid), CounterRef{names::drop_invalid}, drop()}));
     r.push_back(rule("loopback", {eq(Selector::meta_iif, host_u32(1)), accept()}));
     r.push_back(rule("icmp", {eq(Selector::meta_l4proto, {kIcmp}), in_set(Selector::icmp_type, names::icmp_ok), accept()}));
@@ -168,6 +165,7 @@ Table compile(const policy::Policy& p, const Sources& src) {
     geoip_objects(p, src, t);
     antiflood_objects(p, t);
     for (const auto& svc : p.services) add_chain(t, service_chain(p, svc));
+    antiflood_chains(p, t);
     add_chain(t, input_chain(p));
     logging_rules(p, t);
     return t;

@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Anti-flooding per source (Kamailio pike at the firewall) and the media-flow backstop.
 //
-// In the chain of every public service listed in antiflood.services, after the exemptions:
-//   UDP   update @flood_vX { src limit rate over R burst B packets } update @ban_vX { src }
+// UDP, per packet and before conntrack: base chain `prerouting` (raw priority) sends every
+// datagram to a metered UDP port (`udp dport vmap @flood_udp`, one hash lookup) to chain
+// flood_<service>:
+//   iif lo / a destination that is not this host     accept (not ours to meter)
+//   the service's exemptions (exempt, companies, carriers, companies.strict)
+//   update @flood_vX { src limit rate over R burst B packets } update @ban_vX { src }
 //         counter name drop_flood drop          over the rate: dropped, (re)banned
-//         src @ban_vX counter name drop_banned drop      banned: dropped silently
+//   src @ban_vX counter name drop_banned drop   banned: dropped silently
+//   limit rate over antiflood.service_rate counter name drop_service_cap drop
+//         the aggregate cap of the service: many sources each under its own rate
+//   accept                                      on to conntrack and the input chain
+// A dropped datagram never creates a conntrack entry, and every datagram to a metered port,
+// "established" or not, is metered. accept in prerouting only ends that hook: the input
+// chain still decides (its established rule is the RTP fast path).
+//
+// In the input chain of every listed service, after the exemptions (new flows):
+//   src @ban_vX counter name drop_banned drop   (TCP; UDP never gets this far)
 //   TCP   update @tcpnew_vX { src limit rate over N } counter name drop_conn_limit drop
 //         add @connlimit_vX { src ct count over M } counter name drop_conn_limit drop
-// The input chain's established fast path excludes the metered UDP ports (`meta l4proto .
-// th dport != @antiflood_udp`), so every datagram to them reaches the meter: an
-// "established" UDP flow is no way around it. Everything else, RTP included, is accepted
-// by that one rule.
 //
 // A flooder that keeps sending over the rate refreshes its ban (update), so it stays banned;
 // one that slows down below the rate is released when the ban runs out. IPv6 sources are
@@ -90,22 +99,49 @@ Set dynamic_set(const std::string& base, bool v6, uint32_t size, bool timeout, u
 Match l4(uint8_t proto) { return Match{Match::eq, {Selector::meta_l4proto}, {proto}, {}}; }
 Verdict drop() { return {Verdict::drop, {}}; }
 
-// Metered UDP ports: every UDP port of the listed services but media-wide ranges, merged.
-std::vector<policy::PortRange> metered_udp_ports(const policy::Policy& p) {
+// Metered UDP ports of a listed service: all its UDP ports but media-wide ranges.
+std::vector<policy::PortRange> metered_udp_ports(const policy::Policy& p, const policy::Service& s) {
     std::vector<policy::PortRange> v;
-    for (const auto& s : p.services)
-        if (listed(p, s))
-            for (const auto& r : s.udp)
-                if (!wide(r)) v.push_back(r);
-    std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.lo < b.lo; });
-    std::vector<policy::PortRange> out;
-    for (const auto& r : v) {
-        if (!out.empty() && unsigned(r.lo) <= unsigned(out.back().hi) + 1)
-            out.back().hi = std::max(out.back().hi, r.hi);
-        else
-            out.push_back(r);
-    }
-    return out;
+    if (listed(p, s))
+        for (const auto& r : s.udp)
+            if (!wide(r)) v.push_back(r);
+    return v;
+}
+
+Rule flood_rule(const policy::Policy& p, const policy::Service& s, bool v6) {
+    const auto& a = *p.antiflood;
+    Bytes m = source_mask(p, v6);
+    return make_rule(s.name + (v6 ? "/flood-v6" : "/flood-v4"),
+                     {nfproto_is(v6),
+                      SetUpdate{SetUpdate::update, source(v6), m, names::list_set(names::flood, v6),
+                                Limit{a.rate, a.rate_unit_s, a.burst, true}, {}},
+                      SetUpdate{SetUpdate::update, source(v6), m, names::list_set(names::ban, v6), {}, {}},
+                      CounterRef{names::drop_flood}, drop()});
+}
+
+Rule banned_rule(const policy::Policy& p, const policy::Service& s, bool v6) {
+    Match banned{Match::in_set, {source(v6)}, {}, names::list_set(names::ban, v6), source_mask(p, v6)};
+    return make_rule(s.name + (v6 ? "/banned-v6" : "/banned-v4"),
+                     {nfproto_is(v6), banned, CounterRef{names::drop_banned}, drop()});
+}
+
+// The chain prerouting sends a listed service's UDP datagrams to (see the top of the file).
+Chain flood_chain(const policy::Policy& p, const policy::Service& s) {
+    const auto& a = *p.antiflood;
+    Chain c;
+    c.name = names::flood_chain(s.name);
+    auto& r = c.rules;
+    r.push_back(make_rule(s.name + "/loopback",
+                          {Match{Match::eq, {Selector::meta_iif}, host_u32(1), {}}, Verdict{Verdict::accept, {}}}));
+    r.push_back(make_rule(s.name + "/not-local", {Match{Match::neq, {Selector::fib_daddr_type}, host_u32(rtn_local), {}},
+                                                  Verdict{Verdict::accept, {}}}));
+    exempt_rules(p, s, r);
+    for (bool v6 : {false, true}) r.push_back(flood_rule(p, s, v6));
+    for (bool v6 : {false, true}) r.push_back(banned_rule(p, s, v6));
+    r.push_back(make_rule(s.name + "/cap", {Limit{a.service_rate, a.service_unit_s, a.service_burst, true},
+                                            CounterRef{names::drop_service_cap}, drop()}));
+    r.push_back(make_rule(s.name + "/to-conntrack", {Verdict{Verdict::accept, {}}}));
+    return c;
 }
 
 }  // namespace
@@ -134,50 +170,48 @@ void antiflood_objects(const policy::Policy& p, Table& t) {
         put_set(t, dynamic_set(names::tcpnew, v6, size, true, tcp_to, "new TCP connections meter per source"));
         put_set(t, dynamic_set(names::connlimit, v6, size, false, 0, "concurrent TCP connections per source"));
     }
-    auto ports = metered_udp_ports(p);
-    if (ports.empty()) return;
-    Set s;
-    s.name = names::antiflood_udp;
-    s.key = {KeyType::inet_proto, KeyType::inet_service};
-    s.interval = true;
-    s.comment = "UDP ports metered per packet, even when established";
-    for (const auto& r : ports) {
-        Element e = proto_port_element(kUdp, r.lo, r.hi, {});
-        e.verdict.reset();
-        s.elements.push_back(std::move(e));
-    }
-    put_set(t, std::move(s));
 }
 
-std::optional<Match> established_exception(const policy::Policy& p) {
-    if (!p.antiflood || metered_udp_ports(p).empty()) return std::nullopt;
-    return Match{Match::not_in_set, {Selector::meta_l4proto, Selector::th_dport}, {}, names::antiflood_udp};
+void antiflood_chains(const policy::Policy& p, Table& t) {
+    if (!p.antiflood) return;
+    // A hash map of single ports (a metered range is narrower than kWideRange): the one
+    // lookup every UDP datagram, RTP included, pays before conntrack.
+    Set m;
+    m.name = names::flood_udp;
+    m.key = {KeyType::inet_service};
+    m.verdict_map = true;
+    for (const auto& s : p.services)
+        for (const auto& r : metered_udp_ports(p, s))
+            for (unsigned port = r.lo; port <= r.hi; ++port)
+                m.elements.push_back(Element{be_bytes(port, 2), {}, Verdict{Verdict::goto_, names::flood_chain(s.name)}, {}, {}, {}});
+    if (m.elements.empty()) return;
+    put_counter(t, names::drop_service_cap, "metered service over antiflood.service_rate (all sources together)");
+    for (const auto& s : p.services) {
+        if (metered_udp_ports(p, s).empty()) continue;
+        Chain c = flood_chain(p, s);
+        t.chain_order.push_back(c.name);
+        t.chains[c.name] = std::move(c);
+    }
+    put_set(t, std::move(m));
+    Chain pre;
+    pre.name = names::prerouting;
+    pre.hook = "prerouting";
+    pre.priority = -300;   // raw: before conntrack (-200)
+    pre.policy = Verdict::accept;
+    pre.rules.push_back(make_rule("flood-dispatch", {l4(kUdp), VmapLookup{{Selector::th_dport}, names::flood_udp}}));
+    t.chain_order.push_back(pre.name);
+    t.chains[pre.name] = std::move(pre);
 }
 
 void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out) {
     auto fam = [](const std::string& id, bool v6) { return id + (v6 ? "-v6" : "-v4"); };
     if (listed(p, s)) {
         const auto& a = *p.antiflood;
-        Limit rate{a.rate, a.rate_unit_s, a.burst, true};
         uint32_t tcp_burst = uint32_t(std::max<uint64_t>(a.tcp_new_rate, 1));
         Limit tcp_rate{a.tcp_new_rate, a.tcp_new_unit_s, tcp_burst, true};
-        bool udp = !s.udp.empty(), tcp = !s.tcp.empty();
+        for (bool v6 : {false, true}) out.push_back(banned_rule(p, s, v6));
         for (bool v6 : {false, true}) {
-            if (!udp) break;
-            Bytes m = source_mask(p, v6);
-            out.push_back(make_rule(fam(s.name + "/flood", v6),
-                {l4(kUdp), nfproto_is(v6),
-                 SetUpdate{SetUpdate::update, source(v6), m, names::list_set(names::flood, v6), rate, {}},
-                 SetUpdate{SetUpdate::update, source(v6), m, names::list_set(names::ban, v6), {}, {}},
-                 CounterRef{names::drop_flood}, drop()}));
-        }
-        for (bool v6 : {false, true}) {
-            Match banned{Match::in_set, {source(v6)}, {}, names::list_set(names::ban, v6), source_mask(p, v6)};
-            out.push_back(make_rule(fam(s.name + "/banned", v6),
-                                    {nfproto_is(v6), banned, CounterRef{names::drop_banned}, drop()}));
-        }
-        for (bool v6 : {false, true}) {
-            if (!tcp) break;
+            if (s.tcp.empty()) break;
             Bytes m = source_mask(p, v6);
             out.push_back(make_rule(fam(s.name + "/tcp-rate", v6),
                 {l4(kTcp), nfproto_is(v6),

@@ -34,8 +34,8 @@ void geoip_rules(const policy::Policy& p, const policy::Service& s, std::vector<
 void antiflood_objects(const policy::Policy& p, Table& t);
 bool antiflood_guards(const policy::Policy& p, const policy::Service& s);
 void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out);
-/// What the established fast path must leave to the meters (metered UDP ports), if anything.
-std::optional<Match> established_exception(const policy::Policy& p);
+/// Base chain prerouting and the flood_<service> chains: UDP metered before conntrack.
+void antiflood_chains(const policy::Policy& p, Table& t);
 
 /// Drop logging, applied last to the whole table (compile_logging.cc).
 void logging_rules(const policy::Policy& p, Table& t);

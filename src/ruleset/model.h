@@ -91,10 +91,14 @@ enum class Selector : uint8_t {
     th_dport,       // 2 bytes, transport header offset 2
     icmp_type,      // 1 byte
     icmpv6_type,    // 1 byte
+    fib_daddr_type, // 4 bytes host order: route type of the destination (RTN_LOCAL = 2)
 };
 
 /// ct state bits (host order), as the kernel defines them.
 enum CtState : uint32_t { ct_invalid = 1, ct_established = 2, ct_related = 4, ct_new = 8, ct_untracked = 64 };
+
+/// Route types (fib daddr type), as the kernel numbers them.
+constexpr uint32_t rtn_local = 2;
 
 /// `sel == value`, `sel != value`, `sel & mask != 0` (ct state), `sel @set`, `sel != @set`.
 struct Match {

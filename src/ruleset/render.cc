@@ -23,6 +23,7 @@ std::string selector(Selector s) {
     case Selector::th_dport: return "th dport";
     case Selector::icmp_type: return "icmp type";
     case Selector::icmpv6_type: return "icmpv6 type";
+    case Selector::fib_daddr_type: return "fib daddr type";
     }
     return "?";
 }
@@ -51,9 +52,10 @@ std::string value(Selector s, const Bytes& b) {
     case Selector::ct_state: return ct_states(host_value(b));
     case Selector::ip_saddr: return format_key(KeyType::ipv4_addr, b.data());
     case Selector::ip6_saddr: return format_key(KeyType::ipv6_addr, b.data());
-    case Selector::th_dport:
+    case Selector::th_dport: return format_key(KeyType::inet_service, b.data());
     case Selector::icmp_type: return format_key(KeyType::icmp_type, b.data());
     case Selector::icmpv6_type: return format_key(KeyType::icmpv6_type, b.data());
+    case Selector::fib_daddr_type: return host_value(b) == rtn_local ? "local" : std::to_string(host_value(b));
     }
     return "?";
 }

@@ -52,7 +52,12 @@ for want in \
     "chain svc_ssh {" \
     'ip saddr @admin_v4 accept comment "ivozfw:ssh/from-admin-v4"' \
     'counter name "drop_not_allowed" drop' \
-    'ct state established,related meta l4proto . th dport != @antiflood_udp accept comment "ivozfw:established"' \
+    'ct state established,related accept comment "ivozfw:established"' \
+    "type filter hook prerouting priority raw; policy accept;" \
+    'udp dport vmap @flood_udp comment "ivozfw:flood-dispatch"' \
+    "5060 : goto flood_sip" \
+    'fib daddr type != local accept comment "ivozfw:sip/not-local"' \
+    'limit rate over 5000/second burst 10000 packets counter name "drop_service_cap" drop comment "ivozfw:sip/cap"' \
     'meta l4proto . th dport vmap @services' \
     'counter name "drop_not_exposed" drop comment "ivozfw:not-exposed"'; do
     expect_contains "$want" "$listing" "nft list table inet ivozfw"

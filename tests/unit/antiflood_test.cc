@@ -69,22 +69,53 @@ TEST_CASE("antiflood: dynamic sets sized from the policy, counters per reason") 
     // ct count in a set: no timeout flag (the kernel refuses it)
     CHECK_FALSE(t.sets.at("connlimit_v4").timeout);
     CHECK_FALSE(t.sets.at("media_v6").timeout);
-    for (const char* c : {"drop_flood", "drop_banned", "drop_conn_limit", "drop_call_limit"})
+    for (const char* c : {"drop_flood", "drop_banned", "drop_conn_limit", "drop_call_limit", "drop_service_cap"})
         CHECK(t.counters.count(c));
-    // the metered UDP ports (not the RTP range) bypass the established fast path
-    const auto& ports = t.sets.at(names::antiflood_udp);
+    // the metered UDP ports (not the RTP range) go to their service's chain before conntrack:
+    // a hash map of single ports
+    const auto& ports = t.sets.at(names::flood_udp);
+    CHECK(ports.verdict_map);
+    CHECK_FALSE(ports.interval);
+    CHECK(ports.key == std::vector<KeyType>{KeyType::inet_service});
     REQUIRE(ports.elements.size() == 2);
-    CHECK(ports.elements[0].key == Bytes{17, 0, 0, 0, 0x13, 0xc4, 0, 0});  // udp . 5060
-    CHECK(ports.elements[1].key == Bytes{17, 0, 0, 0, 0x1b, 0x94, 0, 0});  // udp . 7060
-    for (const auto& [n, c] : t.chains) CHECK((c.hook.empty() || c.hook == "input"));   // no raw chains
+    CHECK(ports.elements[0].key == Bytes{0x13, 0xc4});  // 5060
+    CHECK(*ports.elements[0].verdict == Verdict{Verdict::goto_, "flood_sip"});
+    CHECK(ports.elements[1].key == Bytes{0x1b, 0x94});  // 7060
+    CHECK(*ports.elements[1].verdict == Verdict{Verdict::goto_, "flood_sip-trunks"});
+    const auto& pre = t.chains.at(names::prerouting);
+    CHECK(pre.hook == "prerouting");
+    CHECK(pre.priority == -300);   // raw: before conntrack (-200)
+    CHECK(pre.policy == Verdict::accept);
+    // created after the chains it jumps to, before input
+    auto pos = [&](const std::string& n) { return std::find(t.chain_order.begin(), t.chain_order.end(), n) - t.chain_order.begin(); };
+    CHECK(pos("flood_sip") < pos("prerouting"));
+    CHECK(pos("prerouting") < pos("input"));
+    CHECK_FALSE(t.chains.count("flood_sip-ws"));   // TCP only: nothing before conntrack
+    CHECK_FALSE(t.chains.count("flood_rtp"));      // media range: never metered per packet
+}
+
+TEST_CASE("antiflood: the cap per service, from the policy") {
+    auto t = compiled(std::string(kPolicy).replace(std::string(kPolicy).find("\"max_tracked_sources\""), 0,
+                                                   "\"service_rate\": \"300/minute\", \"service_burst\": 7, "));
+    CHECK(render_rule(rule(t, "flood_sip-trunks", "sip-trunks/cap")) ==
+          "limit rate over 300/minute burst 7 packets counter name \"drop_service_cap\" drop comment \"ivozfw:sip-trunks/cap\"");
+    auto d = compiled();
+    CHECK(render_rule(rule(d, "flood_sip", "sip/cap")) ==
+          "limit rate over 5000/second burst 10000 packets counter name \"drop_service_cap\" drop comment \"ivozfw:sip/cap\"");
 }
 
 TEST_CASE("antiflood: order in a metered chain: exemptions, flood meter, ban, TCP limits, accept") {
     auto t = compiled();
+    // before conntrack: not ours, exemptions, the per-source meter, bans, the service's cap
+    CHECK(ids(t.chains.at("flood_sip")) ==
+          std::vector<std::string>{"sip/loopback", "sip/not-local", "sip/exempt-v4", "sip/exempt-v6",
+                                   "sip/flood-v4", "sip/flood-v6", "sip/banned-v4", "sip/banned-v6", "sip/cap",
+                                   "sip/to-conntrack"});
+    // after conntrack (new flows): bans (TCP) and the TCP limits; the UDP meter is gone
     CHECK(ids(t.chains.at("svc_sip")) ==
-          std::vector<std::string>{"sip/exempt-v4", "sip/exempt-v6", "sip/flood-v4", "sip/flood-v6",
-                                   "sip/banned-v4", "sip/banned-v6", "sip/tcp-rate-v4", "sip/tcp-conns-v4",
-                                   "sip/tcp-rate-v6", "sip/tcp-conns-v6", "sip/accept"});
+          std::vector<std::string>{"sip/exempt-v4", "sip/exempt-v6", "sip/banned-v4", "sip/banned-v6",
+                                   "sip/tcp-rate-v4", "sip/tcp-conns-v4", "sip/tcp-rate-v6", "sip/tcp-conns-v6",
+                                   "sip/accept"});
     // TCP only: no packet meter, but bans and TCP limits
     CHECK(ids(t.chains.at("svc_sip-ws")) ==
           std::vector<std::string>{"sip-ws/exempt-v4", "sip-ws/exempt-v6", "sip-ws/banned-v4",
@@ -101,10 +132,15 @@ TEST_CASE("antiflood: order in a metered chain: exemptions, flood meter, ban, TC
 
 TEST_CASE("antiflood: nft text of the rules") {
     auto t = compiled();
-    CHECK(render_rule(rule(t, "svc_sip", "sip/flood-v4")) ==
-          "meta l4proto udp meta nfproto ipv4 update @flood_v4 { ip saddr limit rate over 50/second burst 100 packets } "
+    CHECK(render_rule(rule(t, "flood_sip", "sip/flood-v4")) ==
+          "meta nfproto ipv4 update @flood_v4 { ip saddr limit rate over 50/second burst 100 packets } "
           "update @ban_v4 { ip saddr } counter name \"drop_flood\" drop comment \"ivozfw:sip/flood-v4\"");
-    CHECK(render_rule(rule(t, "svc_sip", "sip/banned-v6")) ==
+    CHECK(render_rule(rule(t, "flood_sip", "sip/not-local")) ==
+          "fib daddr type != local accept comment \"ivozfw:sip/not-local\"");
+    CHECK(render_rule(rule(t, "flood_sip", "sip/loopback")) == "iif \"lo\" accept comment \"ivozfw:sip/loopback\"");
+    CHECK(render_rule(t.chains.at("prerouting").rules.at(0)) ==
+          "meta l4proto udp th dport vmap @flood_udp comment \"ivozfw:flood-dispatch\"");
+    CHECK(render_rule(rule(t, "flood_sip", "sip/banned-v6")) ==
           "meta nfproto ipv6 ip6 saddr & ffff:ffff:ffff:ffff:: == @ban_v6 counter name \"drop_banned\" drop "
           "comment \"ivozfw:sip/banned-v6\"");
     CHECK(render_rule(rule(t, "svc_sip", "sip/tcp-conns-v6")) ==
@@ -113,19 +149,22 @@ TEST_CASE("antiflood: nft text of the rules") {
     CHECK(render_rule(rule(t, "svc_rtp", "rtp/media-flows-v4")) ==
           "meta l4proto udp meta nfproto ipv4 add @media_v4 { ip saddr ct count over 200 } counter name "
           "\"drop_call_limit\" drop comment \"ivozfw:rtp/media-flows-v4\"");
+    // every datagram to a metered port is metered before conntrack: the established fast
+    // path needs no exception any more
     CHECK(render_rule(t.chains.at("input").rules.at(0)) ==
-          "ct state established,related meta l4proto . th dport != @antiflood_udp accept comment \"ivozfw:established\"");
+          "ct state established,related accept comment \"ivozfw:established\"");
     auto script = render_script(t);
     CHECK(script.find("set ban_v4 {\n\t\ttype ipv4_addr; size 262144; flags dynamic,timeout; timeout 300s;") !=
           std::string::npos);
-    CHECK(script.find("hook prerouting") == std::string::npos);
+    CHECK(script.find("map flood_udp {\n\t\ttype inet_service : verdict;\n\t\telements = { 5060 : goto flood_sip, "
+                      "7060 : goto flood_sip-trunks }") != std::string::npos);
+    CHECK(script.find("chain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;") !=
+          std::string::npos);
 }
 
 TEST_CASE("antiflood: kernel expressions (what nft 1.0.6 generates for the same text)") {
     auto t = compiled();
-    CHECK(rule(t, "svc_sip", "sip/flood-v6").exprs ==
-          "[ meta load l4proto => reg 1 ]\n"
-          "[ cmp eq reg 1 0x00000011 ]\n"
+    CHECK(rule(t, "flood_sip", "sip/flood-v6").exprs ==
           "[ meta load nfproto => reg 1 ]\n"
           "[ cmp eq reg 1 0x0000000a ]\n"
           "[ payload load 16b @ network header + 8 => reg 1 ]\n"
@@ -139,15 +178,23 @@ TEST_CASE("antiflood: kernel expressions (what nft 1.0.6 generates for the same 
     CHECK(rule(t, "svc_sip", "sip/tcp-conns-v4").exprs.find(
               "[ dynset add reg_key 1 set connlimit_v4 timeout 0ms expr [ connlimit count 64 flags 1 ] ]") !=
           std::string::npos);
-    // one rule for an established packet: ct state, then the metered-ports exception
-    CHECK(t.chains.at("input").rules.at(0).exprs.find("[ lookup reg 1 set antiflood_udp 0x1 ]") !=
-          std::string::npos);
+    CHECK(rule(t, "flood_sip", "sip/not-local").exprs ==
+          "[ fib daddr type => reg 1 ]\n"
+          "[ cmp neq reg 1 0x00000002 ]\n"
+          "[ immediate reg 0 accept ]\n");
+    // the dispatch before conntrack: udp, then a plain (hash) lookup of the port, no byteorder
+    CHECK(t.chains.at("prerouting").rules.at(0).exprs ==
+          "[ meta load l4proto => reg 1 ]\n"
+          "[ cmp eq reg 1 0x00000011 ]\n"
+          "[ payload load 2b @ transport header + 2 => reg 1 ]\n"
+          "[ lookup reg 1 set flood_udp dreg 0 0x0 ]\n");
 }
 
 TEST_CASE("antiflood: off, or media backstop alone") {
     auto plain = compiled(R"({"services": {"sip": {"udp": [5060]}, "rtp": {"udp": ["13000-19000"]}}})");
     CHECK_FALSE(plain.sets.count("ban_v4"));
-    CHECK_FALSE(plain.sets.count(names::antiflood_udp));
+    CHECK_FALSE(plain.sets.count(names::flood_udp));
+    CHECK_FALSE(plain.chains.count(names::prerouting));
     CHECK(render_rule(plain.chains.at("input").rules.at(0)) ==
           "ct state established,related accept comment \"ivozfw:established\"");
     CHECK(ids(plain.chains.at("svc_sip")) == std::vector<std::string>{"sip/accept"});

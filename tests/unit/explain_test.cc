@@ -110,9 +110,29 @@ TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
     Fixture f;
     auto ok = f.run("198.51.100.7", Proto::udp, 5060);
     CHECK(ok.accepted);
-    bool metered = false;
-    for (const auto& s : ok.steps) metered = metered || s.rule == "sip/flood-v4";
+    bool metered = false, capped = false, passed = false;
+    for (const auto& s : ok.steps) {
+        metered = metered || (s.rule == "sip/flood-v4" && s.chain == "flood_sip");
+        // the aggregate cap (`limit rate over`) is a meter, never a drop of this packet
+        capped = capped || (s.rule == "sip/cap" && !s.matched &&
+                            s.text.find("5000/second burst 10000") != std::string::npos);
+        passed = passed || (s.rule == "sip/to-conntrack" && s.matched);
+    }
     CHECK(metered);
+    CHECK(capped);
+    CHECK(passed);
+    CHECK(ok.decided_by == "sip/accept");   // the input chain decides
+    CHECK(ok.service == "sip");
+    // an exempt source passes before conntrack, then the input chain accepts it
+    auto admin = f.run("192.0.2.10", Proto::udp, 5060);
+    CHECK(admin.accepted);
+    CHECK(admin.steps.at(1).rule == "sip/exempt-v4");
+    CHECK(admin.steps.at(1).chain == "flood_sip");
+    // RTP: one miss in the dispatch map before conntrack, not the services map's words
+    auto rtp = f.run("198.51.100.7", Proto::udp, 15000);
+    CHECK(rtp.steps.front().chain == "prerouting");
+    CHECK_THAT(rtp.steps.front().text, Catch::Contains("not metered before conntrack"));
+    CHECK(rtp.service == "rtp");
     ruleset::Table live = f.t;
     ruleset::Element e;
     e.key = ruleset::be_bytes(addr("198.51.100.7").value, 4);
@@ -124,6 +144,15 @@ TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
     CHECK(banned.reason == "banned");
     CHECK(banned.live_sets);
     CHECK_THAT(banned.summary, Catch::Contains("2m5s") && Catch::Contains("ban_v4"));
+    // UDP is dropped before conntrack, in the service's chain of the prerouting hook
+    CHECK(banned.steps.back().chain == "flood_sip");
+    CHECK(banned.steps.front().chain == "prerouting");
+    CHECK(banned.decided_by == "sip/banned-v4");
+    // TCP: nothing before conntrack (no prerouting line), the input chain's ban rule
+    auto tcp = f.run("198.51.100.7", Proto::tcp, 5060, &live);
+    CHECK(tcp.reason == "banned");
+    CHECK(tcp.steps.front().rule == "established");
+    CHECK(tcp.steps.back().chain == "svc_sip");
     // IPv6: banned by its /64
     ruleset::Element e6;
     e6.key = ruleset::be_bytes(addr("2001:db8:e::").value, 16);
