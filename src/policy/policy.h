@@ -60,9 +60,11 @@ struct Antiflood {
     uint32_t max_tracked_sources = 262144;
     /// Aggregate cap on the UDP packets of each metered service from sources that are not
     /// exempt (application servers, trusted, admin, companies, carriers): a flood from more
-    /// sources than the per-source meter can stop. Default 5000/second burst 10000.
+    /// sources than the per-source meter can stop. Default 5000/second burst 50000: the burst
+    /// absorbs the first packets of ~500 new sources (each sends antiflood.burst before its
+    /// meter bans it), so a legit client does not pay for them; a long flood is held at the rate.
     uint64_t service_rate = 5000; uint64_t service_unit_s = 1;
-    uint32_t service_burst = 10000;
+    uint32_t service_burst = 50000;
     /// Services on which the carriers list is not metered (the trunks proxy exempts its
     /// carriers from pike). Default: the metered services named sip-trunks*.
     std::vector<std::string> carrier_services;

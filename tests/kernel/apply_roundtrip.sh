@@ -57,7 +57,7 @@ for want in \
     'udp dport vmap @flood_udp comment "ivozfw:flood-dispatch"' \
     "5060 : goto flood_sip" \
     'fib daddr type != local accept comment "ivozfw:sip/not-local"' \
-    'limit rate over 5000/second burst 10000 packets counter name "drop_service_cap" drop comment "ivozfw:sip/cap"' \
+    'limit rate over 5000/second burst 50000 packets counter name "drop_service_cap" drop comment "ivozfw:sip/cap"' \
     'meta l4proto . th dport vmap @services' \
     'counter name "drop_not_exposed" drop comment "ivozfw:not-exposed"'; do
     expect_contains "$want" "$listing" "nft list table inet ivozfw"

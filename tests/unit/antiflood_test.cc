@@ -101,7 +101,7 @@ TEST_CASE("antiflood: the cap per service, from the policy") {
           "limit rate over 300/minute burst 7 packets counter name \"drop_service_cap\" drop comment \"ivozfw:sip-trunks/cap\"");
     auto d = compiled();
     CHECK(render_rule(rule(d, "flood_sip", "sip/cap")) ==
-          "limit rate over 5000/second burst 10000 packets counter name \"drop_service_cap\" drop comment \"ivozfw:sip/cap\"");
+          "limit rate over 5000/second burst 50000 packets counter name \"drop_service_cap\" drop comment \"ivozfw:sip/cap\"");
 }
 
 TEST_CASE("antiflood: order in a metered chain: exemptions, flood meter, ban, TCP limits, accept") {

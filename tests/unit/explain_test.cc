@@ -115,7 +115,7 @@ TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
         metered = metered || (s.rule == "sip/flood-v4" && s.chain == "flood_sip");
         // the aggregate cap (`limit rate over`) is a meter, never a drop of this packet
         capped = capped || (s.rule == "sip/cap" && !s.matched &&
-                            s.text.find("5000/second burst 10000") != std::string::npos);
+                            s.text.find("5000/second burst 50000") != std::string::npos);
         passed = passed || (s.rule == "sip/to-conntrack" && s.matched);
     }
     CHECK(metered);
