@@ -156,7 +156,15 @@ void read_table(Reader& r, const Json& j, Policy& p) {
 
 void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSet& out) {
     if (!r.is_array(j, path)) return;
-    std::set<std::pair<net::Family, net::Range>> seen;
+    // Duplicates found by sorting (a list may hold 10^5 entries: no tree of them), reported
+    // in the order they were written, each after its first occurrence.
+    struct Entry {
+        net::Family family;
+        net::Range range;
+        size_t index;
+    };
+    std::vector<Entry> entries;
+    entries.reserve(j.size());
     for (size_t i = 0; i < j.size(); ++i) {
         auto text = r.string(j[i], index_path(path, i));
         if (!text) continue;
@@ -166,10 +174,16 @@ void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSe
             r.error(index_path(path, i), err);
             continue;
         }
-        if (!seen.insert({prefix->addr.family, prefix->range()}).second)
-            r.warn(index_path(path, i), "duplicate entry " + quote_short(*text));
+        entries.push_back({prefix->addr.family, prefix->range(), i});
         out.add(*prefix);
     }
+    auto key = [](const Entry& e) { return std::tie(e.family, e.range.lo, e.range.hi); };
+    std::stable_sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) { return key(a) < key(b); });
+    std::vector<size_t> dups;
+    for (size_t k = 1; k < entries.size(); ++k)
+        if (key(entries[k]) == key(entries[k - 1])) dups.push_back(entries[k].index);
+    std::sort(dups.begin(), dups.end());
+    for (size_t i : dups) r.warn(index_path(path, i), "duplicate entry " + quote_short(j[i].get<std::string>()));
     out.normalize();
 }
 
