@@ -11,12 +11,14 @@ namespace {
 
 // Elements compare by key, then end, then verdict: a vmap entry whose target changed is
 // one deletion and one addition.
+// By key, range end, then verdict (none first): one three-way compare per field, no copies
+// (it runs a few times per element of every set planned).
 bool elem_less(const Element& a, const Element& b) {
-    if (a.key != b.key) return a.key < b.key;
-    if (a.key_end != b.key_end) return a.key_end < b.key_end;
-    auto va = a.verdict ? std::make_pair(int(a.verdict->kind), a.verdict->chain) : std::make_pair(-1, std::string());
-    auto vb = b.verdict ? std::make_pair(int(b.verdict->kind), b.verdict->chain) : std::make_pair(-1, std::string());
-    return va < vb;
+    if (auto c = a.key <=> b.key; c != 0) return c < 0;
+    if (auto c = a.key_end <=> b.key_end; c != 0) return c < 0;
+    if (!a.verdict || !b.verdict) return !a.verdict && b.verdict;
+    if (a.verdict->kind != b.verdict->kind) return a.verdict->kind < b.verdict->kind;
+    return a.verdict->chain < b.verdict->chain;
 }
 
 std::vector<Element> sorted(std::vector<Element> v) {
@@ -62,6 +64,7 @@ const std::vector<Element>& in_order(const std::vector<Element>& v, std::vector<
 }
 
 void element_delta(Phases& ph, const Set& want, const Set& have) {
+    if (want.elements == have.elements) return;   // the usual case (no-op apply, status): one pass
     std::vector<Element> wc, hc;
     const auto& w = in_order(want.elements, wc);
     const auto& h = in_order(have.elements, hc);
