@@ -170,15 +170,20 @@ wont carriers_v6 2001:db8:40::2 "carrier row 15: mask 32 applied to an IPv6 addr
 n4=$(elems carriers_v4) n6=$(elems carriers_v6)
 [ "$n4" = 4 ] && [ "$n6" = 1 ] || fail "carriers_v4/_v6 hold $n4/$n6, expected 4/1"
 wont exempt_v4 203.0.113.44 "a carrier is in the general exempt set"
-# the carrier exemption sits in sip-trunks, before its flood rule, and nowhere in sip
+# the carrier exemption sits in sip-trunks (input chain, and before conntrack before its flood
+# rule and the service's cap), and nowhere in sip
 chain_rules() { in_ns "$ns" nft -j list chain inet ivozfw "$1" | jq -r '.nftables[].rule? | select(.) | .comment'; }
 trunks_rules=$(chain_rules svc_sip-trunks)
 expect_contains "ivozfw:sip-trunks/carrier-v4" "$trunks_rules" "chain svc_sip-trunks"
 expect_contains "ivozfw:sip-trunks/carrier-v6" "$trunks_rules" "chain svc_sip-trunks"
-c=$(printf '%s\n' "$trunks_rules" | grep -n 'sip-trunks/carrier-v4' | cut -d: -f1)
-f=$(printf '%s\n' "$trunks_rules" | grep -n 'sip-trunks/flood-v4' | cut -d: -f1)
-[ -n "$c" ] && [ -n "$f" ] && [ "$c" -lt "$f" ] || fail "sip-trunks/carrier-v4 (line $c) is not before sip-trunks/flood-v4 (line $f): $trunks_rules"
+pre_rules=$(chain_rules flood_sip-trunks)
+c=$(printf '%s\n' "$pre_rules" | grep -n 'sip-trunks/carrier-v4' | cut -d: -f1)
+f=$(printf '%s\n' "$pre_rules" | grep -n 'sip-trunks/flood-v4' | cut -d: -f1)
+k=$(printf '%s\n' "$pre_rules" | grep -n 'sip-trunks/cap' | cut -d: -f1)
+[ -n "$c" ] && [ -n "$f" ] && [ -n "$k" ] && [ "$c" -lt "$f" ] && [ "$f" -lt "$k" ] ||
+    fail "in flood_sip-trunks, carrier-v4 (line $c) is not before flood-v4 (line $f) and cap (line $k): $pre_rules"
 expect_not_contains "carrier" "$(in_ns "$ns" nft list chain inet ivozfw svc_sip)" "chain svc_sip"
+expect_not_contains "carrier" "$(in_ns "$ns" nft list chain inet ivozfw flood_sip)" "chain flood_sip"
 
 # --- platform sync: no-op, with the bad rows still there ---------------------------------------
 expect_exit 3 psync
