@@ -262,16 +262,36 @@ plan::Plan plan_keeping(const Desired& d, const std::optional<ruleset::Table>& l
     // (application servers) keeps its addresses there too.
     policy::Policy p = d.policy;
     ruleset::Sources src = d.sources;
+    // A kept GeoIP or company source that adds nothing of its own (GeoIP unchanged, as
+    // status sees it) is the kernel's sets exactly: their elements are copied after compile
+    // rather than turned into ranges and compiled back (a GeoIP set holds ~10^5 intervals).
+    std::vector<std::string> as_live;
+    auto copyable = [&](const std::string& name) {
+        auto it = live->sets.find(name);
+        return it != live->sets.end() && it->second.interval && it->second.key.size() == 1;
+    };
     for (const auto& base : d.keep_live) {
-        auto have = live_list(*live, base);
-        if (!have) continue;
         std::optional<net::AddressSet>* into = base == ruleset::names::geoip       ? &src.geoip_drop
                                                 : base == ruleset::names::companies ? &src.companies
                                                                                     : nullptr;
+        if (into && (!*into || (*into)->empty()) && copyable(ruleset::names::list_set(base, false)) &&
+            copyable(ruleset::names::list_set(base, true))) {
+            into->emplace();
+            as_live.push_back(base);
+            continue;
+        }
+        auto have = live_list(*live, base);
+        if (!have) continue;
         if (!into) merge(p.lists[base], *have);
         else merge(*into ? **into : into->emplace(), *have);
     }
     auto t = ruleset::compile(p, src);
+    for (const auto& base : as_live)
+        for (bool v6 : {false, true}) {
+            auto name = ruleset::names::list_set(base, v6);
+            auto it = t.sets.find(name);
+            if (it != t.sets.end()) it->second.elements = live->sets.at(name).elements;
+        }
     nft::annotate(t);
     return plan::plan(t, live, scope);
 }
