@@ -17,6 +17,7 @@
 
 #include "cli/desired.h"
 #include "nft/reconcile.h"
+#include "ruleset/antiflood.h"
 #include "plan/report.h"
 #include "cli/confirm.h"
 #include "cli/explain_context.h"
@@ -93,6 +94,12 @@ int cmd_check(const Options& o) {
                o.policy, t.name, p.services.size(), p.lists.size(), t.sets.size(), elements,
                t.chains.size(), rules);
     if (p.antiflood) fmt::print("antiflood meters: {}\n", ruleset::antiflood_summary(p));
+    if (t.chains.count(ruleset::names::prerouting)) {
+        const auto& a = *p.antiflood;
+        fmt::print("antiflood cap before conntrack: {}/{} burst {} per metered UDP service, from non-exempt sources\n",
+                   a.service_rate, a.service_unit_s == 1 ? "second" : a.service_unit_s == 60 ? "minute" : "hour",
+                   a.service_burst);
+    }
     if (!o.kernel) return 0;
     // The exact batch apply would send, without its END message: the kernel validates every
     // message, then aborts. Nothing changes.

@@ -151,6 +151,25 @@ for src in 192.0.2.30 2001:db8::30 192.0.2.77; do
     [ "$(jq -r .verdict <<<"$OUT")" = accept ] || fail "explain of exempt $src udp/5060: $OUT"
 done
 log "c. explain 192.0.2.77 udp/5060 (company): $(jq -r .summary <<<"$OUT")"
+# An exempt source that is also banned (a hand ban, or one from the fleet) still gets in:
+# the exemptions come before the ban rule, before conntrack and in input alike.
+expect_exit 0 ivz "$fw" ban -p "$T/a.json" 192.0.2.77
+expect_exit 0 ivz "$fw" ban -p "$T/a.json" 192.0.2.30
+n=$(sip_uac "$lg" 192.0.2.77 198.51.100.1 20 20)
+[ "$n" = 20 ] || fail "banned company client 192.0.2.77: $n/20 answered"
+n=$(sip_uac "$lg" 192.0.2.30 198.51.100.1 20 20)
+[ "$n" = 20 ] || fail "banned application server 192.0.2.30: $n/20 answered"
+expect_exit 0 ivz "$fw" explain -p "$T/a.json" --json 192.0.2.77 udp/5060
+jq -e '[.steps[] | select(.chain == "flood_sip" and .rule == "sip/company-v4" and .matched)] | length == 1' \
+    <<<"$OUT" >/dev/null ||
+    fail "explain of the banned company client: not accepted by flood_sip's company rule: $OUT"
+expect_exit 0 ivz "$fw" unban -p "$T/a.json" 192.0.2.77
+expect_exit 0 ivz "$fw" unban -p "$T/a.json" 192.0.2.30
+# A normal client banned by hand gets nothing (the same path, not exempt).
+expect_exit 0 ivz "$fw" ban -p "$T/a.json" 192.0.2.20
+n=$(sip_uac "$lg" 192.0.2.20 198.51.100.1 20 10)
+[ "$n" = 0 ] || fail "banned normal client 192.0.2.20: $n/10 answered"
+expect_exit 0 ivz "$fw" unban -p "$T/a.json" 192.0.2.20
 
 # --- a. the same sources, a new source port per packet (logged) -------------------------
 wait_until $((BAN + 5)) no_bans4 || fail "flood sources still banned $((BAN + 5)) s after the flood: $(bans4)"
