@@ -54,7 +54,8 @@ bool dynamic_only(const plan::Plan& p, const Table& desired) {
 // A commit after a partial read (opt.read_only) knows only the sets it read: the cache it
 // leaves is the one valid before, with those sets as the commit made them. Without cached
 // reads (opt.cache_reads off: a ban), a commit of dynamic sets only just moves the cache's
-// generation on (a side file), so it stays valid without being read or rewritten.
+// generation on (a side file), so it stays valid without being read or rewritten; with
+// cached reads too (bansync reads the exemption sets from it), as nothing cached changed.
 void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Table& desired, uint32_t gen,
                 std::optional<ElementCache> valid_before, const std::optional<ElementCache>& peeked) {
     if (opt.cache_path.empty()) return;
@@ -68,6 +69,12 @@ void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Tabl
                 ElementCache::bump(opt.cache_path, *peeked, now);
             else
                 drop_cache(opt.cache_path);
+            return;
+        }
+        if (one_step && valid_before && dynamic_only(out.plan, desired)) {
+            // Nothing cached changed (dynamic sets never are): bansync's batches and the like
+            // move the generation on instead of rewriting every cached element.
+            ElementCache::bump(opt.cache_path, *valid_before, now);
             return;
         }
         if (!one_step || (partial && !valid_before)) {

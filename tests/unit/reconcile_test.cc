@@ -279,3 +279,57 @@ TEST_CASE("reconcile: a ban (dynamic set only, no cached reads) keeps the elemen
     nft::reconcile(k, want, options(d));
     CHECK(k.cache_reads == reads + 1);
 }
+
+TEST_CASE("reconcile: dynamic-only commits after cached reads (bansync) move the cache on, never rewrite it") {
+    FakeKernel k;
+    TempDir d;
+    auto want = compiled();
+    REQUIRE(nft::reconcile(k, want, options(d)).committed);
+    auto cache = d.path + "/elements.cache";
+    auto size = std::filesystem::file_size(cache);
+    auto written = std::filesystem::last_write_time(cache);
+    auto sync = options(d);
+    sync.read_only = {"ban_v4", "exempt_v4"};   // the exemptions come from the cache
+    uint8_t next = 7;
+    bool saw_exempt = false;
+    sync.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        saw_exempt = live && !live->sets.at("exempt_v4").elements.empty();
+        plan::Plan p;
+        p.table = want.name;
+        p.table_exists = live.has_value();
+        ruleset::Element e;
+        e.key = {203, 0, 113, next};
+        e.timeout_ms = 60000;
+        p.ops.push_back(plan::Op{plan::Op::add_elements, "ban_v4", {e}, {}, 0, "fleet ban"});
+        return p;
+    };
+    int reads = k.cache_reads;
+    for (int i = 0; i < 3; ++i, ++next) REQUIRE(nft::reconcile(k, want, sync).committed);
+    CHECK(saw_exempt);
+    CHECK(k.cache_reads == reads + 3);   // each batch read the exemptions from the cache...
+    CHECK(std::filesystem::file_size(cache) == size);   // ...and left the file as it was
+    CHECK(std::filesystem::last_write_time(cache) == written);
+    CHECK(std::filesystem::exists(cache + ".gen"));
+    // still valid for a full read three generations on
+    auto again = nft::reconcile(k, want, options(d));
+    CHECK(again.plan.empty());
+    CHECK(k.cache_reads == reads + 4);
+    // a batch that changes a cached (non-dynamic) set rewrites it as before
+    auto cached = sync;
+    cached.make_plan = [&](const std::optional<ruleset::Table>& live) {
+        plan::Plan p;
+        p.table = want.name;
+        p.table_exists = live.has_value();
+        ruleset::Element e;
+        e.key = {192, 0, 2, 99};
+        p.ops.push_back(plan::Op{plan::Op::add_elements, "exempt_v4", {e}, {}, 0, "test"});
+        return p;
+    };
+    REQUIRE(nft::reconcile(k, want, cached).committed);
+    CHECK_FALSE(std::filesystem::exists(cache + ".gen"));
+    auto l = nft::ElementCache::load(cache);
+    REQUIRE(l.cache);
+    bool has99 = false;
+    for (const auto& e : l.cache->sets.at("exempt_v4")) has99 = has99 || e.key == ruleset::Bytes{192, 0, 2, 99};
+    CHECK(has99);
+}
