@@ -38,6 +38,11 @@ void change_elements(Set& s, const std::vector<Element>& els, bool add) {
         if (!add && !has)
             refuse(ENOENT, "set " + s.name + ": element " + ruleset::format_element(s, e) + " does not exist");
     }
+    if (add && s.elements.empty()) {   // a new set: its elements as they come, no merge
+        s.elements = *change;
+        return;
+    }
+    out.reserve(add ? s.elements.size() + change->size() : s.elements.size());   // never grown by doubling
     if (add)
         std::merge(s.elements.begin(), s.elements.end(), change->begin(), change->end(), std::back_inserter(out),
                    elem_less);
