@@ -42,5 +42,10 @@ measure ivozfw-apply      ip netns exec $nsA "$bin" --state-dir "$tmp/s" apply -
 measure ivozfw-apply-noop ip netns exec $nsA "$bin" --state-dir "$tmp/s" apply -p "$tmp/policy.json"
 measure ivozfw-diff       ip netns exec $nsA "$bin" --state-dir "$tmp/s" diff -p "$tmp/policy.json"
 measure ivozfw-diff-nocache ip netns exec $nsA "$bin" --state-dir "$tmp/empty" diff -p "$tmp/policy.json"
+# The floor of a diff with no cache: one dump of the table's elements. `nft list table`
+# dumps them the same way (the kernel restarts its set walk for every 32 KiB chunk).
+measure nft-list-table    ip netns exec $nsA nft list table inet ivozfw
 read -r nw nr < "$tmp/nft-f"; read -r aw ar < "$tmp/ivozfw-apply"
 echo "ratio apply/nft-f: wall $(ratio "$aw" "$nw")  peak RSS $(ratio "$ar" "$nr")"
+read -r dw dr < "$tmp/ivozfw-diff-nocache"; read -r lw lr < "$tmp/nft-list-table"
+echo "ratio diff-nocache/nft-list-table (one dump): wall $(ratio "$dw" "$lw")  peak RSS $(ratio "$dr" "$lr")"
