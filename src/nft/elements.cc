@@ -36,7 +36,7 @@ Bytes minus_one(Bytes b) {
 bool single_interval(const Set& def) { return def.interval && def.key.size() == 1; }
 
 void encode_interval(const Element& e, std::vector<WireElem>& out) {
-    const Bytes& hi = e.key_end.empty() ? e.key : e.key_end;
+    Bytes hi = e.key_end.empty() ? e.key.bytes() : e.key_end.bytes();
     out.push_back(WireElem{e.key, {}, false, e.verdict, {}});
     if (!all_ones(hi))
         out.push_back(WireElem{plus_one(hi), {}, true, {}, {}});
@@ -97,7 +97,7 @@ std::vector<Element> decode_elements(const Set& def, std::vector<WireElem> wire)
         for (auto& w : wire) {
             Element e;
             e.key = std::move(w.key);
-            if (def.interval) e.key_end = w.key_end.empty() ? e.key : std::move(w.key_end);
+            if (def.interval) e.key_end = w.key_end.empty() ? e.key : Key(w.key_end);
             e.verdict = std::move(w.verdict);
             e.expires_ms = w.expires_ms;
             e.timeout_ms = w.timeout_ms;

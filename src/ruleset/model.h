@@ -4,7 +4,10 @@
 // render.cc translate it.
 #pragma once
 
+#include <algorithm>
+#include <compare>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,12 +38,86 @@ struct Verdict {
     bool operator==(const Verdict&) const = default;
 };
 
+/// The bytes of an element key. Up to 16 bytes (every key ivozfw compiles: an IPv6 address,
+/// proto . port) are held inline, so an element costs no allocation; longer keys (a
+/// concatenation someone else put in our table) go to the heap. Compares like Bytes.
+class Key {
+public:
+    Key() = default;
+    Key(std::initializer_list<uint8_t> v) { set(v.begin(), v.size()); }
+    Key(const Bytes& b) { set(b.data(), b.size()); }   // NOLINT: implicit, keys come as Bytes
+    Key(const uint8_t* p, size_t n) { set(p, n); }
+    Key(const Key& o) { set(o.data(), o.size()); }
+    Key(Key&& o) noexcept : n_(o.n_) {
+        std::memcpy(&u_, &o.u_, sizeof u_);   // the inline bytes, or the heap pointer
+        o.n_ = 0;
+    }
+    Key& operator=(const Key& o) {
+        if (this != &o) set(o.data(), o.size());
+        return *this;
+    }
+    Key& operator=(Key&& o) noexcept {
+        if (this != &o) {
+            release();
+            n_ = o.n_;
+            std::memcpy(&u_, &o.u_, sizeof u_);
+            o.n_ = 0;
+        }
+        return *this;
+    }
+    ~Key() { release(); }
+    size_t size() const { return n_; }
+    bool empty() const { return n_ == 0; }
+    const uint8_t* data() const { return n_ <= kInline ? u_.in : u_.big; }
+    const uint8_t* begin() const { return data(); }
+    const uint8_t* end() const { return data() + n_; }
+    uint8_t operator[](size_t i) const { return data()[i]; }
+    Bytes bytes() const { return Bytes(begin(), end()); }
+    operator Bytes() const { return bytes(); }   // NOLINT: for the Bytes-taking helpers
+    friend bool operator==(const Key& a, const Key& b) {
+        return a.n_ == b.n_ && std::memcmp(a.data(), b.data(), a.n_) == 0;
+    }
+    friend std::strong_ordering operator<=>(const Key& a, const Key& b) {
+        int c = std::memcmp(a.data(), b.data(), std::min(a.n_, b.n_));
+        if (c != 0) return c < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
+        return a.n_ <=> b.n_;
+    }
+
+private:
+    static constexpr size_t kInline = 16;
+    void release() {
+        if (n_ > kInline) delete[] u_.big;
+        n_ = 0;
+    }
+    void set(const uint8_t* p, size_t n) {
+        // p may point into this key's own storage: copy out before releasing it.
+        if (n > kInline) {
+            auto* big = new uint8_t[n];
+            std::memcpy(big, p, n);
+            release();
+            u_.big = big;
+        } else {
+            uint8_t buf[kInline];
+            if (n) std::memcpy(buf, p, n);
+            release();
+            if (n) std::memcpy(u_.in, buf, n);
+        }
+        n_ = uint32_t(n);
+    }
+    union {
+        uint8_t in[kInline];
+        uint8_t* big;
+    } u_{};
+    uint32_t n_ = 0;
+};
+static_assert(sizeof(Key) == 24, "a key is as small as the std::vector it replaces, without its allocation");
+
 /// One set element. For an interval set, key..key_end is the inclusive range (key_end empty
 /// means a single value). For a concatenation, key and key_end hold every field, each
 /// padded to 4 bytes as the kernel wants. Elements compare by bytes, i.e. by value.
 struct Element {
-    Bytes key;
-    Bytes key_end;
+    Key key;
+    Key key_end;
     std::optional<Verdict> verdict;     // vmaps
     std::optional<uint64_t> expires_ms; // dynamic sets, as read back (never compared)
     std::optional<uint64_t> timeout_ms; // per-element timeout (ban --for); never compared
@@ -49,7 +126,8 @@ struct Element {
         return key == o.key && key_end == o.key_end && verdict == o.verdict;
     }
     bool operator<(const Element& o) const {
-        return key != o.key ? key < o.key : key_end < o.key_end;
+        if (auto c = key <=> o.key; c != 0) return c < 0;
+        return key_end < o.key_end;
     }
 };
 

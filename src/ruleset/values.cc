@@ -54,10 +54,13 @@ static void put_padded(Bytes& out, const Bytes& field) {
 
 Element proto_port_element(uint8_t proto, uint16_t lo, uint16_t hi, Verdict v) {
     Element e;
-    put_padded(e.key, {proto});
-    put_padded(e.key, be_bytes(lo, 2));
-    put_padded(e.key_end, {proto});
-    put_padded(e.key_end, be_bytes(hi, 2));
+    Bytes k, k_end;
+    put_padded(k, {proto});
+    put_padded(k, be_bytes(lo, 2));
+    put_padded(k_end, {proto});
+    put_padded(k_end, be_bytes(hi, 2));
+    e.key = k;
+    e.key_end = k_end;
     e.verdict = std::move(v);
     return e;
 }
