@@ -23,7 +23,7 @@ void put_bytes(std::string& out, const std::string& s) {
     put_u32(out, s.size());
     out += s;
 }
-void put_bytes(std::string& out, const ruleset::Bytes& b) {
+void put_bytes(std::string& out, const ruleset::Key& b) {
     put_u32(out, b.size());
     out.append(reinterpret_cast<const char*>(b.data()), b.size());
 }
@@ -45,9 +45,11 @@ struct In {
         pos += n;
         return s.substr(pos - n, n);
     }
-    ruleset::Bytes bytes() {
-        auto t = str();
-        return ruleset::Bytes(t.begin(), t.end());
+    ruleset::Key key() {   // straight from the file's bytes: no string, no vector
+        uint32_t n = u32();
+        if (!ok || pos + n > s.size()) return ok = false, ruleset::Key();
+        pos += n;
+        return ruleset::Key(reinterpret_cast<const uint8_t*>(s.data()) + pos - n, n);
     }
 };
 
@@ -118,9 +120,11 @@ void ElementCache::save(const std::string& path) const {
 }
 
 ElementCache::Loaded ElementCache::load(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) return {};
-    std::string data((std::istreambuf_iterator<char>(f)), {});
+    std::string data(size_t(std::max<std::streamoff>(f.tellg(), 0)), '\0');   // one read, not a char at a time
+    f.seekg(0);
+    if (!f.read(data.data(), std::streamsize(data.size()))) return {std::nullopt, path + ": cannot be read; discarded"};
     auto bad = [&](const std::string& why) { return Loaded{std::nullopt, path + ": " + why + "; discarded"}; };
     In in{data};
     if (in.u32() != kMagic) return bad("not an element cache of this version");
@@ -137,10 +141,12 @@ ElementCache::Loaded ElementCache::load(const std::string& path) {
     c.table = in.str();
     for (uint32_t n = in.u32(); in.ok && n--;) {
         auto& els = c.sets[in.str()];
-        for (uint32_t k = in.u32(); in.ok && k--;) {
-            // A count larger than the bytes left is corrupt, not a reason to allocate.
+        uint32_t k = in.u32();
+        // A count larger than the bytes left is corrupt, not a reason to allocate.
+        if (in.ok && size_t(k) <= (data.size() - in.pos) / 9) els.reserve(k);
+        for (; in.ok && k--;) {
             if (data.size() - in.pos < 9) return bad("element count past the end");
-            Element e{in.bytes(), in.bytes(), {}, {}};
+            Element e{in.key(), in.key(), {}, {}};
             if (in.pos >= data.size()) return bad("element past the end");
             uint8_t v = data[in.pos++];
             if (v > 4) return bad("bad verdict");
