@@ -55,14 +55,16 @@ public:
     /// Table `inet <name>` with its chains, rules, sets (with elements) and named counters,
     /// as one consistent snapshot: *genid receives the generation it belongs to. nullopt
     /// when the table does not exist. With a cache valid for this namespace and generation,
-    /// the elements of the cached sets are taken from it instead of being dumped.
+    /// the elements of the cached sets are taken from it instead of being dumped: moved out
+    /// of it (never two copies of every element), so the cache keeps its header and the
+    /// elements of the sets not returned.
     virtual std::optional<Table> read_table(const std::string& name, uint32_t* genid,
-                                            const ElementCache* cache = nullptr) = 0;
+                                            ElementCache* cache = nullptr) = 0;
 
     /// The table with only the named sets (those that exist), nothing else: what a command
     /// that changes a few sets needs (a ban, a sync), without dumping the big ones.
     virtual std::optional<Table> read_sets(const std::string& name, const std::set<std::string>& sets,
-                                           uint32_t* genid, const ElementCache* cache = nullptr) = 0;
+                                           uint32_t* genid, ElementCache* cache = nullptr) = 0;
 
     /// Identifies this network namespace until reboot (0 = unknown: never cache).
     virtual uint64_t netns_cookie() = 0;
@@ -87,9 +89,9 @@ public:
     uint32_t genid() override;
 
     std::optional<Table> read_table(const std::string& name, uint32_t* genid,
-                                    const ElementCache* cache = nullptr) override;
+                                    ElementCache* cache = nullptr) override;
     std::optional<Table> read_sets(const std::string& name, const std::set<std::string>& sets, uint32_t* genid,
-                                   const ElementCache* cache = nullptr) override;
+                                   ElementCache* cache = nullptr) override;
 
     /// SO_NETNS_COOKIE of our socket.
     uint64_t netns_cookie() override;
@@ -100,7 +102,7 @@ public:
 
 private:
     std::optional<Table> read_sets(const std::string& name, const std::set<std::string>* sets, uint32_t* genid,
-                                   const ElementCache* cache);
+                                   ElementCache* cache);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -37,7 +37,7 @@ std::string hook_name(uint32_t hooknum) {
 
 class Reader {
 public:
-    Reader(Socket& s, const std::string& name, const ElementCache* cache)
+    Reader(Socket& s, const std::string& name, ElementCache* cache)
         : s_(s), name_(name), cache_(cache) {}
     std::optional<Table> read();
     /// The table and only the named sets that exist (definitions and elements).
@@ -50,7 +50,7 @@ private:
     void read_chains(Table& t);
     void read_sets(Table& t);
     void read_elements(Set& set);
-    const std::vector<Element>* find_cached(const std::string& set) const {
+    std::vector<Element>* find_cached(const std::string& set) const {
         auto it = cache_->sets.find(set);
         return it == cache_->sets.end() ? nullptr : &it->second;
     }
@@ -59,7 +59,7 @@ private:
 
     Socket& s_;
     const std::string& name_;
-    const ElementCache* cache_;   // already checked valid for this generation, or null
+    ElementCache* cache_;   // already checked valid for this generation, or null; elements moved out
     std::vector<char> tx_ = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
 };
 
@@ -127,8 +127,8 @@ void Reader::read_sets(Table& t) {
         t.sets[d.name] = std::move(d);
     }, "list sets");
     for (auto& [n, s] : t.sets) {
-        const auto* cached = cache_ && !s.dynamic ? find_cached(n) : nullptr;
-        if (cached) s.elements = *cached;
+        auto* cached = cache_ && !s.dynamic ? find_cached(n) : nullptr;
+        if (cached) s.elements = std::move(*cached);
         else read_elements(s);
     }
 }
@@ -149,8 +149,8 @@ void Reader::read_set(Table& t, const std::string& name) {
         throw;
     }
     if (!d || d->key.empty()) return;
-    const auto* cached = cache_ && !d->dynamic ? find_cached(name) : nullptr;
-    if (cached) d->elements = *cached;
+    auto* cached = cache_ && !d->dynamic ? find_cached(name) : nullptr;
+    if (cached) d->elements = std::move(*cached);
     else read_elements(*d);
     t.sets[name] = std::move(*d);
 }
@@ -306,34 +306,41 @@ uint64_t Netlink::netns_cookie() {
     return cookie;
 }
 
-std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* genid, const ElementCache* cache) {
+std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* genid, ElementCache* cache) {
     return read_sets(name, nullptr, genid, cache);
 }
 
 std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<std::string>& sets, uint32_t* genid,
-                                        const ElementCache* cache) {
+                                        ElementCache* cache) {
     return read_sets(name, &sets, genid, cache);
 }
 
 std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<std::string>* sets, uint32_t* genid,
-                                        const ElementCache* cache) {
+                                        ElementCache* cache) {
     Socket& s = impl_->sock;
     uint64_t cookie = cache ? netns_cookie() : 0;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
         uint32_t g0 = s.genid();
         std::optional<Table> t;
         try {
-            const ElementCache* valid = cache && cache->valid_for(name, g0, cookie) ? cache : nullptr;
+            ElementCache* valid = cache && cache->valid_for(name, g0, cookie) ? cache : nullptr;
             Reader r(s, name, valid);
             t = sets ? r.read_sets(*sets) : r.read();
         } catch (const DumpInterrupted&) {
+            cache = nullptr;   // some elements may have been moved out of it: dump the next try
             continue;
         } catch (const KernelError& e) {
             // An object vanished under us (ENOENT): only a concurrent commit does that.
-            if (s.genid() != g0) continue;
+            if (s.genid() != g0) {
+                cache = nullptr;
+                continue;
+            }
             throw;
         }
-        if (s.genid() != g0) continue;
+        if (s.genid() != g0) {
+            cache = nullptr;
+            continue;
+        }
         if (genid) *genid = g0;
         return t;
     }

@@ -19,11 +19,11 @@ namespace {
 class Hooked final : public nft::Kernel {
 public:
     uint32_t genid() override { return real_.genid(); }
-    std::optional<ruleset::Table> read_table(const std::string& n, uint32_t* g, const nft::ElementCache* c) override {
+    std::optional<ruleset::Table> read_table(const std::string& n, uint32_t* g, nft::ElementCache* c) override {
         return real_.read_table(n, g, c);
     }
     std::optional<ruleset::Table> read_sets(const std::string& n, const std::set<std::string>& s, uint32_t* g,
-                                            const nft::ElementCache* c) override {
+                                            nft::ElementCache* c) override {
         return real_.read_sets(n, s, g, c);
     }
     uint64_t netns_cookie() override { return real_.netns_cookie(); }

@@ -28,10 +28,10 @@ public:
     void foreign_commit() { ++gen; }
 
     uint32_t genid() override { return gen; }
-    uint64_t netns_cookie() override { return cookie; }
 
-    std::optional<ruleset::Table> read_table(const std::string& name, uint32_t* g,
-                                             const nft::ElementCache* cache) override {
+    // As the real one: cached elements of the sets returned are moved out of the cache.
+    std::optional<ruleset::Table> read(const std::string& name, uint32_t* g, nft::ElementCache* cache,
+                                       const std::set<std::string>* only) {
         ++reads;
         *g = gen;
         if (!table || table->name != name) return std::nullopt;
@@ -39,14 +39,21 @@ public:
         if (cache && cache->valid_for(name, gen, cookie)) {
             ++cache_reads;
             for (auto& [n, s] : t->sets)
-                if (auto it = cache->sets.find(n); it != cache->sets.end() && !s.dynamic) s.elements = it->second;
+                if (auto it = cache->sets.find(n); it != cache->sets.end() && !s.dynamic && (!only || only->count(n)))
+                    s.elements = std::move(it->second);
         }
         return t;
     }
+    uint64_t netns_cookie() override { return cookie; }
+
+    std::optional<ruleset::Table> read_table(const std::string& name, uint32_t* g,
+                                             nft::ElementCache* cache) override {
+        return read(name, g, cache, nullptr);
+    }
 
     std::optional<ruleset::Table> read_sets(const std::string& name, const std::set<std::string>& sets, uint32_t* g,
-                                            const nft::ElementCache* cache) override {
-        auto t = read_table(name, g, cache);
+                                            nft::ElementCache* cache) override {
+        auto t = read(name, g, cache, &sets);
         ++set_reads;
         if (!t) return t;
         t->chains.clear();

@@ -332,4 +332,15 @@ TEST_CASE("reconcile: dynamic-only commits after cached reads (bansync) move the
     bool has99 = false;
     for (const auto& e : l.cache->sets.at("exempt_v4")) has99 = has99 || e.key == ruleset::Bytes{192, 0, 2, 99};
     CHECK(has99);
+    CHECK(l.cache->sets.at("exempt_v4").size() == want.sets.at("exempt_v4").elements.size() + 1);
+    // the sets this scoped commit did not read are saved whole (their elements were never
+    // moved out of the cache), the ones it read as the commit left them
+    CHECK(l.cache->sets.at("admin_v4") == want.sets.at("admin_v4").elements);
+    CHECK(l.cache->sets.at("admin_v6") == want.sets.at("admin_v6").elements);
+    CHECK_FALSE(want.sets.at("admin_v4").elements.empty());
+    // and a full read from it plans only the difference the scoped commit made
+    auto full = nft::reconcile(k, want, options(d));
+    REQUIRE(full.plan.ops.size() == 1);
+    CHECK(full.plan.ops[0].name == "exempt_v4");
+    CHECK(full.plan.ops[0].verb == plan::Op::delete_elements);
 }
