@@ -54,6 +54,39 @@ nft::ReconcileOptions options(const TempDir& d) {
     return opt;
 }
 
+// A table applied by reconcile, with the element cache that commit wrote.
+struct Applied {
+    FakeKernel k;
+    TempDir d;
+    ruleset::Table want = compiled();
+    std::string cache = d.path + "/elements.cache";
+    uintmax_t size = 0;
+    std::filesystem::file_time_type written;
+    Applied() {
+        REQUIRE(nft::reconcile(k, want, options(d)).committed);
+        size = std::filesystem::file_size(cache);
+        written = std::filesystem::last_write_time(cache);
+    }
+    /// The cache file as the apply wrote it, its generation moved on in the side file.
+    bool cache_untouched() const {
+        return std::filesystem::file_size(cache) == size && std::filesystem::last_write_time(cache) == written &&
+               std::filesystem::exists(cache + ".gen");
+    }
+};
+
+// One ban element added to ban_v4 (what ivozfw ban and bansync commit).
+plan::Plan ban_plan(const ruleset::Table& want, const std::optional<ruleset::Table>& live, uint8_t last,
+                    const char* why) {
+    plan::Plan p;
+    p.table = want.name;
+    p.table_exists = live.has_value();
+    ruleset::Element e;
+    e.key = {203, 0, 113, last};
+    e.timeout_ms = 60000;
+    p.ops.push_back(plan::Op{plan::Op::add_elements, "ban_v4", {e}, {}, 0, why});
+    return p;
+}
+
 }  // namespace
 
 TEST_CASE("reconcile: first apply, then nothing to do; the generation moves by one per commit") {
@@ -240,34 +273,21 @@ TEST_CASE("rollback restore: the kernel ends equal to the snapshot, comments inc
 }
 
 TEST_CASE("reconcile: a ban (dynamic set only, no cached reads) keeps the element cache valid without rewriting it") {
-    FakeKernel k;
-    TempDir d;
-    auto want = compiled();
-    REQUIRE(nft::reconcile(k, want, options(d)).committed);
-    auto cache = d.path + "/elements.cache";
-    auto size = std::filesystem::file_size(cache);
-    auto written = std::filesystem::last_write_time(cache);
+    Applied a;
+    auto& k = a.k;
+    auto& d = a.d;
+    const auto& want = a.want;
+    const auto& cache = a.cache;
     auto ban = options(d);
     ban.read_only = {"ban_v4"};
     ban.cache_reads = false;
     uint8_t next = 7;
-    ban.make_plan = [&](const std::optional<ruleset::Table>& live) {
-        plan::Plan p;
-        p.table = want.name;
-        p.table_exists = live.has_value();
-        ruleset::Element e;
-        e.key = {203, 0, 113, next};
-        e.timeout_ms = 60000;
-        p.ops.push_back(plan::Op{plan::Op::add_elements, "ban_v4", {e}, {}, 0, "ban"});
-        return p;
-    };
+    ban.make_plan = [&](const std::optional<ruleset::Table>& live) { return ban_plan(want, live, next, "ban"); };
     int reads = k.cache_reads;
     REQUIRE(nft::reconcile(k, want, ban).committed);
     ++next;
     CHECK(k.cache_reads == reads);   // the ban did not read the cache's elements
-    CHECK(std::filesystem::file_size(cache) == size);
-    CHECK(std::filesystem::last_write_time(cache) == written);
-    CHECK(std::filesystem::exists(cache + ".gen"));
+    CHECK(a.cache_untouched());
     // the next full read uses the cache at the new generation
     auto again = nft::reconcile(k, want, options(d));
     CHECK(again.plan.empty());
@@ -281,35 +301,24 @@ TEST_CASE("reconcile: a ban (dynamic set only, no cached reads) keeps the elemen
 }
 
 TEST_CASE("reconcile: dynamic-only commits after cached reads (bansync) move the cache on, never rewrite it") {
-    FakeKernel k;
-    TempDir d;
-    auto want = compiled();
-    REQUIRE(nft::reconcile(k, want, options(d)).committed);
-    auto cache = d.path + "/elements.cache";
-    auto size = std::filesystem::file_size(cache);
-    auto written = std::filesystem::last_write_time(cache);
+    Applied a;
+    auto& k = a.k;
+    auto& d = a.d;
+    const auto& want = a.want;
+    const auto& cache = a.cache;
     auto sync = options(d);
     sync.read_only = {"ban_v4", "exempt_v4"};   // the exemptions come from the cache
     uint8_t next = 7;
     bool saw_exempt = false;
     sync.make_plan = [&](const std::optional<ruleset::Table>& live) {
         saw_exempt = live && !live->sets.at("exempt_v4").elements.empty();
-        plan::Plan p;
-        p.table = want.name;
-        p.table_exists = live.has_value();
-        ruleset::Element e;
-        e.key = {203, 0, 113, next};
-        e.timeout_ms = 60000;
-        p.ops.push_back(plan::Op{plan::Op::add_elements, "ban_v4", {e}, {}, 0, "fleet ban"});
-        return p;
+        return ban_plan(want, live, next, "fleet ban");
     };
     int reads = k.cache_reads;
     for (int i = 0; i < 3; ++i, ++next) REQUIRE(nft::reconcile(k, want, sync).committed);
     CHECK(saw_exempt);
     CHECK(k.cache_reads == reads + 3);   // each batch read the exemptions from the cache...
-    CHECK(std::filesystem::file_size(cache) == size);   // ...and left the file as it was
-    CHECK(std::filesystem::last_write_time(cache) == written);
-    CHECK(std::filesystem::exists(cache + ".gen"));
+    CHECK(a.cache_untouched());   // ...and left the file as it was
     // still valid for a full read three generations on
     auto again = nft::reconcile(k, want, options(d));
     CHECK(again.plan.empty());
