@@ -65,10 +65,11 @@ std::optional<Bytes> key_of(const Pkt& p, const std::vector<Selector>& sel, cons
     return key;
 }
 
-const Element* find(const Set& s, const Bytes& key) {
+const Element* find(const Set& s, const Bytes& bytes) {
+    const Key key(bytes);   // compared as element keys are: no conversion per element
     for (const auto& e : s.elements) {
         if (e.key.size() != key.size()) continue;
-        const Bytes& hi = e.key_end.empty() ? e.key : e.key_end;
+        const Key& hi = e.key_end.empty() ? e.key : e.key_end;
         if (key >= e.key && key <= hi) return &e;
     }
     return nullptr;
