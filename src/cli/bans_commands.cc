@@ -208,9 +208,9 @@ int cmd_ban(const Options& o) {
         pl.table_exists = true;
         ruleset::Element e;
         e.key = t.key;
-        e.timeout_ms = ms.value_or(set.timeout_ms);
-        e.comment = fleet::kManual;
-        applied = *e.timeout_ms;
+        applied = ms.value_or(set.timeout_ms);
+        e.set().timeout_ms = applied;
+        e.set().comment = fleet::kManual;
         // An element already there keeps its old timeout on a plain add: replace it.
         if (const auto* old = fleet::find_ban(set, t.key))
             pl.ops.push_back(plan::Op{plan::Op::delete_elements, t.set, {*old}, {}, 0, "re-ban"});

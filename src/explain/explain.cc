@@ -169,16 +169,16 @@ struct Walker {
         if (base == "ban") {
             if (!in) return "source is not banned (set " + name + ")" + where;
             std::string until;
-            if (e && e->expires_ms) {
-                until = " for " + ruleset::format_duration(*e->expires_ms);
+            if (e && e->expires_ms()) {
+                until = " for " + ruleset::format_duration(*e->expires_ms());
                 if (c.now_s) {
-                    std::time_t t = c.now_s + std::time_t((*e->expires_ms + 999) / 1000);
+                    std::time_t t = c.now_s + std::time_t((*e->expires_ms() + 999) / 1000);
                     char buf[16];
                     std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
                     until += std::string(" (until ") + buf + ")";
                 }
             }
-            std::string how = e && !e->comment.empty() ? " (" + e->comment + " ban)" : " by anti-flood";
+            std::string how = e && !e->comment().empty() ? " (" + e->comment() + " ban)" : " by anti-flood";
             return fmt::format("source is banned{}{}: in set {}", how, until, name) + where;
         }
         if (c.policy->lists.count(base)) {
@@ -352,7 +352,7 @@ struct Walker {
                 const Element* e = (s && key) ? find(*s, *key) : nullptr;
                 if (from_live) r.live_sets = true;
                 bool services = vm->set == names::services;
-                if (!e || !e->verdict) {
+                if (!e || !e->verdict()) {
                     step(cn, rule.id,
                          services ? fmt::format("map {} has no entry for {}/{}: port {} is not exposed", vm->set,
                                                 proto_name(p.l4), p.dport, p.dport)
@@ -361,7 +361,7 @@ struct Walker {
                          "map " + vm->set, false);
                     return;
                 }
-                const Verdict& v = *e->verdict;
+                const Verdict& v = *e->verdict();
                 std::string svc = v.chain.starts_with("flood_") ? v.chain.substr(6) : service_of(v.chain);
                 if (services) r.service = svc;
                 step(cn, rule.id, fmt::format("map {}: {}/{} is {}service {} -> goto {}", vm->set, proto_name(p.l4),

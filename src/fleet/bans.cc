@@ -22,10 +22,10 @@ std::vector<Ban> bans_of(const ruleset::Set& s, bool v6, unsigned v6_prefix) {
         b.family = v6 ? net::Family::v6 : net::Family::v4;
         b.value = ruleset::from_be(e.key.data(), unsigned(e.key.size()));
         b.prefix = v6 ? v6_prefix : 32;
-        if (auto f = parse_fleet_comment(e.comment)) b.origin = f->first, b.reason = f->second;
-        else b.reason = e.comment.empty() ? "antiflood" : e.comment;
-        b.timeout_ms = e.timeout_ms.value_or(s.timeout_ms);
-        b.left_ms = e.expires_ms.value_or(0);
+        if (auto f = parse_fleet_comment(e.comment())) b.origin = f->first, b.reason = f->second;
+        else b.reason = e.comment().empty() ? "antiflood" : e.comment();
+        b.timeout_ms = e.timeout_ms().value_or(s.timeout_ms);
+        b.left_ms = e.expires_ms().value_or(0);
         out.push_back(std::move(b));
     }
     return out;

@@ -199,7 +199,7 @@ void BanSync::apply_remote() {
             }
             int64_t left = std::min<int64_t>(m->expires_ms - now, int64_t(c_.max_ban_ms));
             if (left < 1000) continue;   // expired, or about to
-            if (have && int64_t(have->expires_ms.value_or(0)) + 1000 >= left) continue;   // banned long enough
+            if (have && int64_t(have->expires_ms().value_or(0)) + 1000 >= left) continue;   // banned long enough
             if (!have && count[v6] >= c_.set_size) {
                 notes.push_back(fmt::format("ignored {} from {}: set {} is full ({} elements)", addr, m->origin,
                                             set.name, c_.set_size));
@@ -209,8 +209,8 @@ void BanSync::apply_remote() {
             else ++count[v6];
             ruleset::Element e;
             e.key = key;
-            e.timeout_ms = uint64_t(left);
-            e.comment = fleet_comment(m->origin, m->reason);
+            e.set().timeout_ms = uint64_t(left);
+            e.set().comment = fleet_comment(m->origin, m->reason);
             pl.ops.push_back(plan::Op{plan::Op::add_elements, set.name, {e}, {}, 0, "fleet ban"});
             ++added;
         }

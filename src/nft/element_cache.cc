@@ -104,8 +104,9 @@ void ElementCache::save(const std::string& path) const {
         for (const auto& e : els) {
             put_bytes(out, e.key);
             put_bytes(out, e.key_end);
-            out += char(e.verdict ? 1 + e.verdict->kind : 0);
-            if (e.verdict) put_bytes(out, e.verdict->chain);
+            const auto& v = e.verdict();
+            out += char(v ? 1 + v->kind : 0);
+            if (v) put_bytes(out, v->chain);
         }
     }
     uint32_t len = uint32_t(out.size() - kHeader);
@@ -146,11 +147,11 @@ ElementCache::Loaded ElementCache::load(const std::string& path) {
         if (in.ok && size_t(k) <= (data.size() - in.pos) / 9) els.reserve(k);
         for (; in.ok && k--;) {
             if (data.size() - in.pos < 9) return bad("element count past the end");
-            Element e{in.key(), in.key(), {}, {}};
+            Element e{in.key(), in.key()};
             if (in.pos >= data.size()) return bad("element past the end");
             uint8_t v = data[in.pos++];
             if (v > 4) return bad("bad verdict");
-            if (v) e.verdict = ruleset::Verdict{ruleset::Verdict::Kind(v - 1), in.str()};
+            if (v) e.set().verdict = ruleset::Verdict{ruleset::Verdict::Kind(v - 1), in.str()};
             els.push_back(std::move(e));
         }
     }

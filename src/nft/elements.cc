@@ -37,7 +37,7 @@ bool single_interval(const Set& def) { return def.interval && def.key.size() == 
 
 void encode_interval(const Element& e, std::vector<WireElem>& out) {
     Bytes hi = e.key_end.empty() ? e.key.bytes() : e.key_end.bytes();
-    out.push_back(WireElem{e.key, {}, false, e.verdict, {}});
+    out.push_back(WireElem{e.key, {}, false, e.verdict(), {}});
     if (!all_ones(hi))
         out.push_back(WireElem{plus_one(hi), {}, true, {}, {}});
     else
@@ -48,7 +48,7 @@ Element make_range(const Bytes& lo, const Bytes& hi, const std::optional<Verdict
     Element e;
     e.key = lo;
     if (hi != lo) e.key_end = hi;
-    e.verdict = v;
+    if (v) e.set().verdict = v;
     return e;
 }
 
@@ -82,9 +82,9 @@ std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>
             encode_interval(e, out);
         else if (def.interval)
             out.push_back(WireElem{e.key, e.key_end.empty() ? e.key : e.key_end, false,
-                                   e.verdict, {}});
+                                   e.verdict(), {}});
         else
-            out.push_back(WireElem{e.key, {}, false, e.verdict, {}, false, e.timeout_ms, e.comment});
+            out.push_back(WireElem{e.key, {}, false, e.verdict(), {}, false, e.timeout_ms(), e.comment()});
     }
     return out;
 }
@@ -98,10 +98,8 @@ std::vector<Element> decode_elements(const Set& def, std::vector<WireElem> wire)
             Element e;
             e.key = std::move(w.key);
             if (def.interval) e.key_end = w.key_end.empty() ? e.key : Key(w.key_end);
-            e.verdict = std::move(w.verdict);
-            e.expires_ms = w.expires_ms;
-            e.timeout_ms = w.timeout_ms;
-            e.comment = std::move(w.comment);
+            if (w.verdict || w.expires_ms || w.timeout_ms || !w.comment.empty())
+                e.set() = ruleset::ElementExtras{std::move(w.verdict), w.expires_ms, w.timeout_ms, std::move(w.comment)};
             out.push_back(std::move(e));
         }
     }

@@ -16,9 +16,10 @@ namespace {
 bool elem_less(const Element& a, const Element& b) {
     if (auto c = a.key <=> b.key; c != 0) return c < 0;
     if (auto c = a.key_end <=> b.key_end; c != 0) return c < 0;
-    if (!a.verdict || !b.verdict) return !a.verdict && b.verdict;
-    if (a.verdict->kind != b.verdict->kind) return a.verdict->kind < b.verdict->kind;
-    return a.verdict->chain < b.verdict->chain;
+    const auto &va = a.verdict(), &vb = b.verdict();
+    if (!va || !vb) return !va && vb;
+    if (va->kind != vb->kind) return va->kind < vb->kind;
+    return va->chain < vb->chain;
 }
 
 std::vector<Element> sorted(std::vector<Element> v) {

@@ -30,7 +30,7 @@ Set value_set(const std::string& name, KeyType t, std::initializer_list<uint8_t>
     Set s;
     s.name = name;
     s.key = {t};
-    for (uint8_t v : values) s.elements.push_back(Element{{v}, {}, {}, {}});
+    for (uint8_t v : values) s.elements.push_back(Element{{v}});
     return s;
 }
 

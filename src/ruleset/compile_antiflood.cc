@@ -183,7 +183,7 @@ void antiflood_chains(const policy::Policy& p, Table& t) {
     for (const auto& s : p.services)
         for (const auto& r : metered_udp_ports(p, s))
             for (unsigned port = r.lo; port <= r.hi; ++port)
-                m.elements.push_back(Element{be_bytes(port, 2), {}, Verdict{Verdict::goto_, names::flood_chain(s.name)}, {}, {}, {}});
+                m.elements.push_back(Element{be_bytes(port, 2), {}, Verdict{Verdict::goto_, names::flood_chain(s.name)}});
     if (m.elements.empty()) return;
     put_counter(t, names::drop_service_cap, "metered service over antiflood.service_rate (all sources together)");
     for (const auto& s : p.services) {

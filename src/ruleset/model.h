@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -112,24 +113,61 @@ private:
 };
 static_assert(sizeof(Key) == 24, "a key is as small as the std::vector it replaces, without its allocation");
 
+/// What few elements carry: a vmap's verdict, a dynamic set's timeouts, a ban's comment.
+/// Held on the heap so that a plain element (every GeoIP, company and list interval) is two
+/// keys and a null pointer, 56 bytes: a 200k-interval policy holds several copies.
+struct ElementExtras {
+    std::optional<Verdict> verdict;     // vmaps
+    std::optional<uint64_t> expires_ms; // dynamic sets, as read back (never compared)
+    std::optional<uint64_t> timeout_ms; // per-element timeout (ban --for); never compared
+    std::string comment;                // element comment (manual bans); never compared
+};
+
 /// One set element. For an interval set, key..key_end is the inclusive range (key_end empty
 /// means a single value). For a concatenation, key and key_end hold every field, each
 /// padded to 4 bytes as the kernel wants. Elements compare by bytes, i.e. by value.
 struct Element {
     Key key;
     Key key_end;
-    std::optional<Verdict> verdict;     // vmaps
-    std::optional<uint64_t> expires_ms; // dynamic sets, as read back (never compared)
-    std::optional<uint64_t> timeout_ms; // per-element timeout (ban --for); never compared
-    std::string comment;                // element comment (manual bans); never compared
+
+    Element() = default;
+    Element(Key k, Key end = {}) : key(std::move(k)), key_end(std::move(end)) {}   // NOLINT
+    Element(Key k, Key end, Verdict v) : key(std::move(k)), key_end(std::move(end)) { set().verdict = std::move(v); }
+    Element(const Element& o) : key(o.key), key_end(o.key_end), x_(o.x_ ? new ElementExtras(*o.x_) : nullptr) {}
+    Element(Element&&) noexcept = default;
+    Element& operator=(const Element& o) {
+        if (this != &o) *this = Element(o);
+        return *this;
+    }
+    Element& operator=(Element&&) noexcept = default;
+
+    const std::optional<Verdict>& verdict() const { return extras().verdict; }
+    const std::optional<uint64_t>& expires_ms() const { return extras().expires_ms; }
+    const std::optional<uint64_t>& timeout_ms() const { return extras().timeout_ms; }
+    const std::string& comment() const { return extras().comment; }
+    const ElementExtras& extras() const { return x_ ? *x_ : none(); }
+    /// To write an extra: allocates them on first use.
+    ElementExtras& set() {
+        if (!x_) x_.reset(new ElementExtras);
+        return *x_;
+    }
+
     bool operator==(const Element& o) const {
-        return key == o.key && key_end == o.key_end && verdict == o.verdict;
+        return key == o.key && key_end == o.key_end && verdict() == o.verdict();
     }
     bool operator<(const Element& o) const {
         if (auto c = key <=> o.key; c != 0) return c < 0;
         return key_end < o.key_end;
     }
+
+private:
+    static const ElementExtras& none() {
+        static const ElementExtras n;
+        return n;
+    }
+    std::unique_ptr<ElementExtras> x_;
 };
+static_assert(sizeof(Element) == 56, "two inline keys and a pointer: no per-element allocation");
 
 struct Set {
     std::string name;

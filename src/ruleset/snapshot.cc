@@ -30,7 +30,7 @@ nlohmann::json set_json(const Set& s) {
     nlohmann::json el = nlohmann::json::array();
     for (const auto& e : s.elements) {
         nlohmann::json j = {{"key", hex(e.key)}, {"end", hex(e.key_end)}};
-        if (e.verdict) j["verdict"] = verdict_json(*e.verdict);
+        if (e.verdict()) j["verdict"] = verdict_json(*e.verdict());
         el.push_back(j);
     }
     std::vector<int> key;
@@ -52,8 +52,8 @@ Set set_from(const std::string& name, const nlohmann::json& j) {
     s.size = j.at("size");
     s.comment = j.value("comment", "");
     for (const auto& e : j.at("elements")) {
-        Element el{unhex(e.at("key")), unhex(e.at("end")), {}, {}};
-        if (e.contains("verdict")) el.verdict = verdict_from(e["verdict"]);
+        Element el{unhex(e.at("key")), unhex(e.at("end"))};
+        if (e.contains("verdict")) el.set().verdict = verdict_from(e["verdict"]);
         s.elements.push_back(std::move(el));
     }
     return s;

@@ -61,7 +61,7 @@ Element proto_port_element(uint8_t proto, uint16_t lo, uint16_t hi, Verdict v) {
     put_padded(k_end, be_bytes(hi, 2));
     e.key = k;
     e.key_end = k_end;
-    e.verdict = std::move(v);
+    e.set().verdict = std::move(v);
     return e;
 }
 
@@ -162,7 +162,7 @@ std::string format_element(const Set& s, const Element& e) {
         out += format_field(t, e.key.data() + off, hi);
         off += s.key.size() > 1 ? (key_len(t) + 3) / 4 * 4 : key_len(t);
     }
-    if (e.verdict) out += " : " + format_verdict(*e.verdict);
+    if (e.verdict()) out += " : " + format_verdict(*e.verdict());
     return out;
 }
 

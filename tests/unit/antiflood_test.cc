@@ -79,9 +79,9 @@ TEST_CASE("antiflood: dynamic sets sized from the policy, counters per reason") 
     CHECK(ports.key == std::vector<KeyType>{KeyType::inet_service});
     REQUIRE(ports.elements.size() == 2);
     CHECK(ports.elements[0].key == Bytes{0x13, 0xc4});  // 5060
-    CHECK(*ports.elements[0].verdict == Verdict{Verdict::goto_, "flood_sip"});
+    CHECK(*ports.elements[0].verdict() == Verdict{Verdict::goto_, "flood_sip"});
     CHECK(ports.elements[1].key == Bytes{0x1b, 0x94});  // 7060
-    CHECK(*ports.elements[1].verdict == Verdict{Verdict::goto_, "flood_sip-trunks"});
+    CHECK(*ports.elements[1].verdict() == Verdict{Verdict::goto_, "flood_sip-trunks"});
     const auto& pre = t.chains.at(names::prerouting);
     CHECK(pre.hook == "prerouting");
     CHECK(pre.priority == -300);   // raw: before conntrack (-200)
@@ -209,8 +209,11 @@ TEST_CASE("antiflood: off, or media backstop alone") {
 TEST_CASE("antiflood: bans and meters survive a re-plan; a changed ban time recreates the set") {
     auto desired = compiled();
     Table live = desired;
-    live.sets.at("ban_v4").elements.push_back(Element{{198, 51, 100, 7}, {}, {}, 5000});
-    live.sets.at("flood_v4").elements.push_back(Element{{198, 51, 100, 7}, {}, {}, 50000});
+    Element banned{{198, 51, 100, 7}}, metered{{198, 51, 100, 7}};
+    banned.set().expires_ms = 5000;
+    metered.set().expires_ms = 50000;
+    live.sets.at("ban_v4").elements.push_back(banned);
+    live.sets.at("flood_v4").elements.push_back(metered);
     CHECK(plan::plan(desired, live).empty());
     auto longer = compiled(std::string(kPolicy).replace(std::string(kPolicy).find("\"300s\""), 6, "\"600s\""));
     auto p = plan::plan(longer, live);

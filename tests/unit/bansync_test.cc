@@ -109,9 +109,9 @@ struct Fleet {
     void local_ban(const char* addr, uint64_t left_ms, const std::string& comment = "") {
         ruleset::Element e;
         e.key = ruleset::be_bytes(net::parse_address(addr)->value, 4);
-        e.timeout_ms = 300000;
-        e.expires_ms = left_ms;
-        e.comment = comment;
+        e.set().timeout_ms = 300000;
+        e.set().expires_ms = left_ms;
+        e.set().comment = comment;
         bans().elements.push_back(e);
         ++k.gen;
     }
@@ -163,9 +163,9 @@ TEST_CASE("bansync: remote bans are applied in one transaction, capped by max_ba
     f.sync->step();
     CHECK(f.k.gen == gen + 1);   // one transaction
     REQUIRE(f.ban_of("203.0.113.8"));
-    CHECK(f.ban_of("203.0.113.8")->timeout_ms == 3600 * 1000u);   // max_ban
-    CHECK(f.ban_of("203.0.113.8")->comment == "fleet:proxy-b:antiflood");
-    CHECK(f.ban_of("203.0.113.9")->timeout_ms == 60000u);
+    CHECK(f.ban_of("203.0.113.8")->timeout_ms() == 3600 * 1000u);   // max_ban
+    CHECK(f.ban_of("203.0.113.8")->comment() == "fleet:proxy-b:antiflood");
+    CHECK(f.ban_of("203.0.113.9")->timeout_ms() == 60000u);
     CHECK_FALSE(f.ban_of("198.51.100.5"));
     CHECK_FALSE(f.ban_of("203.0.113.10"));
     CHECK_FALSE(f.ban_of("203.0.113.11"));

@@ -136,8 +136,8 @@ TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
     ruleset::Table live = f.t;
     ruleset::Element e;
     e.key = ruleset::be_bytes(addr("198.51.100.7").value, 4);
-    e.expires_ms = 125000;
-    e.comment = "manual";
+    e.set().expires_ms = 125000;
+    e.set().comment = "manual";
     live.sets.at("ban_v4").elements.push_back(e);
     auto banned = f.run("198.51.100.7", Proto::udp, 5060, &live);
     CHECK_FALSE(banned.accepted);

@@ -95,7 +95,7 @@ TEST_CASE("concatenated interval map: one element with inclusive KEY_END", "[nft
     Element e;
     e.key = {17, 0, 0, 0, 0x32, 0xc8, 0, 0};
     e.key_end = {17, 0, 0, 0, 0x4a, 0x38, 0, 0};
-    e.verdict = Verdict{Verdict::goto_, "svc_rtp"};
+    e.set().verdict = Verdict{Verdict::goto_, "svc_rtp"};
     auto wire = nft::detail::encode_elements(s, {e});
     REQUIRE(wire.size() == 1);
     CHECK(wire[0].key_end == e.key_end);

@@ -123,7 +123,9 @@ TEST_CASE("kernel-filled sets keep their elements; a changed definition recreate
     ban.size = 1000;
     d.sets["ban_v4"] = ban;
     auto live = live_of(d);
-    live.sets["ban_v4"].elements.push_back(Element{{198, 51, 100, 7}, {}, {}, 5000});
+    Element banned{{198, 51, 100, 7}};
+    banned.set().expires_ms = 5000;
+    live.sets["ban_v4"].elements.push_back(banned);
     CHECK(plan::plan(d, live).empty());
 
     d.sets["ban_v4"].size = 2000;

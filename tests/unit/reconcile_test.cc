@@ -82,7 +82,7 @@ plan::Plan ban_plan(const ruleset::Table& want, const std::optional<ruleset::Tab
     p.table_exists = live.has_value();
     ruleset::Element e;
     e.key = {203, 0, 113, last};
-    e.timeout_ms = 60000;
+    e.set().timeout_ms = 60000;
     p.ops.push_back(plan::Op{plan::Op::add_elements, "ban_v4", {e}, {}, 0, why});
     return p;
 }
