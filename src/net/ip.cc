@@ -116,16 +116,17 @@ std::string format_range(Family f, const Range& r) {
 }
 
 RangeList normalize(RangeList in) {
-    std::sort(in.begin(), in.end());
-    RangeList out;
+    if (!std::is_sorted(in.begin(), in.end())) std::sort(in.begin(), in.end());
+    size_t n = 0;   // merged in place: a 10^5-entry list is not copied
     for (const Range& r : in) {
         // Test hi == max first: hi + 1 would wrap at the all-ones top.
-        if (!out.empty() && (out.back().hi == ~u128{0} || r.lo <= out.back().hi + 1))
-            out.back().hi = std::max(out.back().hi, r.hi);
+        if (n && (in[n - 1].hi == ~u128{0} || r.lo <= in[n - 1].hi + 1))
+            in[n - 1].hi = std::max(in[n - 1].hi, r.hi);
         else
-            out.push_back(r);
+            in[n++] = r;
     }
-    return out;
+    in.resize(n);
+    return in;
 }
 
 RangeList intersect(const RangeList& a, const RangeList& b) {

@@ -166,22 +166,29 @@ void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSe
     std::vector<Entry> entries;
     entries.reserve(j.size());
     for (size_t i = 0; i < j.size(); ++i) {
-        auto text = r.string(j[i], index_path(path, i));
-        if (!text) continue;
+        if (!j[i].is_string()) {   // the path is built only for a message: 10^5 entries
+            r.string(j[i], index_path(path, i));
+            continue;
+        }
         std::string err;
-        auto prefix = net::parse_prefix(*text, &err);
+        auto prefix = net::parse_prefix(j[i].get_ref<const std::string&>(), &err);
         if (!prefix) {
             r.error(index_path(path, i), err);
             continue;
         }
         entries.push_back({prefix->addr.family, prefix->range(), i});
-        out.add(*prefix);
     }
-    auto key = [](const Entry& e) { return std::tie(e.family, e.range.lo, e.range.hi); };
-    std::stable_sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) { return key(a) < key(b); });
+    // By value, then position: a duplicate comes right after its first occurrence, and the
+    // ranges come out in order for normalize.
+    auto value = [](const Entry& e) { return std::tie(e.family, e.range.lo, e.range.hi); };
+    std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
+        return std::tie(a.family, a.range.lo, a.range.hi, a.index) < std::tie(b.family, b.range.lo, b.range.hi, b.index);
+    });
     std::vector<size_t> dups;
-    for (size_t k = 1; k < entries.size(); ++k)
-        if (key(entries[k]) == key(entries[k - 1])) dups.push_back(entries[k].index);
+    for (size_t k = 0; k < entries.size(); ++k) {
+        if (k && value(entries[k]) == value(entries[k - 1])) dups.push_back(entries[k].index);
+        else (entries[k].family == net::Family::v4 ? out.v4 : out.v6).push_back(entries[k].range);
+    }
     std::sort(dups.begin(), dups.end());
     for (size_t i : dups) r.warn(index_path(path, i), "duplicate entry " + quote_short(j[i].get<std::string>()));
     out.normalize();
