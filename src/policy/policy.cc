@@ -34,37 +34,90 @@ std::string join(const std::vector<Diagnostic>& d) {
     return out;
 }
 
-/// nlohmann keeps the last of duplicate keys silently; this parser callback reports them
-/// with the path of the object holding them.
-class DuplicateKeys {
+/// Builds the document from nlohmann's SAX events, as its own DOM parser does, plus:
+/// - duplicate keys (nlohmann keeps the last silently) are errors, at the path of the
+///   object holding them;
+/// - the entries of each `lists.<name>` array go to a ListItems, not into the tree: a list
+///   may hold 10^5 addresses and a JSON string value costs two allocations.
+class Builder {
 public:
-    explicit DuplicateKeys(detail::Reader& r) : r_(r) {}
+    Builder(detail::Reader& r, detail::Parsed& out) : r_(r), out_(out) {}
 
-    bool operator()(int, nlohmann::json::parse_event_t event, Json& parsed) {
-        using E = nlohmann::json::parse_event_t;
-        switch (event) {
-        case E::object_start: frames_.push_back({false, {}, {}, 0}); break;
-        case E::array_start: frames_.push_back({true, {}, {}, 0}); break;
-        case E::key: on_key(parsed.get<std::string>()); break;
-        case E::object_end:
-        case E::array_end: frames_.pop_back(); next(); break;
-        case E::value: next(); break;
+    bool null() { return value(nullptr); }
+    bool boolean(bool b) { return value(b); }
+    bool number_integer(Json::number_integer_t v) { return value(v); }
+    bool number_unsigned(Json::number_unsigned_t v) { return value(v); }
+    bool number_float(Json::number_float_t v, const std::string&) { return value(v); }
+    bool binary(Json::binary_t& b) { return value(std::move(b)); }
+    bool string(std::string& s) {
+        if (!frames_.empty() && frames_.back().list) {
+            auto& l = *frames_.back().list;
+            l.chars += s;
+            l.ends.push_back(uint32_t(l.chars.size()));
+            next();
+            return true;
         }
+        return value(std::move(s));
+    }
+    bool start_object(size_t) {
+        frames_.push_back({place(Json::object()), false});
         return true;
+    }
+    bool start_array(size_t) {
+        // root -> "lists" -> <name>: [...]
+        bool list = frames_.size() == 2 && !frames_[0].array && frames_[0].key == "lists" && !frames_[1].array;
+        Frame f{place(Json::array()), true};
+        if (list) f.list = &(out_.lists[frames_.back().key] = detail::ListItems{});
+        frames_.push_back(std::move(f));
+        return true;
+    }
+    bool key(std::string& k) {
+        Frame& f = frames_.back();
+        if (!f.keys.insert(k).second) r_.error(path(), "duplicate key " + input::quote_short(k));
+        f.key = k;
+        return true;
+    }
+    bool end_object() { return end(); }
+    bool end_array() { return end(); }
+    template <class Exception>
+    bool parse_error(size_t, const std::string&, const Exception& e) {
+        throw e;   // parse_error or out_of_range (1e999), reported by load_text
     }
 
 private:
     struct Frame {
+        Json* value;
         bool array;
         std::set<std::string> keys;
-        std::string key;  // the member being parsed
-        size_t index;     // the element being parsed
+        std::string key;                      // the member being parsed
+        size_t index = 0;                     // the element being parsed
+        detail::ListItems* list = nullptr;    // a list's entries go here
     };
 
-    void on_key(const std::string& key) {
+    /// Where a new value goes: the root, the member being parsed, the end of the array, or
+    /// a list's entries when it is not a string.
+    Json* place(Json v) {
+        if (frames_.empty()) return &(out_.root = std::move(v));
         Frame& f = frames_.back();
-        if (!f.keys.insert(key).second) r_.error(path(), "duplicate key " + input::quote_short(key));
-        f.key = key;
+        if (f.list) {
+            f.list->ends.push_back(uint32_t(f.list->chars.size()));
+            return &(f.list->others[f.index] = std::move(v));
+        }
+        if (f.array) {
+            f.value->push_back(std::move(v));
+            return &f.value->back();
+        }
+        return &((*f.value)[f.key] = std::move(v));
+    }
+    bool value(Json v) {
+        place(std::move(v));
+        next();
+        return true;
+    }
+    bool end() {
+        frames_.pop_back();
+        next();
+        return true;
     }
     /// A value is complete: an enclosing array moves to its next element.
     void next() {
@@ -80,6 +133,7 @@ private:
     }
 
     detail::Reader& r_;
+    detail::Parsed& out_;
     std::vector<Frame> frames_;
 };
 
@@ -148,9 +202,10 @@ Policy load_text(const std::string& text, const std::string& origin, std::vector
     detail::Reader r(origin);
     if (auto e = input::check_json_limits(text))
         throw LoadError({{Diagnostic::Level::error, fmt::format("{}:{}:{}", origin, e->line, e->column), e->message}});
-    Json root;
+    detail::Parsed doc;
     try {
-        root = Json::parse(text, DuplicateKeys(r), /*allow_exceptions=*/true, /*ignore_comments=*/true);
+        Builder b(r, doc);
+        Json::sax_parse(text, &b, nlohmann::json::input_format_t::json, /*strict=*/true, /*ignore_comments=*/true);
     } catch (const nlohmann::json::parse_error& e) {
         r.errors.push_back({Diagnostic::Level::error, position(text, origin, e.byte), syntax_message(e)});
         throw LoadError(std::move(r.errors));
@@ -158,7 +213,7 @@ Policy load_text(const std::string& text, const std::string& origin, std::vector
         r.errors.push_back({Diagnostic::Level::error, origin, syntax_message(e)});
         throw LoadError(std::move(r.errors));
     }
-    Policy p = detail::build(root, r);
+    Policy p = detail::build(doc, r);
     p.path = origin;
     if (warnings) warnings->insert(warnings->end(), r.warnings.begin(), r.warnings.end());
     if (!r.errors.empty()) throw LoadError(std::move(r.errors));

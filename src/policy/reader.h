@@ -4,6 +4,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,7 +74,25 @@ private:
 /// Short description of a value for messages: `number 1.5`, `string "x"`, `object`.
 std::string describe(const Json& j);
 
+/// The entries of one `lists.<name>` array, taken while parsing instead of as JSON values.
+struct ListItems {
+    std::string chars;               // the string entries, back to back
+    std::vector<uint32_t> ends;      // entry i is chars[ends[i - 1], ends[i])
+    std::map<size_t, Json> others;   // the entries that are not strings, by position
+    size_t size() const { return ends.size(); }
+    std::string_view text(size_t i) const {
+        size_t from = i ? ends[i - 1] : 0;
+        return std::string_view(chars).substr(from, ends[i] - from);
+    }
+};
+
+/// A parsed policy document: the tree, with each list's array empty, and the lists' entries.
+struct Parsed {
+    Json root;
+    std::map<std::string, ListItems> lists;
+};
+
 /// The validated policy for an already parsed document; problems go to `r`.
-Policy build(const Json& root, Reader& r);
+Policy build(const Parsed& doc, Reader& r);
 
 }  // namespace ivozfw::policy::detail

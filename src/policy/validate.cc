@@ -15,6 +15,11 @@ namespace ivozfw::policy::detail {
 
 namespace {
 
+const Json* member(const Json& obj, const char* key) {
+    auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
+}
+
 using input::quote_short;
 
 std::vector<std::string> list_names(const Policy& p) {
@@ -154,8 +159,7 @@ void read_table(Reader& r, const Json& j, Policy& p) {
     else r.error("table", quote_short(*name) + " is not a valid table name ([a-z][a-z0-9_], at most 31 characters)");
 }
 
-void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSet& out) {
-    if (!r.is_array(j, path)) return;
+void read_list(Reader& r, const ListItems& items, const std::string& path, net::AddressSet& out) {
     // Duplicates found by sorting (a list may hold 10^5 entries: no tree of them), reported
     // in the order they were written, each after its first occurrence.
     struct Entry {
@@ -164,14 +168,14 @@ void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSe
         size_t index;
     };
     std::vector<Entry> entries;
-    entries.reserve(j.size());
-    for (size_t i = 0; i < j.size(); ++i) {
-        if (!j[i].is_string()) {   // the path is built only for a message: 10^5 entries
-            r.string(j[i], index_path(path, i));
+    entries.reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (auto o = items.others.find(i); o != items.others.end()) {   // not a string: reported
+            r.string(o->second, index_path(path, i));
             continue;
         }
-        std::string err;
-        auto prefix = net::parse_prefix(j[i].get_ref<const std::string&>(), &err);
+        std::string err;   // the path is built only for a message: 10^5 entries
+        auto prefix = net::parse_prefix(items.text(i), &err);
         if (!prefix) {
             r.error(index_path(path, i), err);
             continue;
@@ -190,19 +194,23 @@ void read_list(Reader& r, const Json& j, const std::string& path, net::AddressSe
         else (entries[k].family == net::Family::v4 ? out.v4 : out.v6).push_back(entries[k].range);
     }
     std::sort(dups.begin(), dups.end());
-    for (size_t i : dups) r.warn(index_path(path, i), "duplicate entry " + quote_short(j[i].get<std::string>()));
+    for (size_t i : dups) r.warn(index_path(path, i), "duplicate entry " + quote_short(items.text(i)));
     out.normalize();
 }
 
-void read_lists(Reader& r, const Json* j, Policy& p) {
+void read_lists(Reader& r, const Parsed& doc, Policy& p) {
     for (const char* name : kBuiltinLists) p.lists[name];
+    const Json* j = member(doc.root, "lists");
     if (!j || !r.is_object(*j, "lists")) return;
     for (const auto& [name, entries] : j->items()) {
         std::string path = child_path("lists", name);
-        if (!valid_name(name, 25, false, true))
+        if (!valid_name(name, 25, false, true)) {
             r.error(path, "invalid list name: use [a-z][a-z0-9_], at most 25 characters");
-        else
-            read_list(r, entries, path, p.lists[name]);
+            continue;
+        }
+        if (!r.is_array(entries, path)) continue;
+        auto it = doc.lists.find(name);   // the parser keeps every list array's entries
+        if (it != doc.lists.end()) read_list(r, it->second, path, p.lists[name]);
     }
 }
 
@@ -544,14 +552,10 @@ void read_logging(Reader& r, const Json* j, Policy& p) {
     p.logging = std::move(l);
 }
 
-const Json* member(const Json& obj, const char* key) {
-    auto it = obj.find(key);
-    return it == obj.end() ? nullptr : &*it;
-}
-
 }  // namespace
 
-Policy build(const Json& root, Reader& r) {
+Policy build(const Parsed& doc, Reader& r) {
+    const Json& root = doc.root;
     Policy p;
     if (!r.is_object(root, "")) return p;
     r.known_keys(root, "", {"$schema", "description", "table", "lists", "services", "icmp", "geoip",
@@ -560,7 +564,7 @@ Policy build(const Json& root, Reader& r) {
     r.read(root, "", "$schema", ignored);
     r.read(root, "", "description", ignored);
     if (auto* t = member(root, "table")) read_table(r, *t, p);
-    read_lists(r, member(root, "lists"), p);
+    read_lists(r, doc, p);
     read_services(r, member(root, "services"), p);
     check_port_overlaps(r, p);
     check_lockout(r, p);
