@@ -3,6 +3,7 @@
 
 #include "io/private_file.h"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <mysql.h>
 
@@ -11,6 +12,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <type_traits>
 
 namespace ivozfw::db {
 
@@ -71,47 +73,94 @@ FileView view_of(const std::string& file) {
     return v;
 }
 
+// libmariadb brings libssl, libcrypto and libz, and loading them cost every command about
+// 3 ms (a ban is 10 ms in all): it is opened at the first connection, by the commands that
+// read the database, and by them only.
+struct Lib {
+    decltype(&::mysql_init) init;
+    decltype(&::mysql_options) options;
+    decltype(&::mysql_real_connect) real_connect;
+    decltype(&::mysql_error) error;
+    decltype(&::mysql_errno) errno_;
+    decltype(&::mysql_real_query) real_query;
+    decltype(&::mysql_store_result) store_result;
+    decltype(&::mysql_use_result) use_result;
+    decltype(&::mysql_fetch_row) fetch_row;
+    decltype(&::mysql_free_result) free_result;
+    decltype(&::mysql_close) close;
+};
+
+constexpr const char* kSoname = "libmariadb.so.3";
+
+const Lib& lib() {
+    static const Lib l = [] {
+        void* h = dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
+        if (!h) throw Error(fmt::format("database: cannot load {} (package libmariadb3): {}", kSoname, dlerror()));
+        Lib l{};
+        auto sym = [&](auto& fn, const char* name) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
+            if (!fn) throw Error(fmt::format("database: {} has no {}", kSoname, name));
+        };
+        sym(l.init, "mysql_init");
+        sym(l.options, "mysql_options");
+        sym(l.real_connect, "mysql_real_connect");
+        sym(l.error, "mysql_error");
+        sym(l.errno_, "mysql_errno");
+        sym(l.real_query, "mysql_real_query");
+        sym(l.store_result, "mysql_store_result");
+        sym(l.use_result, "mysql_use_result");
+        sym(l.fetch_row, "mysql_fetch_row");
+        sym(l.free_result, "mysql_free_result");
+        sym(l.close, "mysql_close");
+        return l;
+    }();
+    return l;
+}
+
 }  // namespace
 
-Mysql::Mysql(const std::string& option_file) : m_(nullptr, &mysql_close), file_(option_file) {
+Mysql::Mysql(const std::string& option_file) : m_(nullptr, nullptr), file_(option_file) {
     check_private_file(option_file);
-    m_.reset(mysql_init(nullptr));
+    const Lib& db = lib();
+    m_ = std::unique_ptr<MYSQL, void (*)(MYSQL*)>(db.init(nullptr), db.close);
     if (!m_) throw Error("database: out of memory");
     FileView v = view_of(option_file);
     where_ = v.where;
     unsigned connect_timeout = 5, io_timeout = v.read_timeout;
     MYSQL* m = m_.get();
-    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
-    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
-    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    db.options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+    db.options(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
+    db.options(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
+    db.options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     // Only this file: no /etc/mysql/my.cnf or ~/.my.cnf settings leak in.
-    mysql_options(m, MYSQL_READ_DEFAULT_FILE, option_file.c_str());
-    mysql_options(m, MYSQL_READ_DEFAULT_GROUP, "ivozfw");
-    if (!mysql_real_connect(m, nullptr, nullptr, nullptr, nullptr, 0, nullptr, 0))
-        throw Error(fmt::format("database {} (credentials {}): cannot connect: {}", where_, file_, mysql_error(m)));
+    db.options(m, MYSQL_READ_DEFAULT_FILE, option_file.c_str());
+    db.options(m, MYSQL_READ_DEFAULT_GROUP, "ivozfw");
+    if (!db.real_connect(m, nullptr, nullptr, nullptr, nullptr, 0, nullptr, 0))
+        throw Error(fmt::format("database {} (credentials {}): cannot connect: {}", where_, file_, db.error(m)));
 }
 
 Mysql::~Mysql() = default;
 
 void Mysql::fail(const std::string& about, const char* what) {
     throw Error(fmt::format("database {}: {}{}: {}", where_, about.empty() ? "" : about + ": ", what,
-                            mysql_error(m_.get())));
+                            lib().error(m_.get())));
 }
 
 void Mysql::exec(const std::string& sql, const std::string& about) {
-    if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) fail(about, "statement failed");
-    if (MYSQL_RES* res = mysql_store_result(m_.get())) mysql_free_result(res);
+    const Lib& db = lib();
+    if (db.real_query(m_.get(), sql.data(), sql.size()) != 0) fail(about, "statement failed");
+    if (MYSQL_RES* res = db.store_result(m_.get())) db.free_result(res);
 }
 
 void Mysql::select(const std::string& table, const std::string& sql, const std::function<void(char** row)>& row) {
     std::string about = "table " + table;
-    if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) fail(about, "query failed");
-    std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> res(mysql_use_result(m_.get()), &mysql_free_result);
+    const Lib& db = lib();
+    if (db.real_query(m_.get(), sql.data(), sql.size()) != 0) fail(about, "query failed");
+    std::unique_ptr<MYSQL_RES, decltype(db.free_result)> res(db.use_result(m_.get()), db.free_result);
     if (!res) fail(about, "query failed");
-    while (MYSQL_ROW r = mysql_fetch_row(res.get())) row(r);
+    while (MYSQL_ROW r = db.fetch_row(res.get())) row(r);
     // mysql_fetch_row also returns NULL when the connection drops mid-result.
-    if (mysql_errno(m_.get()) != 0) fail(about, "reading the result failed");
+    if (db.errno_(m_.get()) != 0) fail(about, "reading the result failed");
 }
 
 }  // namespace ivozfw::db
