@@ -106,7 +106,14 @@ struct Socket {
     mnl_socket* nl = nullptr;
     uint32_t portid = 0;
     uint32_t seq = 0;
-    std::vector<char> rxbuf;
+    /// Receive buffer, never zeroed: a page is touched only when a reply fills it (zeroing
+    /// 1 MiB at every start was a tenth of a ban's time).
+    struct RxBuf {
+        static constexpr size_t kSize = 1 << 20;   // large dump chunks; acks are small
+        std::unique_ptr<char[]> bytes = std::make_unique_for_overwrite<char[]>(kSize);
+        char* data() { return bytes.get(); }
+        size_t size() const { return kSize; }
+    } rxbuf;
 
     Socket();
     ~Socket();

@@ -15,15 +15,13 @@
 namespace ivozfw::nft::detail {
 
 namespace {
-constexpr size_t kRxBuf = 1 << 20;  // large dump chunks; acks are small
-
 [[noreturn]] void sys_error(const std::string& what) {
     int e = errno;
     throw KernelError(e, fmt::format("{}: {}", what, strerror(e)));
 }
 }  // namespace
 
-Socket::Socket() : rxbuf(kRxBuf) {
+Socket::Socket() {
     nl = mnl_socket_open(NETLINK_NETFILTER);
     if (!nl) sys_error("netlink socket");
     if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
