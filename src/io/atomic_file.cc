@@ -25,7 +25,7 @@ std::string dir_of(const std::string& path) {
 
 }  // namespace
 
-void write_atomic(const std::string& path, const std::string& content, mode_t mode) {
+void write_atomic(const std::string& path, const std::string& content, mode_t mode, Sync sync) {
     std::string tmp = path + ".tmp";
     int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) fail(tmp, "create", errno);
@@ -42,7 +42,7 @@ void write_atomic(const std::string& path, const std::string& content, mode_t mo
         }
         done += size_t(n);
     }
-    if (fsync(fd) != 0) {
+    if (sync == Sync::durable && fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(tmp.c_str());
@@ -54,6 +54,7 @@ void write_atomic(const std::string& path, const std::string& content, mode_t mo
         unlink(tmp.c_str());
         fail(path, "rename into place", e);
     }
+    if (sync == Sync::this_boot) return;
     // The rename itself is only durable once the directory is synced.
     int dfd = open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {

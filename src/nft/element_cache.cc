@@ -116,8 +116,9 @@ void ElementCache::save(const std::string& path) const {
     // The side file describes the file being replaced: gone first, so a crash in between
     // never pairs it with the new file.
     std::remove((path + ".gen").c_str());
-    // Company ranges are not for everyone's eyes: 0600, like the rest of the state.
-    io::write_atomic(path, out, 0600);
+    // Company ranges are not for everyone's eyes: 0600, like the rest of the state. No
+    // fsync: the cache is believed only within the boot that wrote it (boot_id).
+    io::write_atomic(path, out, 0600, io::Sync::this_boot);
 }
 
 ElementCache::Loaded ElementCache::load(const std::string& path) {
@@ -194,7 +195,8 @@ std::optional<ElementCache> ElementCache::peek(const std::string& path) {
 
 void ElementCache::bump(const std::string& path, const ElementCache& valid, uint32_t now) {
     io::write_atomic(path + ".gen",
-                     fmt::format("{} {} {} {}\n", valid.file_genid, now, valid.netns_cookie, valid.boot_id), 0600);
+                     fmt::format("{} {} {} {}\n", valid.file_genid, now, valid.netns_cookie, valid.boot_id), 0600,
+                     io::Sync::this_boot);
 }
 
 }  // namespace ivozfw::nft

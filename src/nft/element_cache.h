@@ -30,7 +30,8 @@ struct ElementCache {
     /// The non-dynamic sets of the table the commit produced (plan::apply of the plan).
     static ElementCache of(std::optional<ruleset::Table> after, const std::string& table);
 
-    /// Binary file with its length and a checksum, written with io::write_atomic (fsync).
+    /// Binary file with its length and a checksum, written with io::write_atomic (renamed
+    /// into place, not fsynced: after a power cut the boot id differs and it is not believed).
     /// Throws std::runtime_error when it cannot be written.
     void save(const std::string& path) const;
 
