@@ -26,6 +26,7 @@
 #include "plan/apply.h"
 #include "ruleset/compile.h"
 #include "ruleset/render.h"
+#include "ruleset/values.h"
 #include "ruleset/snapshot.h"
 
 namespace ivozfw::cli {
@@ -97,8 +98,7 @@ int cmd_check(const Options& o) {
     if (t.chains.count(ruleset::names::prerouting)) {
         const auto& a = *p.antiflood;
         fmt::print("antiflood cap before conntrack: {}/{} burst {} per metered UDP service, from non-exempt sources\n",
-                   a.service_rate, a.service_unit_s == 1 ? "second" : a.service_unit_s == 60 ? "minute" : "hour",
-                   a.service_burst);
+                   a.service_rate, ruleset::rate_unit(a.service_unit_s), a.service_burst);
     }
     if (!o.kernel) return 0;
     // The exact batch apply would send, without its END message: the kernel validates every

@@ -30,8 +30,7 @@ struct Pkt {
 std::string proto_name(uint8_t p) { return p == kTcp ? "tcp" : "udp"; }
 
 std::string rate_text(const Limit& l) {
-    const char* unit = l.unit_s == 1 ? "second" : l.unit_s == 60 ? "minute" : l.unit_s == 3600 ? "hour" : "day";
-    return fmt::format("{}/{} burst {}", l.rate, unit, l.burst);
+    return fmt::format("{}/{} burst {}", l.rate, ruleset::rate_unit(l.unit_s), l.burst);
 }
 
 // Wire bytes of what a selector reads from the packet; nullopt when the packet has no such

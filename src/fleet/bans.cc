@@ -32,8 +32,9 @@ std::vector<Ban> bans_of(const ruleset::Set& s, bool v6, unsigned v6_prefix) {
 }
 
 const ruleset::Element* find_ban(const ruleset::Set& s, const ruleset::Bytes& key) {
+    const ruleset::Key k(key);   // once: comparing with Bytes would convert per element
     for (const auto& e : s.elements)
-        if (e.key == key) return &e;
+        if (e.key == k) return &e;
     return nullptr;
 }
 

@@ -180,15 +180,18 @@ void antiflood_chains(const policy::Policy& p, Table& t) {
     m.name = names::flood_udp;
     m.key = {KeyType::inet_service};
     m.verdict_map = true;
-    for (const auto& s : p.services)
-        for (const auto& r : metered_udp_ports(p, s))
+    std::vector<Chain> chains;
+    for (const auto& s : p.services) {
+        auto ports = metered_udp_ports(p, s);
+        if (ports.empty()) continue;
+        for (const auto& r : ports)
             for (unsigned port = r.lo; port <= r.hi; ++port)
                 m.elements.push_back(Element{be_bytes(port, 2), {}, Verdict{Verdict::goto_, names::flood_chain(s.name)}});
+        chains.push_back(flood_chain(p, s));
+    }
     if (m.elements.empty()) return;
     put_counter(t, names::drop_service_cap, "metered service over antiflood.service_rate (all sources together)");
-    for (const auto& s : p.services) {
-        if (metered_udp_ports(p, s).empty()) continue;
-        Chain c = flood_chain(p, s);
+    for (auto& c : chains) {
         t.chain_order.push_back(c.name);
         t.chains[c.name] = std::move(c);
     }

@@ -66,16 +66,6 @@ std::string selectors(const std::vector<Selector>& sel) {
     return out;
 }
 
-std::string unit(uint64_t s) {
-    switch (s) {
-    case 1: return "second";
-    case 60: return "minute";
-    case 3600: return "hour";
-    case 86400: return "day";
-    default: return "week";
-    }
-}
-
 // `ip6 saddr & ffff:ffff:ffff:ffff::` (the mask spelled like a value of the selector).
 std::string masked(const std::vector<Selector>& sel, const Bytes& mask) {
     if (mask.empty()) return selectors(sel);
@@ -84,7 +74,7 @@ std::string masked(const std::vector<Selector>& sel, const Bytes& mask) {
 
 std::string limit_text(const Limit& l) {
     return fmt::format("limit rate {}{}/{} burst {} packets", l.over ? "over " : "", l.rate,
-                       unit(l.unit_s), l.burst);
+                       rate_unit(l.unit_s), l.burst);
 }
 
 struct StmtText {

@@ -120,6 +120,16 @@ std::string format_duration(uint64_t ms) {
     return fmt::format("{}s", s);
 }
 
+const char* rate_unit(uint64_t seconds) {
+    switch (seconds) {
+    case 1: return "second";
+    case 60: return "minute";
+    case 3600: return "hour";
+    case 86400: return "day";
+    default: return "week";
+    }
+}
+
 uint64_t parse_duration_ms(std::string_view s) {
     auto bad = [&](const char* why) {
         return std::runtime_error(fmt::format("{} {} (e.g. 300s, 5m, 1h, 1d; at most {}d)", input::quote_short(s),

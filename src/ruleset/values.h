@@ -31,6 +31,8 @@ std::string format_element(const Set& s, const Element& e);
 std::string format_verdict(const Verdict& v);
 /// A time left, rounded up to the second: "45s", "4m59s", "1h0m", "2d3h".
 std::string format_duration(uint64_t ms);
+/// nft's name of a rate's unit: 1 -> "second", 60 -> "minute", 3600 -> "hour", 86400 -> "day".
+const char* rate_unit(uint64_t seconds);
 /// "300", "300s", "5m", "1h", "1d", "1500ms" -> milliseconds, at most policy::kMaxTimeoutS.
 /// Throws std::runtime_error naming the text (cut short) when it is not one or too long.
 uint64_t parse_duration_ms(std::string_view s);
