@@ -25,6 +25,13 @@ measure() {  # label cmd... ; prints and stores "wall rss"
     printf '  %-24s %8.3f s %9d KiB   %s\n' "$label" "$wall" "$rss" "$(head -c 150 "$tmp/out.$label" | tr '\n' ' ')"
     echo "$wall $rss" > "$tmp/m.$label"
 }
+median() {  # label: the median wall and median peak RSS of label.1..3 become label's
+    local w r
+    w=$(for i in 1 2 3; do cut -d' ' -f1 "$tmp/m.$1.$i"; done | sort -g | sed -n 2p)
+    r=$(for i in 1 2 3; do cut -d' ' -f2 "$tmp/m.$1.$i"; done | sort -g | sed -n 2p)
+    echo "$w $r" > "$tmp/m.$1"
+    printf '  %-24s %8.3f s %9d KiB   median of 3\n' "$1" "$w" "$r"
+}
 ratio() { $PY -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.3f}')" "$@"; }
 compare() {  # ivozfw-label nft-label
     read -r aw ar < "$tmp/m.$1"; read -r nw nr < "$tmp/m.$2"
@@ -77,11 +84,15 @@ PY
     else
         "$bin" export -p "$tmp/$mode.json" > "$tmp/$mode.nft"
     fi
-    nsA=$(fresh); nsB=$(fresh)
-    measure "nft-f-$mode" ip netns exec $nsB nft -f "$tmp/$mode.nft"
-    measure "ivozfw-apply-$mode" ip netns exec $nsA "$bin" --state-dir "$tmp/s-$mode" apply -p "$tmp/$mode.json"
-    nsC=$(fresh)
-    measure "floor-$mode" ip netns exec $nsC "$floor" insert "$tmp/$mode.json"
+    # Three rounds, each command into a fresh namespace, interleaved; the medians are compared
+    # (a single run is at the mercy of the kernel tearing down earlier namespaces beside it).
+    for r in 1 2 3; do
+        nsA=$(fresh); nsB=$(fresh); nsC=$(fresh)
+        measure "nft-f-$mode.$r" ip netns exec $nsB nft -f "$tmp/$mode.nft"
+        measure "ivozfw-apply-$mode.$r" ip netns exec $nsA "$bin" --state-dir "$tmp/s-$mode-$r" apply -p "$tmp/$mode.json"
+        measure "floor-$mode.$r" ip netns exec $nsC "$floor" insert "$tmp/$mode.json"
+    done
+    for l in nft-f ivozfw-apply floor; do median "$l-$mode"; done
     measure "walk-only-$mode" "$floor" walk "$tmp/$mode.json"
     measure "netns-exec-true" ip netns exec $nsC true
     compare "ivozfw-apply-$mode" "nft-f-$mode"
