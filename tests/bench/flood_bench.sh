@@ -4,8 +4,10 @@
 #   bash tests/bench/flood_bench.sh build/ivozfw [SECONDS] [SOURCES] [ports|fixed]
 # A UDP SIP flood from many sources (udpflood.c: raw socket + sendmmsg, compiled here with
 # cc) at the SIP port of a sipp server, as fast as this machine sends between namespaces,
-# while a legitimate sipp client sends OPTIONS at 20/s. Run twice: with no ruleset and with
-# ivozfw's anti-flood policy. Reports the packets per second sent, the legitimate client's
+# while a legitimate sipp client sends OPTIONS at 20/s. Run four times: with no ruleset, with
+# the flood dropped at netdev ingress (the floor), with one drop rule at prerouting (the
+# least a firewall at ivozfw's hook does), and with ivozfw's anti-flood policy; the CPU per
+# packet beyond the two floors is printed. Reports the packets per second sent, the legitimate client's
 # success rate, the CPU time the whole machine spent (/proc/stat: user, system, irq,
 # softirq, over all CPUs) and the SIP server spent, and the conntrack entries left in the
 # firewall's namespace (with no ruleset conntrack is not loaded there: 0). The flood's
@@ -29,7 +31,7 @@ busy_jiffies() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 proc_jiffies() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hz=$(getconf CLK_TCK)
 
-run_case() {  # label
+run_case() {  # label key
     local label=$1 uas c0 u0 c1 u1 sent legit ct
     in_ns "$fw" sipp -sf "$SIPP_DIR/options_uas.xml" -i 192.0.2.1 -p 5060 -nostdin >/dev/null 2>&1 &
     bg_pid $!
@@ -49,15 +51,40 @@ run_case() {  # label
     sleep 0.3
     legit=$(cat "$T/legit.n")
     ct=$(in_ns "$fw" cat /proc/sys/net/netfilter/nf_conntrack_count)
-    printf '%-22s %-28s legit %4s/%-4s (%3d%%)  CPU all %6.2f s  SIP server %6.2f s  conntrack %6s\n' "$label" \
-        "$sent" "$legit" $((SECS * 20)) $((legit * 100 / (SECS * 20))) \
-        "$(echo "($c1 - $c0) / $hz" | bc -l)" "$(echo "($u1 - $u0) / $hz" | bc -l)" "$ct"
+    local pkts us   # udpflood prints "sent N pps R"
+    pkts=$(echo "$sent" | awk '{print $2}')
+    us=$(echo "($c1 - $c0) / $hz * 1000000 / $pkts" | bc -l)
+    printf '%-22s %-28s legit %4s/%-4s (%3d%%)  CPU all %6.2f s  SIP server %6.2f s  conntrack %6s  CPU/packet %5.2f us\n' \
+        "$label" "$sent" "$legit" $((SECS * 20)) $((legit * 100 / (SECS * 20))) \
+        "$(echo "($c1 - $c0) / $hz" | bc -l)" "$(echo "($u1 - $u0) / $hz" | bc -l)" "$ct" "$us"
+    echo "$us" > "$T/us.$2"
 }
 
 echo "flood: $SECS s from $SOURCES sources ($MODE) to 192.0.2.1:5060 (udp); legit client 20 OPTIONS/s"
-run_case "no ruleset"
+run_case "no ruleset" none
+# The floor of a drop: the flooder's port dropped at netdev ingress, before IP, conntrack
+# and every hook, by a table of its own. The machine is saturated in every case (the sender
+# shares its 2 cores), so "CPU/packet" is CPU all / packets sent, sender included; the
+# difference to this case is what the firewall adds per dropped packet.
+in_ns "$fw" nft -f - <<'NFT' || fail "ingress drop table"
+table netdev ivzbench_floor {
+    chain in { type filter hook ingress device p1 priority -500; udp dport 5060 drop; }
+}
+NFT
+run_case "drop at ingress" floor
+in_ns "$fw" nft delete table netdev ivzbench_floor
+# The least a firewall at ivozfw's hook can do: one rule at prerouting, raw priority.
+in_ns "$fw" nft -f - <<'NFT' || fail "prerouting drop table"
+table inet ivzbench_pre {
+    chain pre { type filter hook prerouting priority -300; ip saddr != 192.0.2.20 udp dport 5060 drop; }
+}
+NFT
+run_case "one prerouting rule" pre
+in_ns "$fw" nft delete table inet ivzbench_pre
 expect_exit 0 ivz "$fw" apply -p "$T/p.json"
-run_case "ivozfw anti-flood"
+run_case "ivozfw anti-flood" ivozfw
+beyond() { echo "$(cat "$T/us.ivozfw") - $(cat "$T/us.$1")" | bc -l | xargs printf '%.2f'; }
+echo "  CPU per dropped packet beyond the ingress drop: $(beyond floor) us; beyond one prerouting rule: $(beyond pre) us"
 echo "  drop_flood $(counter_packets "$fw" drop_flood), drop_banned $(counter_packets "$fw" drop_banned)," \
      "drop_service_cap $(counter_packets "$fw" drop_service_cap)," \
      "banned sources $(ivz "$fw" bans --json -p "$T/p.json" | jq .count)"
