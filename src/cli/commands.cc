@@ -100,6 +100,11 @@ int cmd_check(const Options& o) {
         fmt::print("antiflood cap before conntrack: {}/{} burst {} per metered UDP service, from non-exempt sources\n",
                    a.service_rate, ruleset::rate_unit(a.service_unit_s), a.service_burst);
     }
+    if (t.counters.count(ruleset::names::drop_conn_cap)) {
+        const auto& a = *p.antiflood;
+        fmt::print("antiflood cap on new TCP connections: {}/{} per metered TCP service, from non-exempt sources\n",
+                   a.service_tcp_rate, ruleset::rate_unit(a.service_tcp_unit_s));
+    }
     if (!o.kernel) return 0;
     // The exact batch apply would send, without its END message: the kernel validates every
     // message, then aborts. Nothing changes.

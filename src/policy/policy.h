@@ -65,6 +65,10 @@ struct Antiflood {
     /// meter bans it), so a legit client does not pay for them; a long flood is held at the rate.
     uint64_t service_rate = 5000; uint64_t service_unit_s = 1;
     uint32_t service_burst = 50000;
+    /// The same cap for TCP: new connections of each metered service with TCP ports, from
+    /// sources that are not exempt, all together (after conntrack: a SYN flood from many
+    /// sources each under tcp_new_connections). Burst = the rate, like tcp_new_connections.
+    uint64_t service_tcp_rate = 500; uint64_t service_tcp_unit_s = 1;
     /// Services on which the carriers list is not metered (the trunks proxy exempts its
     /// carriers from pike). Default: the metered services named sip-trunks*.
     std::vector<std::string> carrier_services;

@@ -376,7 +376,7 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     const std::string path = "antiflood";
     r.known_keys(*j, path, {"services", "rate", "burst", "ban", "tcp_new_connections",
                             "max_connections_per_source", "ipv6_prefix", "max_tracked_sources",
-                            "carrier_services", "service_rate", "service_burst"});
+                            "carrier_services", "service_rate", "service_burst", "service_new_connections"});
     Antiflood a;
     if (auto it = j->find("services"); it != j->end()) {
         if (it->is_array() && it->empty())
@@ -403,6 +403,9 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
             std::tie(a.tcp_new_rate, a.tcp_new_unit_s) = *rate;
     if (auto it = j->find("service_rate"); it != j->end())
         if (auto rate = read_rate(r, *it, "antiflood.service_rate")) std::tie(a.service_rate, a.service_unit_s) = *rate;
+    if (auto it = j->find("service_new_connections"); it != j->end())
+        if (auto rate = read_rate(r, *it, "antiflood.service_new_connections"))
+            std::tie(a.service_tcp_rate, a.service_tcp_unit_s) = *rate;
     if (auto it = j->find("ban"); it != j->end())
         if (auto ban = read_duration(r, *it, "antiflood.ban")) a.ban_s = *ban;
     r.read(*j, path, "burst", a.burst, 0, UINT32_MAX);
@@ -413,6 +416,9 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     check_refill(r, "antiflood.burst", a.rate, a.rate_unit_s, a.burst);
     if (a.service_rate * a.rate_unit_s < a.rate * a.service_unit_s)
         r.warn("antiflood.service_rate", "is below the per-source rate: one source alone can fill the service's cap");
+    if (a.service_tcp_rate * a.tcp_new_unit_s < a.tcp_new_rate * a.service_tcp_unit_s)
+        r.warn("antiflood.service_new_connections",
+               "is below tcp_new_connections: one source alone can fill the service's cap");
     read_carrier_services(r, *j, p, a);
     p.antiflood = std::move(a);
 }

@@ -18,5 +18,6 @@ inline const char* const drop_banned = "drop_banned";
 inline const char* const drop_conn_limit = "drop_conn_limit";
 inline const char* const drop_call_limit = "drop_call_limit";
 inline const char* const drop_service_cap = "drop_service_cap";
+inline const char* const drop_conn_cap = "drop_conn_cap";   // new TCP connections over the service's cap
 inline std::string flood_chain(const std::string& service) { return "flood_" + service; }
 }  // namespace ivozfw::ruleset::names

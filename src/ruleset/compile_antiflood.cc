@@ -20,6 +20,8 @@
 //   src @ban_vX counter name drop_banned drop   (TCP; UDP never gets this far)
 //   TCP   update @tcpnew_vX { src limit rate over N } counter name drop_conn_limit drop
 //         add @connlimit_vX { src ct count over M } counter name drop_conn_limit drop
+//         limit rate over antiflood.service_new_connections counter name drop_conn_cap drop
+//               the aggregate cap of the service's new connections, all sources together
 //
 // A flooder that keeps sending over the rate refreshes its ban (update), so it stays banned;
 // one that slows down below the rate is released when the ban runs out. IPv6 sources are
@@ -162,6 +164,9 @@ void antiflood_objects(const policy::Policy& p, Table& t) {
     put_counter(t, names::drop_flood, "source over the anti-flood rate");
     put_counter(t, names::drop_banned, "source banned by anti-flood");
     put_counter(t, names::drop_conn_limit, "TCP connection rate or count per source exceeded");
+    if (std::any_of(p.services.begin(), p.services.end(), [&](const auto& s) { return listed(p, s) && !s.tcp.empty(); }))
+        put_counter(t, names::drop_conn_cap,
+                    "new TCP connections of a metered service over antiflood.service_new_connections (all sources)");
     uint64_t flood_to = meter_timeout_ms(a.rate, a.rate_unit_s, a.burst);
     uint64_t tcp_to = meter_timeout_ms(a.tcp_new_rate, a.tcp_new_unit_s, uint32_t(std::max<uint64_t>(a.tcp_new_rate, 1)));
     for (bool v6 : {false, true}) {
@@ -226,6 +231,13 @@ void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vec
                            a.max_connections_per_source},
                  CounterRef{names::drop_conn_limit}, drop()}));
         }
+        // All sources together, both families: one limit per service (a SYN flood from many
+        // sources, each under tcp_new_connections).
+        if (!s.tcp.empty())
+            out.push_back(make_rule(s.name + "/tcp-cap",
+                {l4(kTcp), Limit{a.service_tcp_rate, a.service_tcp_unit_s,
+                                 uint32_t(std::max<uint64_t>(a.service_tcp_rate, 1)), true},
+                 CounterRef{names::drop_conn_cap}, drop()}));
     }
     if (media(p, s)) {
         for (bool v6 : {false, true})

@@ -58,6 +58,7 @@ for want in \
     "5060 : goto flood_sip" \
     'fib daddr type != local accept comment "ivozfw:sip/not-local"' \
     'limit rate over 5000/second burst 50000 packets counter name "drop_service_cap" drop comment "ivozfw:sip/cap"' \
+    'meta l4proto tcp limit rate over 500/second burst 500 packets counter name "drop_conn_cap" drop comment "ivozfw:sip-tls/tcp-cap"' \
     'meta l4proto . th dport vmap @services' \
     'counter name "drop_not_exposed" drop comment "ivozfw:not-exposed"'; do
     expect_contains "$want" "$listing" "nft list table inet ivozfw"

@@ -104,6 +104,22 @@ TEST_CASE("antiflood: the cap per service, from the policy") {
           "limit rate over 5000/second burst 50000 packets counter name \"drop_service_cap\" drop comment \"ivozfw:sip/cap\"");
 }
 
+TEST_CASE("antiflood: the cap on new TCP connections per service, from the policy") {
+    auto d = compiled();
+    CHECK(render_rule(rule(d, "svc_sip-ws", "sip-ws/tcp-cap")) ==
+          "meta l4proto tcp limit rate over 500/second burst 500 packets counter name \"drop_conn_cap\" drop "
+          "comment \"ivozfw:sip-ws/tcp-cap\"");
+    CHECK(d.counters.count("drop_conn_cap"));
+    auto t = compiled(std::string(kPolicy).replace(std::string(kPolicy).find("\"max_tracked_sources\""), 0,
+                                                   "\"service_new_connections\": \"90/minute\", "));
+    CHECK(render_rule(rule(t, "svc_sip", "sip/tcp-cap")) ==
+          "meta l4proto tcp limit rate over 90/minute burst 90 packets counter name \"drop_conn_cap\" drop "
+          "comment \"ivozfw:sip/tcp-cap\"");
+    // a UDP-only service has no TCP cap
+    CHECK_FALSE(std::any_of(t.chains.at("svc_rtp").rules.begin(), t.chains.at("svc_rtp").rules.end(),
+                            [](const Rule& r) { return r.id.ends_with("tcp-cap"); }));
+}
+
 TEST_CASE("antiflood: order in a metered chain: exemptions, flood meter, ban, TCP limits, accept") {
     auto t = compiled();
     // before conntrack: not ours, exemptions, the per-source meter, bans, the service's cap
@@ -115,12 +131,12 @@ TEST_CASE("antiflood: order in a metered chain: exemptions, flood meter, ban, TC
     CHECK(ids(t.chains.at("svc_sip")) ==
           std::vector<std::string>{"sip/exempt-v4", "sip/exempt-v6", "sip/banned-v4", "sip/banned-v6",
                                    "sip/tcp-rate-v4", "sip/tcp-conns-v4", "sip/tcp-rate-v6", "sip/tcp-conns-v6",
-                                   "sip/accept"});
+                                   "sip/tcp-cap", "sip/accept"});
     // TCP only: no packet meter, but bans and TCP limits
     CHECK(ids(t.chains.at("svc_sip-ws")) ==
           std::vector<std::string>{"sip-ws/exempt-v4", "sip-ws/exempt-v6", "sip-ws/banned-v4",
                                    "sip-ws/banned-v6", "sip-ws/tcp-rate-v4", "sip-ws/tcp-conns-v4",
-                                   "sip-ws/tcp-rate-v6", "sip-ws/tcp-conns-v6", "sip-ws/accept"});
+                                   "sip-ws/tcp-rate-v6", "sip-ws/tcp-conns-v6", "sip-ws/tcp-cap", "sip-ws/accept"});
     // not listed: untouched; RTP: the media backstop only
     CHECK(ids(t.chains.at("svc_web")) == std::vector<std::string>{"web/accept"});
     CHECK(ids(t.chains.at("svc_rtp")) == std::vector<std::string>{"rtp/exempt-v4", "rtp/exempt-v6",

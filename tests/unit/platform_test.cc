@@ -117,7 +117,8 @@ TEST_CASE("platform: carriers skip the meter on the trunks services only, never 
                                    "sip-trunks/company-v6", "sip-trunks/carrier-v4", "sip-trunks/carrier-v6",
                                    "sip-trunks/banned-v4",
                                    "sip-trunks/banned-v6", "sip-trunks/tcp-rate-v4", "sip-trunks/tcp-conns-v4",
-                                   "sip-trunks/tcp-rate-v6", "sip-trunks/tcp-conns-v6", "sip-trunks/geoip-v4",
+                                   "sip-trunks/tcp-rate-v6", "sip-trunks/tcp-conns-v6", "sip-trunks/tcp-cap",
+                                   "sip-trunks/geoip-v4",
                                    "sip-trunks/geoip-v6", "sip-trunks/accept"});
     const auto& carrier = f.t.chains.at("svc_sip-trunks").rules.at(4);
     CHECK(ruleset::render_rule(carrier) ==
