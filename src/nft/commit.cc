@@ -195,8 +195,10 @@ void Batch::elements(const std::string& name, const std::vector<Element>& els, b
     std::vector<WireElem> wire;
     std::vector<uint32_t> owner;
     size_t bytes = 0;
+    std::vector<WireElem> w;
     for (size_t i = 0; i < els.size(); ++i) {
-        auto w = encode_elements(def, {els[i]});
+        w.clear();
+        encode_element(def, els[i], w);   // no copy of the element, one vector for all
         size_t sz = 0;
         for (const auto& x : w) sz += wire_size(x);
         if (!wire.empty() && bytes + sz > kElemBudget) {

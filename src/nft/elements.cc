@@ -17,26 +17,29 @@ namespace ivozfw::nft::detail {
 namespace {
 constexpr uint32_t kUdataElemFlags = NFTNL_UDATA_SET_ELEM_FLAGS;
 
-bool all_ones(const Bytes& b) {
-    return std::all_of(b.begin(), b.end(), [](uint8_t c) { return c == 0xff; });
+bool all_ones(const Key& k) {
+    return std::all_of(k.begin(), k.end(), [](uint8_t c) { return c == 0xff; });
 }
 
-// Big-endian +1 / -1 on the whole key (keys of single-field interval sets are big endian).
-Bytes plus_one(Bytes b) {
-    for (size_t i = b.size(); i-- > 0;)
-        if (++b[i] != 0) break;
-    return b;
+// Big-endian +1 / -1 on the whole key (keys of single-field interval sets are big endian,
+// at most 16 bytes: worked on in place, no allocation).
+Key step(const Key& k, int by) {
+    uint8_t small[16];
+    Bytes big;
+    uint8_t* b = small;
+    if (k.size() > sizeof small) b = (big = k.bytes()).data();
+    else std::memcpy(small, k.data(), k.size());
+    for (size_t i = k.size(); i-- > 0;)
+        if (by > 0 ? ++b[i] != 0 : b[i]-- != 0) break;
+    return Key(b, k.size());
 }
-Bytes minus_one(Bytes b) {
-    for (size_t i = b.size(); i-- > 0;)
-        if (b[i]-- != 0) break;
-    return b;
-}
+Key plus_one(const Key& k) { return step(k, +1); }
+Key minus_one(const Key& k) { return step(k, -1); }
 
 bool single_interval(const Set& def) { return def.interval && def.key.size() == 1; }
 
 void encode_interval(const Element& e, std::vector<WireElem>& out) {
-    Bytes hi = e.key_end.empty() ? e.key.bytes() : e.key_end.bytes();
+    const Key& hi = e.key_end.empty() ? e.key : e.key_end;
     out.push_back(WireElem{e.key, {}, false, e.verdict(), {}});
     if (!all_ones(hi))
         out.push_back(WireElem{plus_one(hi), {}, true, {}, {}});
@@ -44,7 +47,7 @@ void encode_interval(const Element& e, std::vector<WireElem>& out) {
         out.back().open_end = true;
 }
 
-Element make_range(const Bytes& lo, const Bytes& hi, const std::optional<Verdict>& v) {
+Element make_range(const Key& lo, const Key& hi, const std::optional<Verdict>& v) {
     Element e;
     e.key = lo;
     if (hi != lo) e.key_end = hi;
@@ -68,24 +71,25 @@ std::vector<Element> decode_interval(std::vector<WireElem> wire) {
         if (open) out.push_back(make_range(open->key, minus_one(w.key), open->verdict));
         open = &w;
     }
-    if (open) out.push_back(make_range(open->key, Bytes(open->key.size(), 0xff), open->verdict));
+    if (open) out.push_back(make_range(open->key, Key(Bytes(open->key.size(), 0xff)), open->verdict));
     return out;
 }
 
 }  // namespace
 
+void encode_element(const Set& def, const Element& e, std::vector<WireElem>& out) {
+    if (single_interval(def))
+        encode_interval(e, out);
+    else if (def.interval)
+        out.push_back(WireElem{e.key, e.key_end.empty() ? e.key : e.key_end, false, e.verdict(), {}});
+    else
+        out.push_back(WireElem{e.key, {}, false, e.verdict(), {}, false, e.timeout_ms(), e.comment()});
+}
+
 std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>& els) {
     std::vector<WireElem> out;
     out.reserve(els.size() * 2);
-    for (const auto& e : els) {
-        if (single_interval(def))
-            encode_interval(e, out);
-        else if (def.interval)
-            out.push_back(WireElem{e.key, e.key_end.empty() ? e.key : e.key_end, false,
-                                   e.verdict(), {}});
-        else
-            out.push_back(WireElem{e.key, {}, false, e.verdict(), {}, false, e.timeout_ms(), e.comment()});
-    }
+    for (const auto& e : els) encode_element(def, e, out);
     return out;
 }
 
@@ -97,7 +101,7 @@ std::vector<Element> decode_elements(const Set& def, std::vector<WireElem> wire)
         for (auto& w : wire) {
             Element e;
             e.key = std::move(w.key);
-            if (def.interval) e.key_end = w.key_end.empty() ? e.key : Key(w.key_end);
+            if (def.interval) e.key_end = w.key_end.empty() ? e.key : std::move(w.key_end);
             if (w.verdict || w.expires_ms || w.timeout_ms || !w.comment.empty())
                 e.set() = ruleset::ElementExtras{std::move(w.verdict), w.expires_ms, w.timeout_ms, std::move(w.comment)};
             out.push_back(std::move(e));
@@ -153,10 +157,10 @@ std::vector<WireElem> read_from_nftnl(nftnl_set* s) {
             WireElem w;
             uint32_t len = 0;
             auto* k = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
-            if (k) w.key.assign(k, k + len);
+            if (k) w.key = Key(k, len);
             if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
                 k = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len));
-                w.key_end.assign(k, k + len);
+                w.key_end = Key(k, len);
             }
             if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
                 w.interval_end = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END;

@@ -80,7 +80,7 @@ uint32_t concat_key_len(const std::vector<KeyType>& key);
 // ---- elements.cc ----
 /// One element of an nftnl set list, as the kernel sees it.
 struct WireElem {
-    Bytes key, key_end;
+    Key key, key_end;   // inline: no allocation per element read or sent
     bool interval_end = false;
     std::optional<Verdict> verdict;
     std::optional<uint64_t> expires_ms;
@@ -90,6 +90,8 @@ struct WireElem {
 };
 /// Model elements -> kernel elements (interval encoding; see model.h).
 std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>& els);
+/// One model element -> its one or two kernel elements, appended to `out`.
+void encode_element(const Set& def, const Element& e, std::vector<WireElem>& out);
 /// Kernel elements (any order) -> sorted model elements.
 std::vector<Element> decode_elements(const Set& def, std::vector<WireElem> wire);
 /// Add the wire elements to an nftnl_set (for NEWSETELEM/DELSETELEM).
