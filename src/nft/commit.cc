@@ -44,9 +44,10 @@ size_t wire_size(const WireElem& w) {
     if (!w.key_end.empty()) n += 8 + pad4(w.key_end.size());
     if (w.interval_end) n += 8;
     if (w.open_end) n += 4 + 8;
-    if (w.verdict) n += 4 + 4 + 8 + 4 + pad4(w.verdict->chain.size() + 1);
-    if (w.timeout_ms) n += 4 + 8;
-    if (!w.comment.empty()) n += 4 + pad4(w.comment.size() + 3);
+    const auto& x = w.x();
+    if (x.verdict) n += 4 + 4 + 8 + 4 + pad4(x.verdict->chain.size() + 1);
+    if (x.timeout_ms) n += 4 + 8;
+    if (!x.comment.empty()) n += 4 + pad4(x.comment.size() + 3);
     return n;
 }
 

@@ -38,11 +38,19 @@ Key minus_one(const Key& k) { return step(k, -1); }
 
 bool single_interval(const Set& def) { return def.interval && def.key.size() == 1; }
 
+/// What a wire element carries besides its key; nullptr for a plain one.
+std::shared_ptr<const ruleset::ElementExtras> wire_extras(const std::optional<Verdict>& v,
+                                                          const std::optional<uint64_t>& timeout_ms = {},
+                                                          const std::string& comment = {}) {
+    if (!v && !timeout_ms && comment.empty()) return nullptr;
+    return std::make_shared<const ruleset::ElementExtras>(ruleset::ElementExtras{v, {}, timeout_ms, comment});
+}
+
 void encode_interval(const Element& e, std::vector<WireElem>& out) {
     const Key& hi = e.key_end.empty() ? e.key : e.key_end;
-    out.push_back(WireElem{e.key, {}, false, e.verdict(), {}});
+    out.push_back(WireElem{e.key, {}, false, false, wire_extras(e.verdict())});
     if (!all_ones(hi))
-        out.push_back(WireElem{plus_one(hi), {}, true, {}, {}});
+        out.push_back(WireElem{plus_one(hi), {}, true, false, nullptr});
     else
         out.back().open_end = true;
 }
@@ -64,14 +72,14 @@ std::vector<Element> decode_interval(std::vector<WireElem> wire) {
     const WireElem* open = nullptr;
     for (const auto& w : wire) {
         if (w.interval_end) {
-            if (open) out.push_back(make_range(open->key, minus_one(w.key), open->verdict));
+            if (open) out.push_back(make_range(open->key, minus_one(w.key), open->x().verdict));
             open = nullptr;  // an end with nothing open (nft's key-0 marker) is ignored
             continue;
         }
-        if (open) out.push_back(make_range(open->key, minus_one(w.key), open->verdict));
+        if (open) out.push_back(make_range(open->key, minus_one(w.key), open->x().verdict));
         open = &w;
     }
-    if (open) out.push_back(make_range(open->key, Key(Bytes(open->key.size(), 0xff)), open->verdict));
+    if (open) out.push_back(make_range(open->key, Key(Bytes(open->key.size(), 0xff)), open->x().verdict));
     return out;
 }
 
@@ -81,9 +89,9 @@ void encode_element(const Set& def, const Element& e, std::vector<WireElem>& out
     if (single_interval(def))
         encode_interval(e, out);
     else if (def.interval)
-        out.push_back(WireElem{e.key, e.key_end.empty() ? e.key : e.key_end, false, e.verdict(), {}});
+        out.push_back(WireElem{e.key, e.key_end.empty() ? e.key : e.key_end, false, false, wire_extras(e.verdict())});
     else
-        out.push_back(WireElem{e.key, {}, false, e.verdict(), {}, false, e.timeout_ms(), e.comment()});
+        out.push_back(WireElem{e.key, {}, false, false, wire_extras(e.verdict(), e.timeout_ms(), e.comment())});
 }
 
 std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>& els) {
@@ -102,8 +110,7 @@ std::vector<Element> decode_elements(const Set& def, std::vector<WireElem> wire)
             Element e;
             e.key = std::move(w.key);
             if (def.interval) e.key_end = w.key_end.empty() ? e.key : std::move(w.key_end);
-            if (w.verdict || w.expires_ms || w.timeout_ms || !w.comment.empty())
-                e.set() = ruleset::ElementExtras{std::move(w.verdict), w.expires_ms, w.timeout_ms, std::move(w.comment)};
+            if (w.extras) e.set() = *w.extras;
             out.push_back(std::move(e));
         }
     }
@@ -127,34 +134,35 @@ void add_to_nftnl(nftnl_set* s, const std::vector<WireElem>& wire, bool with_dat
             memcpy(ud + 2, &f, sizeof f);
             nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, ud, sizeof ud);
         }
-        if (with_data && w.timeout_ms)
-            nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_TIMEOUT, *w.timeout_ms);
-        if (with_data && !w.comment.empty() && !w.open_end) {
+        const auto& x = w.x();
+        if (with_data && x.timeout_ms)
+            nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_TIMEOUT, *x.timeout_ms);
+        if (with_data && !x.comment.empty() && !w.open_end) {
             // nft's element comment: udata TLV NFTNL_UDATA_SET_ELEM_COMMENT, NUL included.
             std::vector<uint8_t> ud{uint8_t(NFTNL_UDATA_SET_ELEM_COMMENT),
-                                    uint8_t(std::min<size_t>(w.comment.size() + 1, 128))};
-            ud.insert(ud.end(), w.comment.begin(), w.comment.begin() + (ud[1] - 1));
+                                    uint8_t(std::min<size_t>(x.comment.size() + 1, 128))};
+            ud.insert(ud.end(), x.comment.begin(), x.comment.begin() + (ud[1] - 1));
             ud.push_back(0);
             nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, ud.data(), ud.size());
         }
-        if (with_data && w.verdict) {
+        if (with_data && x.verdict) {
             static constexpr int32_t codes[] = {NF_ACCEPT, NF_DROP, NFT_JUMP, NFT_GOTO};
             nftnl_set_elem_set_u32(e.get(), NFTNL_SET_ELEM_VERDICT,
-                                   static_cast<uint32_t>(codes[w.verdict->kind]));
-            if (!w.verdict->chain.empty())
-                nftnl_set_elem_set_str(e.get(), NFTNL_SET_ELEM_CHAIN, w.verdict->chain.c_str());
+                                   static_cast<uint32_t>(codes[x.verdict->kind]));
+            if (!x.verdict->chain.empty())
+                nftnl_set_elem_set_str(e.get(), NFTNL_SET_ELEM_CHAIN, x.verdict->chain.c_str());
         }
         nftnl_set_elem_add(s, e.release());
     }
 }
 
-std::vector<WireElem> read_from_nftnl(nftnl_set* s) {
-    std::vector<WireElem> out;
+void read_from_nftnl(nftnl_set* s, std::vector<WireElem>& out) {
     nftnl_set_elem_foreach(
         s,
         [](nftnl_set_elem* e, void* data) -> int {
             auto& out = *static_cast<std::vector<WireElem>*>(data);
             WireElem w;
+            ruleset::ElementExtras x;
             uint32_t len = 0;
             auto* k = static_cast<const uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
             if (k) w.key = Key(k, len);
@@ -174,12 +182,12 @@ std::vector<WireElem> read_from_nftnl(nftnl_set* s) {
                 }
                 if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
                     v.chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
-                w.verdict = v;
+                x.verdict = v;
             }
             if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-                w.expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+                x.expires_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
             if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
-                w.timeout_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
+                x.timeout_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT);
             if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
                 uint32_t ulen = 0;
                 auto* ud = static_cast<const char*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ulen));
@@ -187,14 +195,15 @@ std::vector<WireElem> read_from_nftnl(nftnl_set* s) {
                 nftnl_udata_for_each_data(ud, ulen, a) {
                     if (nftnl_udata_type(a) != NFTNL_UDATA_SET_ELEM_COMMENT) continue;
                     auto* v = static_cast<const char*>(nftnl_udata_get(a));
-                    w.comment.assign(v, strnlen(v, nftnl_udata_len(a)));
+                    x.comment.assign(v, strnlen(v, nftnl_udata_len(a)));
                 }
             }
+            if (x.verdict || x.expires_ms || x.timeout_ms || !x.comment.empty())
+                w.extras = std::make_shared<const ruleset::ElementExtras>(std::move(x));
             out.push_back(std::move(w));
             return 0;
         },
         &out);
-    return out;
 }
 
 }  // namespace ivozfw::nft::detail

@@ -167,9 +167,17 @@ void Reader::read_elements(Set& set) {
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf(), NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP,
                                           s_.next_seq());
     nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-    s_.request(nlh, [&](const nlmsghdr* m) { nftnl_set_elems_nlmsg_parse(m, s.get()); },
+    // Each dump message is parsed into its own nftnl_set and converted at once: nftnl's
+    // element objects (~300 bytes each) never pile up for a whole 10^5-element set.
+    std::vector<WireElem> wire;
+    s_.request(nlh,
+               [&](const nlmsghdr* m) {
+                   auto chunk = set_handle(name_, set.name);
+                   nftnl_set_elems_nlmsg_parse(m, chunk.get());
+                   read_from_nftnl(chunk.get(), wire);
+               },
                "set " + set.name + ": list elements");
-    set.elements = decode_elements(set, read_from_nftnl(s.get()));
+    set.elements = decode_elements(set, std::move(wire));
 }
 
 void Reader::read_counters(Table& t) {
