@@ -42,8 +42,8 @@ bool single_interval(const Set& def) { return def.interval && def.key.size() == 
 std::shared_ptr<const ruleset::ElementExtras> wire_extras(const std::optional<Verdict>& v,
                                                           const std::optional<uint64_t>& timeout_ms = {},
                                                           const std::string& comment = {}) {
-    if (!v && !timeout_ms && comment.empty()) return nullptr;
-    return std::make_shared<const ruleset::ElementExtras>(ruleset::ElementExtras{v, {}, timeout_ms, comment});
+    ruleset::ElementExtras x{v, {}, timeout_ms, comment};
+    return x.empty() ? nullptr : std::make_shared<const ruleset::ElementExtras>(std::move(x));
 }
 
 void encode_interval(const Element& e, std::vector<WireElem>& out) {
@@ -198,7 +198,7 @@ void read_from_nftnl(nftnl_set* s, std::vector<WireElem>& out) {
                     x.comment.assign(v, strnlen(v, nftnl_udata_len(a)));
                 }
             }
-            if (x.verdict || x.expires_ms || x.timeout_ms || !x.comment.empty())
+            if (!x.empty())
                 w.extras = std::make_shared<const ruleset::ElementExtras>(std::move(x));
             out.push_back(std::move(w));
             return 0;

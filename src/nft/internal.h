@@ -86,10 +86,7 @@ struct WireElem {
     /// Verdict, expiry, per-element timeout and comment (timeout and comment: non-interval
     /// sets only). Few elements have any: 64 bytes a wire element, not 176.
     std::shared_ptr<const ruleset::ElementExtras> extras;
-    const ruleset::ElementExtras& x() const {
-        static const ruleset::ElementExtras none;
-        return extras ? *extras : none;
-    }
+    const ruleset::ElementExtras& x() const { return extras ? *extras : ruleset::ElementExtras::none(); }
 };
 /// Model elements -> kernel elements (interval encoding; see model.h).
 std::vector<WireElem> encode_elements(const Set& def, const std::vector<Element>& els);

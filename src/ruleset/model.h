@@ -121,6 +121,12 @@ struct ElementExtras {
     std::optional<uint64_t> expires_ms; // dynamic sets, as read back (never compared)
     std::optional<uint64_t> timeout_ms; // per-element timeout (ban --for); never compared
     std::string comment;                // element comment (manual bans); never compared
+    bool empty() const { return !verdict && !expires_ms && !timeout_ms && comment.empty(); }
+    /// What an element without extras reads.
+    static const ElementExtras& none() {
+        static const ElementExtras n;
+        return n;
+    }
 };
 
 /// One set element. For an interval set, key..key_end is the inclusive range (key_end empty
@@ -145,7 +151,7 @@ struct Element {
     const std::optional<uint64_t>& expires_ms() const { return extras().expires_ms; }
     const std::optional<uint64_t>& timeout_ms() const { return extras().timeout_ms; }
     const std::string& comment() const { return extras().comment; }
-    const ElementExtras& extras() const { return x_ ? *x_ : none(); }
+    const ElementExtras& extras() const { return x_ ? *x_ : ElementExtras::none(); }
     /// To write an extra: allocates them on first use.
     ElementExtras& set() {
         if (!x_) x_.reset(new ElementExtras);
@@ -161,10 +167,6 @@ struct Element {
     }
 
 private:
-    static const ElementExtras& none() {
-        static const ElementExtras n;
-        return n;
-    }
     std::unique_ptr<ElementExtras> x_;
 };
 static_assert(sizeof(Element) == 56, "two inline keys and a pointer: no per-element allocation");
