@@ -99,6 +99,8 @@ int cmd_check(const Options& o) {
         const auto& a = *p.antiflood;
         fmt::print("antiflood cap before conntrack: {}/{} burst {} per metered UDP service, from non-exempt sources\n",
                    a.service_rate, ruleset::rate_unit(a.service_unit_s), a.service_burst);
+        fmt::print("{}\n", a.conntrack_udp ? "metered UDP ports: tracked by conntrack (antiflood.conntrack_udp)"
+                                          : "metered UDP ports: untracked, both ways (a flood fills no conntrack entry)");
     }
     if (t.counters.count(ruleset::names::drop_conn_cap)) {
         const auto& a = *p.antiflood;

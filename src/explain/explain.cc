@@ -40,10 +40,12 @@ std::optional<Bytes> read(const Pkt& p, Selector s) {
     case Selector::meta_nfproto: return Bytes{uint8_t(p.v6 ? 10 : 2)};
     case Selector::meta_l4proto: return Bytes{p.l4};
     case Selector::meta_iif: return host_u32(2);   // not lo (ifindex 1)
+    case Selector::meta_oif: return std::nullopt;   // an incoming packet has no output device
     case Selector::ct_state: return host_u32(p.ct);
     case Selector::ip_saddr: return p.v6 ? std::nullopt : std::optional<Bytes>(p.saddr);
     case Selector::ip6_saddr: return p.v6 ? std::optional<Bytes>(p.saddr) : std::nullopt;
     case Selector::th_dport: return be_bytes(p.dport, 2);
+    case Selector::th_sport: return std::nullopt;   // not part of the question
     case Selector::icmp_type:
     case Selector::icmpv6_type: return std::nullopt;
     case Selector::fib_daddr_type: return host_u32(rtn_local);   // a packet for this host
@@ -76,7 +78,7 @@ const Element* find(const Set& s, const Bytes& bytes) {
 
 struct Walker {
     const Context& c;
-    const Pkt& p;
+    Pkt& p;   // ct turns untracked at a notrack statement
     const net::Address& src;
     Result& r;
     bool done = false;
@@ -228,10 +230,13 @@ struct Walker {
 
     void input_text(const Rule& rule) {
         const std::string& id = rule.id;
+        bool untracked = p.ct == ct_untracked;
         if (id == "established")
-            step("input", id, "not applicable: a new packet is not part of an established or related flow", "", false);
+            step("input", id, untracked ? "not applicable: an untracked datagram has no conntrack state"
+                                        : "not applicable: a new packet is not part of an established or related flow",
+                 "", false);
         else if (id == "invalid")
-            step("input", id, "conntrack state is new, not invalid", "", false);
+            step("input", id, untracked ? "untracked, not invalid" : "conntrack state is new, not invalid", "", false);
         else if (id == "loopback")
             step("input", id, "does not arrive on lo (loopback is always accepted)", "", false);
         else if (id == "icmp")
@@ -342,6 +347,11 @@ struct Walker {
                                               "it passes", rate_text(*l), cn_.empty() ? "" : ", counted in " + cn_),
                      "rule " + rule.id, false);
                 return;
+            } else if (std::get_if<Notrack>(&st)) {
+                p.ct = ct_untracked;
+                step(cn, rule.id, "untracked: conntrack never sees this datagram, so it fills no conntrack entry",
+                     "rule " + rule.id, true);
+                continue;
             } else if (std::get_if<Limit>(&st) || std::get_if<Log>(&st)) {
                 continue;
             } else if (const auto* vm = std::get_if<VmapLookup>(&st)) {
@@ -385,7 +395,7 @@ struct Walker {
                                                    : text;
                     if (decided.empty()) decided = "rule " + rule.id;
                     std::string then = final_hook ? "accepted" : "passes before conntrack, on to the input chain";
-                    if (!final_hook && text.empty()) why = rule.id.ends_with("/to-conntrack") ? "under every meter" : why;
+                    if (!final_hook && text.empty()) why = rule.id.ends_with("/to-input") ? "under every meter" : why;
                     step(cn, rule.id, (text.empty() ? why : text) + ": " + then, decided, true);
                     finish(true, rule.id, "", why, decided);
                 } else if (v->kind == Verdict::drop || log_chain(*v)) {

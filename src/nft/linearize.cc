@@ -26,10 +26,12 @@ SelInfo info(Selector s) {
     case Selector::meta_nfproto: return {SelInfo::meta, NFT_META_NFPROTO, 0, 1, true};
     case Selector::meta_l4proto: return {SelInfo::meta, NFT_META_L4PROTO, 0, 1, true};
     case Selector::meta_iif: return {SelInfo::meta, NFT_META_IIF, 0, 4, true};
+    case Selector::meta_oif: return {SelInfo::meta, NFT_META_OIF, 0, 4, true};
     case Selector::ct_state: return {SelInfo::ct, NFT_CT_STATE, 0, 4, true};
     case Selector::ip_saddr: return {SelInfo::payload, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, false};
     case Selector::ip6_saddr: return {SelInfo::payload, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, false};
     case Selector::th_dport: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, false};
+    case Selector::th_sport: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, false};
     case Selector::icmp_type:
     case Selector::icmpv6_type: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, false};
     case Selector::fib_daddr_type: return {SelInfo::fib, NFT_FIB_RESULT_ADDRTYPE, 0, 4, true};
@@ -54,6 +56,7 @@ public:
     void operator()(const Log& l);
     void operator()(const Verdict& v);
     void operator()(const SetUpdate& u);
+    void operator()(const Notrack&) { add("notrack"); }
 
 private:
     nftnl_expr* add(const char* name) {

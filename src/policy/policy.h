@@ -69,6 +69,11 @@ struct Antiflood {
     /// sources that are not exempt, all together (after conntrack: a SYN flood from many
     /// sources each under tcp_new_connections). Burst = the rate, like tcp_new_connections.
     uint64_t service_tcp_rate = 500; uint64_t service_tcp_unit_s = 1;
+    /// false (default): the metered UDP ports' datagrams are untracked (notrack before
+    /// conntrack, and the host's replies from those ports), so a flood from any number of
+    /// sources and ports fills no conntrack entry. true: conntrack tracks them, as a NAT rule
+    /// that forwards such a port (a container's published SIP port) needs.
+    bool conntrack_udp = false;
     /// Services on which the carriers list is not metered (the trunks proxy exempts its
     /// carriers from pike). Default: the metered services named sip-trunks*.
     std::vector<std::string> carrier_services;

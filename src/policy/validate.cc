@@ -376,7 +376,8 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     const std::string path = "antiflood";
     r.known_keys(*j, path, {"services", "rate", "burst", "ban", "tcp_new_connections",
                             "max_connections_per_source", "ipv6_prefix", "max_tracked_sources",
-                            "carrier_services", "service_rate", "service_burst", "service_new_connections"});
+                            "carrier_services", "service_rate", "service_burst", "service_new_connections",
+                            "conntrack_udp"});
     Antiflood a;
     if (auto it = j->find("services"); it != j->end()) {
         if (it->is_array() && it->empty())
@@ -413,6 +414,7 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     r.read(*j, path, "ipv6_prefix", a.ipv6_prefix, 1, 128);
     r.read(*j, path, "max_tracked_sources", a.max_tracked_sources, 1, 16777216);
     r.read(*j, path, "service_burst", a.service_burst, 1, UINT32_MAX);
+    r.read(*j, path, "conntrack_udp", a.conntrack_udp);
     check_refill(r, "antiflood.burst", a.rate, a.rate_unit_s, a.burst);
     if (a.service_rate * a.rate_unit_s < a.rate * a.service_unit_s)
         r.warn("antiflood.service_rate", "is below the per-source rate: one source alone can fill the service's cap");

@@ -5,17 +5,21 @@
 // datagram to a metered UDP port (`udp dport vmap @flood_udp`, one hash lookup) to chain
 // flood_<service>:
 //   iif lo / a destination that is not this host     accept (not ours to meter)
+//   notrack                                     (unless antiflood.conntrack_udp)
 //   the service's exemptions (exempt, companies, carriers, companies.strict)
 //   update @flood_vX { src limit rate over R burst B packets } update @ban_vX { src }
 //         counter name drop_flood drop          over the rate: dropped, (re)banned
 //   src @ban_vX counter name drop_banned drop   banned: dropped silently
 //   limit rate over antiflood.service_rate counter name drop_service_cap drop
 //         the aggregate cap of the service: many sources each under its own rate
-//   accept                                      on to conntrack and the input chain
+//   accept                                      on to the input chain
 // A dropped datagram never creates a conntrack entry, and every datagram to a metered port,
 // "established" or not, is metered. accept in prerouting only ends that hook: the input
-// chain still decides (its established rule is the RTP fast path).
-//
+// chain still decides. Untracked (the default), a datagram that passes creates no entry
+// either, whatever its source port: a flood from many ports cannot fill the conntrack table,
+// and the input chain decides every datagram by port and source, never by conntrack state.
+// Base chain `output` (raw priority) untracks the host's datagrams from those ports.
+
 // In the input chain of every listed service, after the exemptions (new flows):
 //   src @ban_vX counter name drop_banned drop   (TCP; UDP never gets this far)
 //   TCP   update @tcpnew_vX { src limit rate over N } counter name drop_conn_limit drop
@@ -137,12 +141,13 @@ Chain flood_chain(const policy::Policy& p, const policy::Service& s) {
                           {Match{Match::eq, {Selector::meta_iif}, host_u32(1), {}}, Verdict{Verdict::accept, {}}}));
     r.push_back(make_rule(s.name + "/not-local", {Match{Match::neq, {Selector::fib_daddr_type}, host_u32(rtn_local), {}},
                                                   Verdict{Verdict::accept, {}}}));
+    if (!a.conntrack_udp) r.push_back(make_rule(s.name + "/untracked", {Notrack{}}));
     exempt_rules(p, s, r);
     for (bool v6 : {false, true}) r.push_back(flood_rule(p, s, v6));
     for (bool v6 : {false, true}) r.push_back(banned_rule(p, s, v6));
     r.push_back(make_rule(s.name + "/cap", {Limit{a.service_rate, a.service_unit_s, a.service_burst, true},
                                             CounterRef{names::drop_service_cap}, drop()}));
-    r.push_back(make_rule(s.name + "/to-conntrack", {Verdict{Verdict::accept, {}}}));
+    r.push_back(make_rule(s.name + "/to-input", {Verdict{Verdict::accept, {}}}));
     return c;
 }
 
@@ -185,13 +190,19 @@ void antiflood_chains(const policy::Policy& p, Table& t) {
     m.name = names::flood_udp;
     m.key = {KeyType::inet_service};
     m.verdict_map = true;
+    Set untracked;   // the same ports, for the host's replies
+    untracked.name = names::untracked_udp;
+    untracked.key = {KeyType::inet_service};
+    untracked.comment = "metered UDP ports: conntrack skips them (antiflood.conntrack_udp)";
     std::vector<Chain> chains;
     for (const auto& s : p.services) {
         auto ports = metered_udp_ports(p, s);
         if (ports.empty()) continue;
         for (const auto& r : ports)
-            for (unsigned port = r.lo; port <= r.hi; ++port)
+            for (unsigned port = r.lo; port <= r.hi; ++port) {
                 m.elements.push_back(Element{be_bytes(port, 2), {}, Verdict{Verdict::goto_, names::flood_chain(s.name)}});
+                untracked.elements.push_back(Element{be_bytes(port, 2)});
+            }
         chains.push_back(flood_chain(p, s));
     }
     if (m.elements.empty()) return;
@@ -209,6 +220,21 @@ void antiflood_chains(const policy::Policy& p, Table& t) {
     pre.rules.push_back(make_rule("flood-dispatch", {l4(kUdp), VmapLookup{{Selector::th_dport}, names::flood_udp}}));
     t.chain_order.push_back(pre.name);
     t.chains[pre.name] = std::move(pre);
+    if (p.antiflood->conntrack_udp) return;
+    // The host's datagrams from those ports (its replies, and requests it starts from them)
+    // are untracked too: else the first reply to each untracked request would create the
+    // conntrack entry the request did not. Loopback stays tracked, as in flood_<service>.
+    Chain out;
+    out.name = names::output;
+    out.hook = "output";
+    out.priority = -300;
+    out.policy = Verdict::accept;
+    out.rules.push_back(make_rule("untracked-replies",
+        {l4(kUdp), Match{Match::in_set, {Selector::th_sport}, {}, names::untracked_udp, {}},
+         Match{Match::neq, {Selector::meta_oif}, host_u32(1), {}}, Notrack{}}));
+    put_set(t, std::move(untracked));
+    t.chain_order.push_back(out.name);
+    t.chains[out.name] = std::move(out);
 }
 
 void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out) {

@@ -203,10 +203,12 @@ enum class Selector : uint8_t {
     meta_nfproto,   // 1 byte: 2 = ipv4, 10 = ipv6
     meta_l4proto,   // 1 byte
     meta_iif,       // ifindex, 4 bytes host order (loopback is 1)
+    meta_oif,       // output ifindex, as meta_iif
     ct_state,       // 4 bytes host order bitmask
     ip_saddr,       // 4 bytes
     ip6_saddr,      // 16 bytes
     th_dport,       // 2 bytes, transport header offset 2
+    th_sport,       // 2 bytes, transport header offset 0
     icmp_type,      // 1 byte
     icmpv6_type,    // 1 byte
     fib_daddr_type, // 4 bytes host order: route type of the destination (RTN_LOCAL = 2)
@@ -269,7 +271,10 @@ struct SetUpdate {
 };
 
 
-using Stmt = std::variant<Match, CounterRef, Limit, Log, VmapLookup, Verdict, SetUpdate>;
+/// `notrack`: conntrack skips the packet (only before conntrack's hook: raw priority).
+struct Notrack { bool operator==(const Notrack&) const = default; };
+
+using Stmt = std::variant<Match, CounterRef, Limit, Log, VmapLookup, Verdict, SetUpdate, Notrack>;
 
 struct Rule {
     /// Stable identity, carried in the rule's comment as "ivozfw:<id>". Empty for a live rule

@@ -17,10 +17,12 @@ std::string selector(Selector s) {
     case Selector::meta_nfproto: return "meta nfproto";
     case Selector::meta_l4proto: return "meta l4proto";
     case Selector::meta_iif: return "iif";
+    case Selector::meta_oif: return "oif";
     case Selector::ct_state: return "ct state";
     case Selector::ip_saddr: return "ip saddr";
     case Selector::ip6_saddr: return "ip6 saddr";
     case Selector::th_dport: return "th dport";
+    case Selector::th_sport: return "th sport";
     case Selector::icmp_type: return "icmp type";
     case Selector::icmpv6_type: return "icmpv6 type";
     case Selector::fib_daddr_type: return "fib daddr type";
@@ -48,11 +50,13 @@ std::string value(Selector s, const Bytes& b) {
     switch (s) {
     case Selector::meta_nfproto: return b.at(0) == 2 ? "ipv4" : b.at(0) == 10 ? "ipv6" : std::to_string(b.at(0));
     case Selector::meta_l4proto: return format_key(KeyType::inet_proto, b.data());
-    case Selector::meta_iif: return host_value(b) == 1 ? "\"lo\"" : std::to_string(host_value(b));
+    case Selector::meta_iif:
+    case Selector::meta_oif: return host_value(b) == 1 ? "\"lo\"" : std::to_string(host_value(b));
     case Selector::ct_state: return ct_states(host_value(b));
     case Selector::ip_saddr: return format_key(KeyType::ipv4_addr, b.data());
     case Selector::ip6_saddr: return format_key(KeyType::ipv6_addr, b.data());
-    case Selector::th_dport: return format_key(KeyType::inet_service, b.data());
+    case Selector::th_dport:
+    case Selector::th_sport: return format_key(KeyType::inet_service, b.data());
     case Selector::icmp_type: return format_key(KeyType::icmp_type, b.data());
     case Selector::icmpv6_type: return format_key(KeyType::icmpv6_type, b.data());
     case Selector::fib_daddr_type: return host_value(b) == rtn_local ? "local" : std::to_string(host_value(b));
@@ -103,6 +107,7 @@ struct StmtText {
     std::string operator()(const Log& l) const { return fmt::format("log prefix \"{}\"", l.prefix); }
     std::string operator()(const VmapLookup& v) const { return selectors(v.sel) + " vmap @" + v.set; }
     std::string operator()(const Verdict& v) const { return format_verdict(v); }
+    std::string operator()(const Notrack&) const { return "notrack"; }
 };
 
 std::string type_line(const Set& s) {

@@ -57,6 +57,9 @@ for want in \
     'udp dport vmap @flood_udp comment "ivozfw:flood-dispatch"' \
     "5060 : goto flood_sip" \
     'fib daddr type != local accept comment "ivozfw:sip/not-local"' \
+    'notrack comment "ivozfw:sip/untracked"' \
+    "type filter hook output priority raw; policy accept;" \
+    'udp sport @untracked_udp oif != "lo" notrack comment "ivozfw:untracked-replies"' \
     'limit rate over 5000/second burst 50000 packets counter name "drop_service_cap" drop comment "ivozfw:sip/cap"' \
     'meta l4proto tcp limit rate over 500/second burst 500 packets counter name "drop_conn_cap" drop comment "ivozfw:sip-tls/tcp-cap"' \
     'meta l4proto . th dport vmap @services' \

@@ -4,13 +4,15 @@
 # documentation sources, compiled here with cc) while sipp clients send OPTIONS.
 #   a. 500 IPv4 sources, one flow each ("fixed"), flood udp/5060 for 4 s: the per-source
 #      meter bans them, and what it drops never reaches conntrack: a probe chain after
-#      conntrack (prerouting priority -150) sees only what the meter let through, the
-#      conntrack table holds one entry per source and no more, the company client, the
-#      application server and a normal client get every answer. Then the same sources with
-#      a new source port per packet ("ports"): logged (each accepted packet is a new flow).
+#      conntrack (prerouting priority -150) sees only what the meter let through, all of it
+#      untracked, so the conntrack table gains no entry for udp/5060; the company client,
+#      the application server and a normal client get every answer. Then the same sources
+#      with a new source port per packet ("ports": 20,000 flows): still no entry. Then the
+#      host starts a SIP transaction from its port 5060: answered, and untracked both ways.
 #   b. 20,000 IPv6 /64s, each far under the per-source rate, flood udp/5060 for 5 s: the
 #      service cap (service_rate/service_burst) alone limits what reaches the port (counted
-#      by a listener), and a company client and an application server lose nothing.
+#      by a listener), and a company client and an application server lose nothing. This
+#      policy sets antiflood.conntrack_udp: what passes is tracked again.
 #   c. `ivozfw explain` of udp/5060: a banned flooder is dropped in prerouting (flood_sip),
 #      exempt sources are accepted.
 # Probe chains live in a table of their own (inet ivzt_probe) in the firewall namespace.
@@ -37,7 +39,11 @@ edit_policy "$T/a.json" "${COMMON[@]}" \
     -e "p['antiflood'].update({'rate': '$RATE/second', 'burst': $BURST, 'ban': '${BAN}s'})"
 edit_policy "$T/b.json" "${COMMON[@]}" \
     -e "p['antiflood'].update({'rate': '100/second', 'burst': 200, 'ban': '${BAN}s',
-        'service_rate': '$CAP_RATE/second', 'service_burst': $CAP_BURST})"
+        'service_rate': '$CAP_RATE/second', 'service_burst': $CAP_BURST, 'conntrack_udp': True})"
+expect_exit 0 ivz "$fw" check -p "$T/a.json"
+expect_contains "metered UDP ports: untracked" "$OUT" "check of the default policy"
+expect_exit 0 ivz "$fw" check -p "$T/b.json"
+expect_contains "metered UDP ports: tracked by conntrack" "$OUT" "check with antiflood.conntrack_udp"
 expect_exit 0 ivz "$fw" apply -p "$T/a.json"
 
 # Probe counters around ivozfw's prerouting chain (raw, -300) and conntrack (-200).
@@ -45,8 +51,10 @@ in_ns "$fw" nft -f - <<NFT || fail "probe table"
 table inet ivzt_probe {
     counter arrived4 {}
     counter conntracked4 {}
+    counter untracked4 {}
     counter arrived6 {}
     counter conntracked6 {}
+    counter untracked6 {}
     chain before_raw {
         type filter hook prerouting priority -350; policy accept;
         ip saddr { $FLOOD4 } udp dport 5060 counter name arrived4
@@ -56,6 +64,8 @@ table inet ivzt_probe {
         type filter hook prerouting priority -150; policy accept;
         ip saddr { $FLOOD4 } udp dport 5060 counter name conntracked4
         ip6 saddr $FLOOD6 udp dport 5060 counter name conntracked6
+        ip saddr { $FLOOD4 } udp dport 5060 ct state untracked counter name untracked4
+        ip6 saddr $FLOOD6 udp dport 5060 ct state untracked counter name untracked6
     }
 }
 NFT
@@ -71,6 +81,12 @@ probe() {
         "probe counter $2"
 }
 ct_count() { num "$1" "$(in_ns "$fw" cat /proc/sys/net/netfilter/nf_conntrack_count)" "nf_conntrack_count"; }
+# ct_sip VAR : conntrack entries of UDP flows from or to port 5060 in the firewall namespace.
+ct_sip() {
+    in_ns "$fw" test -r /proc/net/nf_conntrack || fail "no /proc/net/nf_conntrack in the firewall namespace"
+    num "$1" "$(in_ns "$fw" grep -c -E '^ipv[46] +[0-9]+ udp .*(sport|dport)=5060 ' /proc/net/nf_conntrack)" \
+        "conntrack entries of udp/5060"
+}
 # flood DST PORT SECS SOURCES MODE OUT : udpflood from $fl in the background; $FLOOD_PID.
 flood() {
     in_ns "$fl" "$T/udpflood" "${@:1:5}" >"$T/$6" 2>&1 &
@@ -100,6 +116,8 @@ warm_up
 
 # --- a. 500 IPv4 sources, one flow each -----------------------------------------------
 ct_count ct0
+ct_sip sip0
+probe untracked0 untracked4
 flood 198.51.100.1 5060 $SECS $NSRC fixed flood_a
 sleep 0.5
 sip_uac "$lg" 192.0.2.77 198.51.100.1 20 60 >"$T/company.n" &
@@ -112,16 +130,19 @@ wait $FLOOD_PID $p1 $p2 $p3
 sent_of flood_a
 sleep 0.3
 ct_count ct1
+ct_sip sip1
 probe arrived arrived4
 probe conntracked conntracked4
+probe untracked untracked4
+untracked=$((untracked - untracked0))
 ctr flood_drops drop_flood
 ctr banned_drops drop_banned
 ctr cap_drops drop_service_cap
 company=$(cat "$T/company.n") appsrv=$(cat "$T/appsrv.n") normal=$(cat "$T/normal.n")
 # Per source at most the burst (and a second of rate) passes before the ban.
 MAXPASS=$((NSRC * (BURST + RATE)))
-log "a. fixed ports: sent $SENT, arrived $arrived, reached conntrack $conntracked (at most $MAXPASS);" \
-    "conntrack entries $ct0 -> $ct1; drop_flood $flood_drops, drop_banned $banned_drops, drop_service_cap $cap_drops;" \
+log "a. fixed ports: sent $SENT, arrived $arrived, passed the meter $conntracked (at most $MAXPASS), untracked $untracked;" \
+    "conntrack entries $ct0 -> $ct1, of udp/5060 $sip0 -> $sip1; drop_flood $flood_drops, drop_banned $banned_drops, drop_service_cap $cap_drops;" \
     "company $company/60, application server $appsrv/60, normal client $normal/15"
 [ "$arrived" -ge $((4 * MAXPASS)) ] ||
     fail "only $arrived flood packets reached the firewall ($SENT sent): too few to tell dropping before conntrack from after"
@@ -129,8 +150,9 @@ log "a. fixed ports: sent $SENT, arrived $arrived, reached conntrack $conntracke
 [ "$conntracked" -le "$MAXPASS" ] ||
     fail "$conntracked of $arrived flood packets went through conntrack (the meter's drops must come before it; at most $MAXPASS)"
 [ "$flood_drops" -gt 0 ] || fail "drop_flood is $flood_drops after the flood"
-[ "$ct1" -ge "$NSRC" ] || fail "conntrack holds $ct1 entries: not one per flood source ($NSRC)? (the count measures nothing)"
-[ "$ct1" -le $((NSRC + 20)) ] || fail "conntrack holds $ct1 entries after a flood of $NSRC one-flow sources (at most $((NSRC + 20)))"
+[ "$untracked" = "$conntracked" ] ||
+    fail "$conntracked flood packets passed the meter but $untracked of them were untracked (antiflood.conntrack_udp is false)"
+[ "$sip1" = 0 ] || fail "conntrack holds $sip1 entries of udp/5060 after the flood (untracked: none)"
 [ "$company" = 60 ] || fail "company client during the flood: $company/60 answered"
 [ "$appsrv" = 60 ] || fail "application server during the flood: $appsrv/60 answered"
 [ "$normal" = 15 ] || fail "normal client during the flood: $normal/15 answered"
@@ -182,12 +204,26 @@ wait $FLOOD_PID
 sent_of flood_p
 sleep 0.3
 ct_count ct3
+ct_sip sip3
 probe arrived arrived4
 probe conntracked conntracked4
-log "a. new port per packet: sent $SENT, arrived $((arrived - arrived0)), accepted (reached conntrack)" \
-    "$((conntracked - conntracked0)); conntrack entries $ct2 -> $ct3 (+$((ct3 - ct2)))"
+log "a. new port per packet: sent $SENT, arrived $((arrived - arrived0)), passed the meter" \
+    "$((conntracked - conntracked0)); conntrack entries $ct2 -> $ct3 (+$((ct3 - ct2))), of udp/5060 $sip3"
 [ $((conntracked - conntracked0)) -le "$MAXPASS" ] ||
-    fail "new port per packet: $((conntracked - conntracked0)) flood packets went through conntrack (at most $MAXPASS)"
+    fail "new port per packet: $((conntracked - conntracked0)) flood packets passed the meter (at most $MAXPASS)"
+[ $((conntracked - conntracked0)) -ge "$NSRC" ] ||
+    fail "new port per packet: only $((conntracked - conntracked0)) flood packets passed the meter (the count below measures nothing)"
+[ "$sip3" = 0 ] || fail "new port per packet: conntrack holds $sip3 entries of udp/5060 (untracked: none)"
+
+# --- a. the host starts a SIP transaction from its port 5060 ----------------------------
+# Its request leaves untracked (chain output) and the answer comes back untracked: the
+# answer is accepted by the service's rules, not as an established flow.
+sip_uas 192.0.2.20 5060 "$lg"
+n=$(sip_uac "$fw" 203.0.113.1 192.0.2.20 20 10 5060 5060)
+ct_sip sip4
+log "a. from the host's port 5060: $n/10 answered, conntrack entries of udp/5060 $sip4"
+[ "$n" = 10 ] || fail "the host's own OPTIONS from port 5060: $n/10 answered"
+[ "$sip4" = 0 ] || fail "the host's own SIP transaction left $sip4 conntrack entries of udp/5060 (untracked: none)"
 
 # --- b. 20,000 IPv6 /64s under the per-source rate: the service cap -------------------------
 expect_exit 0 ivz "$fw" apply -p "$T/b.json"
@@ -200,6 +236,8 @@ ctr flood0 drop_flood
 ctr banned0 drop_banned
 probe arrived0 arrived6
 probe conntracked0 conntracked6
+probe untracked0 untracked6
+ct_sip sip5
 warm_up
 flood 2001:db8::1 5060 $SECS6 $NSRC6 ports flood_b
 sleep 0.5
@@ -217,11 +255,15 @@ ctr flood1 drop_flood
 ctr banned1 drop_banned
 probe arrived arrived6
 probe conntracked conntracked6
+probe untracked untracked6
+ct_sip sip6
 arrived=$((arrived - arrived0)) conntracked=$((conntracked - conntracked0)) capped=$((cap1 - cap0))
+untracked=$((untracked - untracked0))
 company=$(cat "$T/company.n") appsrv=$(cat "$T/appsrv.n")
 MAXRECV=$((CAP_RATE * SECS6 + CAP_BURST + 100))
 log "b. $NSRC6 IPv6 /64s: sent $SENT, arrived $arrived, drop_service_cap +$capped, reached conntrack" \
     "$conntracked, received $received from $sources sources (cap $CAP_RATE/s x $SECS6 s + $CAP_BURST: at most $MAXRECV);" \
+    "conntrack_udp: untracked $untracked, entries of udp/5060 $sip5 -> $sip6;" \
     "drop_flood +$((flood1 - flood0)), drop_banned +$((banned1 - banned0)); company $company/200, application server $appsrv/200"
 [ "$arrived" -ge $((10 * MAXRECV)) ] || fail "only $arrived flood packets reached the firewall ($SENT sent): too few to test the cap"
 [ "$((flood1 - flood0))" = 0 ] || fail "the per-source meter dropped $((flood1 - flood0)) packets: the flood was meant to stay under it"
@@ -233,6 +275,9 @@ log "b. $NSRC6 IPv6 /64s: sent $SENT, arrived $arrived, drop_service_cap +$cappe
 [ "$conntracked" -le "$MAXRECV" ] || fail "$conntracked flood packets passed the cap into conntrack (at most $MAXRECV)"
 [ "$received" -ge $((CAP_RATE * SECS6 / 2)) ] ||
     fail "the SIP port received only $received flood datagrams: the cap lets $CAP_RATE/s through (is the listener counting?)"
+[ "$untracked" = 0 ] || fail "antiflood.conntrack_udp is true but $untracked flood packets were untracked"
+[ $((sip6 - sip5)) -ge $((received / 2)) ] ||
+    fail "antiflood.conntrack_udp is true: $received flood datagrams received but conntrack gained $((sip6 - sip5)) udp/5060 entries"
 [ "$company" = 200 ] || fail "company client during the IPv6 flood: $company/200 answered"
 [ "$appsrv" = 200 ] || fail "application server during the IPv6 flood: $appsrv/200 answered"
 pass

@@ -122,11 +122,12 @@ TEST_CASE("antiflood: the cap on new TCP connections per service, from the polic
 
 TEST_CASE("antiflood: order in a metered chain: exemptions, flood meter, ban, TCP limits, accept") {
     auto t = compiled();
-    // before conntrack: not ours, exemptions, the per-source meter, bans, the service's cap
+    // before conntrack: not ours, untracked, exemptions, the per-source meter, bans, the
+    // service's cap
     CHECK(ids(t.chains.at("flood_sip")) ==
-          std::vector<std::string>{"sip/loopback", "sip/not-local", "sip/exempt-v4", "sip/exempt-v6",
-                                   "sip/flood-v4", "sip/flood-v6", "sip/banned-v4", "sip/banned-v6", "sip/cap",
-                                   "sip/to-conntrack"});
+          std::vector<std::string>{"sip/loopback", "sip/not-local", "sip/untracked", "sip/exempt-v4",
+                                   "sip/exempt-v6", "sip/flood-v4", "sip/flood-v6", "sip/banned-v4",
+                                   "sip/banned-v6", "sip/cap", "sip/to-input"});
     // after conntrack (new flows): bans (TCP) and the TCP limits; the UDP meter is gone
     CHECK(ids(t.chains.at("svc_sip")) ==
           std::vector<std::string>{"sip/exempt-v4", "sip/exempt-v6", "sip/banned-v4", "sip/banned-v6",
@@ -144,6 +145,33 @@ TEST_CASE("antiflood: order in a metered chain: exemptions, flood meter, ban, TC
                                                                   "rtp/accept"});
     // the established fast path is untouched: rule 1 of input
     CHECK(t.chains.at("input").rules.front().id == "established");
+}
+
+TEST_CASE("antiflood: metered UDP is untracked both ways, unless conntrack_udp") {
+    auto t = compiled();
+    CHECK(render_rule(rule(t, "flood_sip", "sip/untracked")) == "notrack comment \"ivozfw:sip/untracked\"");
+    // the host's datagrams from the same ports: else each reply would create the entry
+    const auto& out = t.chains.at("output");
+    CHECK(out.hook == "output");
+    CHECK(out.priority == -300);
+    CHECK(out.policy == Verdict::accept);
+    REQUIRE(out.rules.size() == 1);
+    CHECK(render_rule(out.rules[0]) ==
+          "meta l4proto udp th sport @untracked_udp oif != \"lo\" notrack comment \"ivozfw:untracked-replies\"");
+    std::vector<Key> ports, metered;
+    for (const auto& e : t.sets.at("untracked_udp").elements) ports.push_back(e.key);
+    for (const auto& e : t.sets.at("flood_udp").elements) metered.push_back(e.key);
+    CHECK(ports == metered);
+    CHECK(ports.size() == 2);
+    CHECK(render_script(t).find("chain output {\n\t\ttype filter hook output priority raw; policy accept;") !=
+          std::string::npos);
+
+    auto tracked = compiled(std::string(kPolicy).replace(std::string(kPolicy).find("\"max_tracked_sources\""), 0,
+                                                         "\"conntrack_udp\": true, "));
+    CHECK_FALSE(tracked.chains.count("output"));
+    CHECK_FALSE(tracked.sets.count("untracked_udp"));
+    for (const auto& r : tracked.chains.at("flood_sip").rules) CHECK(r.id != "sip/untracked");
+    CHECK(tracked.chains.at("flood_sip").rules.back().id == "sip/to-input");
 }
 
 TEST_CASE("antiflood: nft text of the rules") {

@@ -110,14 +110,20 @@ TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
     Fixture f;
     auto ok = f.run("198.51.100.7", Proto::udp, 5060);
     CHECK(ok.accepted);
-    bool metered = false, capped = false, passed = false;
+    bool metered = false, capped = false, passed = false, untracked = false, states = false;
     for (const auto& s : ok.steps) {
         metered = metered || (s.rule == "sip/flood-v4" && s.chain == "flood_sip");
         // the aggregate cap (`limit rate over`) is a meter, never a drop of this packet
         capped = capped || (s.rule == "sip/cap" && !s.matched &&
                             s.text.find("5000/second burst 50000") != std::string::npos);
-        passed = passed || (s.rule == "sip/to-conntrack" && s.matched);
+        passed = passed || (s.rule == "sip/to-input" && s.matched);
+        untracked = untracked || (s.rule == "sip/untracked" && s.matched &&
+                                  s.text.find("fills no conntrack entry") != std::string::npos);
+        // the input chain knows the datagram has no conntrack state
+        states = states || (s.rule == "established" && s.text.find("untracked") != std::string::npos);
     }
+    CHECK(untracked);
+    CHECK(states);
     CHECK(metered);
     CHECK(capped);
     CHECK(passed);
@@ -126,8 +132,8 @@ TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
     // an exempt source passes before conntrack, then the input chain accepts it
     auto admin = f.run("192.0.2.10", Proto::udp, 5060);
     CHECK(admin.accepted);
-    CHECK(admin.steps.at(1).rule == "sip/exempt-v4");
-    CHECK(admin.steps.at(1).chain == "flood_sip");
+    CHECK(admin.steps.at(2).rule == "sip/exempt-v4");
+    CHECK(admin.steps.at(2).chain == "flood_sip");
     // RTP: one miss in the dispatch map before conntrack, not the services map's words
     auto rtp = f.run("198.51.100.7", Proto::udp, 15000);
     CHECK(rtp.steps.front().chain == "prerouting");

@@ -75,7 +75,7 @@ TEST_CASE("every section is read into typed values") {
                    "services": ["sip"], "max_shrink_percent": 30, "field": "country.iso_code" },
         "antiflood": { "services": ["sip"], "rate": "20/minute", "burst": 3, "ban": "2h",
                        "tcp_new_connections": "7/hour", "max_connections_per_source": 0,
-                       "ipv6_prefix": 56, "max_tracked_sources": 1000 },
+                       "ipv6_prefix": 56, "max_tracked_sources": 1000, "conntrack_udp": true },
         "companies": { "source": "mysql:/etc/ivozfw/db.cnf", "max_remove_percent": 10, "strict": true },
         "call_limit": { "max_media_flows_per_source": 40 })"), "p.json");
     CHECK(p.table == "fw_1");
@@ -92,6 +92,7 @@ TEST_CASE("every section is read into typed values") {
     CHECK(p.antiflood->rate_unit_s == 60);
     CHECK(p.antiflood->burst == 3);
     CHECK(p.antiflood->ban_s == 7200);
+    CHECK(p.antiflood->conntrack_udp);
     CHECK(p.antiflood->tcp_new_rate == 7);
     CHECK(p.antiflood->tcp_new_unit_s == 3600);
     CHECK(p.antiflood->max_connections_per_source == 0);
@@ -165,6 +166,8 @@ TEST_CASE("policy errors name the file and the JSON path") {
          {"p.json: call_limit.max_media_flows_per_source: error: expected an integer, got number 1.5"}},
         {"bool expected", with(R"("companies": {"source": "/x", "strict": "yes"})"),
          {"p.json: companies.strict: error: expected true or false, got string \"yes\""}},
+        {"conntrack_udp not a bool", with(R"("antiflood": {"conntrack_udp": 1})"),
+         {"p.json: antiflood.conntrack_udp: error: expected true or false, got number 1"}},
         // ports
         {"port 70000", R"({"services": {"sip": {"udp": [5060, 5061, 70000]}}})",
          {"p.json: services.sip.udp[2]: error: 70000 is not a port (1-65535)"}},

@@ -8,9 +8,9 @@
 #                          the bridge br0 is in $AF_BRIDGE_NS when set (else $fw)
 #   sip_uas ADDR [PORT [NS]]   sipp answering OPTIONS/REGISTER on ADDR:PORT (5060) in NS
 #                          (default $fw), in the background
-#   sip_uac NS SRC DST RATE COUNT [PORT]  sipp sending COUNT OPTIONS at RATE/s from SRC (one
-#                          socket) to DST:PORT (5060); prints how many got their 200 OK
-#                          (= reached the server)
+#   sip_uac NS SRC DST RATE COUNT [PORT [SPORT]]  sipp sending COUNT OPTIONS at RATE/s from
+#                          SRC (one socket, port SPORT or a free one) to DST:PORT (5060);
+#                          prints how many got their 200 OK (= reached the server)
 SIPP_DIR="$IVOZFW_SRC/tests/packet/sipp"
 command -v sipp >/dev/null || _die_early "missing tool: sipp (Debian package sip-tester)"
 _AF_LINK=0
@@ -54,7 +54,7 @@ sip_uas() {
 sip_uac() {
     local ns=$1 src=$2 dst=$3 rate=$4 n=$5 dport=${6:-5060} f port
     # Usually run in $(...) or in the background: a port and file unique to this subshell.
-    port=$((5100 + BASHPID % 4000))
+    port=${7:-$((5100 + BASHPID % 4000))}
     f="$T/uac-$BASHPID.txt"
     rm -f "$f"
     case $dst in *:*) dst="[$dst]" ;; esac
