@@ -4,10 +4,12 @@
 #   bash tests/bench/flood_bench.sh build/ivozfw [SECONDS] [SOURCES] [ports|fixed]
 # A UDP SIP flood from many sources (udpflood.c: raw socket + sendmmsg, compiled here with
 # cc) at the SIP port of a sipp server, as fast as this machine sends between namespaces,
-# while a legitimate sipp client sends OPTIONS at 20/s. Run four times: with no ruleset, with
+# while two legitimate sipp clients send OPTIONS at 20/s each: one never retransmits (so
+# every loss counts), one retransmits as a SIP client over UDP must (RFC 3261 Timer E). Run four times: with no ruleset, with
 # the flood dropped at netdev ingress (the floor), with one drop rule at prerouting (the
 # least a firewall at ivozfw's hook does), and with ivozfw's anti-flood policy; the CPU per
-# packet beyond the two floors is printed. Reports the packets per second sent, the legitimate client's
+# packet beyond the two floors is printed; then once more with antiflood.conntrack_udp (the
+# metered port tracked, as before it was untracked). Reports the packets per second sent, the legitimate client's
 # success rate, the CPU time the whole machine spent (/proc/stat: user, system, irq,
 # softirq, over all CPUs) and the SIP server spent, and the conntrack entries left in the
 # firewall's namespace (with no ruleset conntrack is not loaded there: 0). The flood's
@@ -43,19 +45,21 @@ run_case() {  # label key
     u0=$(proc_jiffies $uas)
     sip_uac "$lg" 192.0.2.20 192.0.2.1 20 $((SECS * 20)) >"$T/legit.n" &
     local lpid=$!
+    SIP_UAC_XML=options_uac_retrans.xml SIP_UAC_RETRANS="$T/retrans.count" sip_uac "$lg" 192.0.2.20 192.0.2.1 20 $((SECS * 20)) >"$T/retrans.n" &
+    local rpid=$!
     sent=$(in_ns "$fl" "$T/udpflood" 192.0.2.1 5060 "$SECS" "$SOURCES" "$MODE")
-    wait $lpid
+    wait $lpid $rpid
     c1=$(busy_jiffies)
     u1=$(proc_jiffies $uas)
     kill $uas 2>/dev/null
     sleep 0.3
-    legit=$(cat "$T/legit.n")
+    legit=$(cat "$T/legit.n") retrans="$(cat "$T/retrans.n")/$((SECS * 20)) ($(cat "$T/retrans.count") retransmitted)"
     ct=$(in_ns "$fw" cat /proc/sys/net/netfilter/nf_conntrack_count)
     local pkts us   # udpflood prints "sent N pps R"
     pkts=$(echo "$sent" | awk '{print $2}')
     us=$(echo "($c1 - $c0) / $hz * 1000000 / $pkts" | bc -l)
-    printf '%-22s %-28s legit %4s/%-4s (%3d%%)  CPU all %6.2f s  SIP server %6.2f s  conntrack %6s  CPU/packet %5.2f us\n' \
-        "$label" "$sent" "$legit" $((SECS * 20)) $((legit * 100 / (SECS * 20))) \
+    printf '%-22s %-28s legit %4s/%-4s (%3d%%), retransmitting %-23s  CPU all %6.2f s  SIP server %6.2f s  conntrack %6s  CPU/packet %5.2f us\n' \
+        "$label" "$sent" "$legit" $((SECS * 20)) $((legit * 100 / (SECS * 20))) "$retrans" \
         "$(echo "($c1 - $c0) / $hz" | bc -l)" "$(echo "($u1 - $u0) / $hz" | bc -l)" "$ct" "$us"
     echo "$us" > "$T/us.$2"
 }
@@ -83,11 +87,21 @@ run_case "one prerouting rule" pre
 in_ns "$fw" nft delete table inet ivzbench_pre
 expect_exit 0 ivz "$fw" apply -p "$T/p.json"
 run_case "ivozfw anti-flood" ivozfw
-beyond() { echo "$(cat "$T/us.ivozfw") - $(cat "$T/us.$1")" | bc -l | xargs printf '%.2f'; }
-echo "  CPU per dropped packet beyond the ingress drop: $(beyond floor) us; beyond one prerouting rule: $(beyond pre) us"
+beyond() { echo "$(cat "$T/us.$1") - $(cat "$T/us.$2")" | bc -l | xargs printf '%.2f'; }
+echo "  CPU per dropped packet beyond the ingress drop: $(beyond ivozfw floor) us; beyond one prerouting rule: $(beyond ivozfw pre) us"
 echo "  drop_flood $(counter_packets "$fw" drop_flood), drop_banned $(counter_packets "$fw" drop_banned)," \
      "drop_service_cap $(counter_packets "$fw" drop_service_cap)," \
      "banned sources $(ivz "$fw" bans --json -p "$T/p.json" | jq .count)"
+# The same policy with conntrack on the metered UDP port (as before it was untracked), in a
+# fresh table (no bans left from the run above).
+edit_policy "$T/tracked.json" -e "p['call_limit'] = {'max_media_flows_per_source': 200}" \
+    -e "p['antiflood']['conntrack_udp'] = True"
+expect_exit 0 ivz "$fw" remove
+expect_exit 0 ivz "$fw" apply -p "$T/tracked.json"
+run_case "ivozfw, conntrack_udp" tracked
+echo "  with conntrack_udp: $(beyond tracked floor) us beyond the ingress drop"
+expect_exit 0 ivz "$fw" remove
+expect_exit 0 ivz "$fw" apply -p "$T/p.json"
 
 # Rules an established RTP packet traverses: nftrace from a separate table (in $fw only).
 in_ns "$fw" nft -f - <<'NFT' || fail "trace table"

@@ -11,6 +11,9 @@
 #   sip_uac NS SRC DST RATE COUNT [PORT [SPORT]]  sipp sending COUNT OPTIONS at RATE/s from
 #                          SRC (one socket, port SPORT or a free one) to DST:PORT (5060);
 #                          prints how many got their 200 OK (= reached the server)
+#                          ($SIP_UAC_XML: the scenario, options_uac.xml by default: no
+#                          retransmission, so every loss counts; $SIP_UAC_RETRANS: a file
+#                          to write the number of retransmissions sent to)
 SIPP_DIR="$IVOZFW_SRC/tests/packet/sipp"
 command -v sipp >/dev/null || _die_early "missing tool: sipp (Debian package sip-tester)"
 _AF_LINK=0
@@ -58,8 +61,9 @@ sip_uac() {
     f="$T/uac-$BASHPID.txt"
     rm -f "$f"
     case $dst in *:*) dst="[$dst]" ;; esac
-    in_ns "$ns" timeout 120 sipp "$dst:$dport" -sf "$SIPP_DIR/options_uac.xml" -i "$src" -p "$port" \
+    in_ns "$ns" timeout 120 sipp "$dst:$dport" -sf "$SIPP_DIR/${SIP_UAC_XML:-options_uac.xml}" -i "$src" -p "$port" \
         -r "$rate" -m "$n" -nostdin -trace_screen -screen_file "$f" >/dev/null 2>&1
+    [ -z "${SIP_UAC_RETRANS:-}" ] || awk '/OPTIONS ---------->/ {print $4; exit}' "$f" >"$SIP_UAC_RETRANS" 2>/dev/null
     awk -F'|' '/Successful call/ {gsub(/ /, "", $3); print $3; exit}' "$f" 2>/dev/null | grep . || echo 0
 }
 
