@@ -73,6 +73,28 @@ void print_outcome(const nft::Outcome& out, const std::string& verb) {
                out.attempts > 1 ? fmt::format(", {} attempts", out.attempts) : "");
 }
 
+// An untracked datagram skips NAT. Say so when a NAT chain at prerouting exists: it may
+// forward a metered port (docker's published ports). Advisory: it never fails the command.
+void warn_untracked_nat(const Desired& d, nft::Kernel& k) {
+    auto set = d.table.sets.find(ruleset::names::untracked_udp);
+    if (set == d.table.sets.end()) return;   // conntrack_udp, or no metered UDP port
+    std::vector<std::string> nat;
+    try {
+        nat = k.nat_prerouting_chains();
+    } catch (const std::exception& e) {
+        std::cerr << "ivozfw: warning: could not list NAT chains (" << e.what() << ")\n";
+        return;
+    }
+    if (nat.empty()) return;
+    std::vector<std::string> ports;
+    for (const auto& e : set->second.elements)
+        ports.push_back(ruleset::format_key(ruleset::KeyType::inet_service, e.key.data()));
+    std::cerr << fmt::format("ivozfw: warning: NAT chain{} at prerouting: {}. Datagrams to the metered UDP ports "
+                             "({}) are untracked and skip NAT: if a NAT rule forwards one of them, set "
+                             "antiflood.conntrack_udp to true\n",
+                             nat.size() == 1 ? "" : "s", fmt::join(nat, ", "), fmt::join(ports, ", "));
+}
+
 std::string table_name(const Options& o) {
     if (!o.table.empty()) return o.table;
     try {
@@ -119,6 +141,7 @@ int cmd_check(const Options& o) {
         return plan_keeping(d, live);
     };
     auto out = nft::reconcile(nl, t, opt);
+    warn_untracked_nat(d, nl);
     if (out.plan.empty()) fmt::print("kernel: nothing to send, the live table already matches\n");
     else fmt::print("kernel: accepted the {}-change batch ({} netlink messages, {} bytes) and discarded it\n",
                     out.plan.ops.size(), out.stats.messages, out.stats.bytes);
@@ -181,6 +204,7 @@ int cmd_apply(const Options& o) {
     if (arming && out.committed) arming->committed();
     // From here on the kernel has the new table: failures are reported as such.
     print_outcome(out, "applied");
+    warn_untracked_nat(d, *kernel);
     std::vector<std::string> after_commit;
     try {
         o.state.write_json(kApplied, {{"time", now_iso()}, {"policy", o.policy}, {"table", t.name},

@@ -314,6 +314,35 @@ uint64_t Netlink::netns_cookie() {
     return cookie;
 }
 
+std::vector<std::string> Netlink::nat_prerouting_chains() {
+    Socket& s = impl_->sock;
+    std::vector<char> tx(MNL_SOCKET_BUFFER_SIZE);
+    for (int attempt = 0;; ++attempt) {
+        std::vector<std::string> out;
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(tx.data(), NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NLM_F_DUMP, s.next_seq());
+        try {
+            s.request(nlh, [&](const nlmsghdr* m) {
+                auto c = must<ChainPtr>(nftnl_chain_alloc());
+                if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
+                if (!nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE) || !nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM))
+                    return;
+                if (std::string(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE)) != "nat" ||
+                    nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM) != NF_INET_PRE_ROUTING)
+                    return;
+                uint32_t f = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY);
+                const char* family = f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : f == NFPROTO_INET ? "inet" : "?";
+                out.push_back(fmt::format("{} {} {}", family, nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE),
+                                          nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME)));
+            }, "list chains");
+        } catch (const DumpInterrupted&) {
+            if (attempt + 1 < kAttempts) continue;
+            throw KernelError(EINTR, "list chains: the ruleset kept changing during the dump");
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+}
+
 std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* genid, ElementCache* cache) {
     return read_sets(name, nullptr, genid, cache);
 }

@@ -3,7 +3,7 @@
 # ivozfw owns table inet ivozfw and nothing else: docker's, fail2ban's and the distribution's
 # tables (and tables that merely share the name in another family, or a name prefix) stay
 # byte-for-byte identical, handles included, through check, diff, apply, a changed apply,
-# export and remove.
+# export and remove. A NAT chain at prerouting earns a warning (untracked SIP skips NAT).
 . "$(dirname "$0")/../lib/lib.sh"
 
 new_ns ns
@@ -19,6 +19,10 @@ table ip docker_like {
 		jump DOCKER-USER
 		oifname "docker0" ct state established,related accept
 		oifname "docker0" jump DOCKER
+	}
+	chain PREROUTING {
+		type nat hook prerouting priority dstnat; policy accept;
+		fib daddr type local jump DOCKER
 	}
 	chain POSTROUTING {
 		type nat hook postrouting priority srcnat; policy accept;
@@ -83,6 +87,14 @@ expect_contains "+ table inet ivozfw" "$OUT" "diff with foreign tables"
 same_foreign "diff"
 expect_exit 0 ivz "$ns" apply -p "$P"
 same_foreign "apply"
+# docker_like's NAT chain at prerouting could forward the SIP port, which is untracked.
+expect_contains "NAT chain at prerouting: ip docker_like PREROUTING" "$ERR" "apply next to a NAT chain"
+expect_contains "(5060, 7060) are untracked and skip NAT" "$ERR" "apply next to a NAT chain"
+edit_policy "$T/tracked.json" -e "p['antiflood']['conntrack_udp'] = True"
+expect_exit 0 ivz "$ns" check --kernel -p "$T/tracked.json"
+expect_not_contains "NAT" "$ERR" "check --kernel with antiflood.conntrack_udp"
+expect_exit 0 ivz "$ns" check --kernel -p "$P"
+expect_contains "NAT chain at prerouting: ip docker_like PREROUTING" "$ERR" "check --kernel next to a NAT chain"
 expect_exit 0 ivz "$ns" diff -p "$P"
 same_foreign "diff after apply"
 expect_exit 0 ivz "$ns" apply -p "$P2"
