@@ -293,7 +293,9 @@ plan::Plan plan_keeping(const Desired& d, const std::optional<ruleset::Table>& l
             if (it != t.sets.end()) it->second.elements = live->sets.at(name).elements;
         }
     nft::annotate(t);
-    return plan::plan(t, live, scope);
+    auto out = plan::plan(t, live, scope);
+    out.own();   // t ends here
+    return out;
 }
 
 }  // namespace ivozfw::cli

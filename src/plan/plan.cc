@@ -86,7 +86,9 @@ void create_set(Phases& ph, const Set& s, const std::string& why) {
     ph.add_sets.push_back(op(Op::add_set, s.name, why));
     if (!s.dynamic && !s.elements.empty()) {
         auto o = op(Op::add_elements, s.name);
-        o.elements = sorted(s.elements);
+        // compile and read_table produce sorted lists: borrowed, not copied
+        if (std::is_sorted(s.elements.begin(), s.elements.end(), elem_less)) o.elements = Elements::borrow(s.elements);
+        else o.elements = sorted(s.elements);
         ph.add_elems.push_back(std::move(o));
     }
 }
@@ -176,6 +178,10 @@ void plan_create(Phases& ph, const Table& desired) {
 }
 
 }  // namespace
+
+void Plan::own() {
+    for (auto& o : ops) o.elements.own();
+}
 
 size_t Plan::element_count() const {
     size_t n = 0;

@@ -58,7 +58,8 @@ std::vector<Op::Verb> verbs(const plan::Plan& p) {
 }  // namespace
 
 TEST_CASE("a missing table is created whole, in dependency order") {
-    auto p = plan::plan(base(), std::nullopt);
+    auto d = base();
+    auto p = plan::plan(d, std::nullopt);
     REQUIRE(verbs(p) == std::vector<Op::Verb>{Op::add_table, Op::add_counter, Op::add_set, Op::add_chain,
                                               Op::add_elements, Op::add_rule, Op::add_rule, Op::add_rule});
     CHECK(p.element_count() == 2);
