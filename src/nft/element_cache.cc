@@ -86,7 +86,8 @@ static uint64_t checksum(const std::string& s, size_t from) {
     return h;
 }
 
-void ElementCache::save(const std::string& path) const {
+void ElementCache::save(const std::string& path,
+                        const std::map<std::string, const std::vector<ruleset::Element>*>& whole) const {
     std::string out;
     put_u32(out, kMagic);
     put_u32(out, 0);   // payload length, below
@@ -98,7 +99,9 @@ void ElementCache::save(const std::string& path) const {
     put_u32(out, genid);
     put_bytes(out, table);
     put_u32(out, sets.size());
-    for (const auto& [name, els] : sets) {
+    for (const auto& [name, own] : sets) {
+        auto w = whole.find(name);
+        const auto& els = w != whole.end() ? *w->second : own;
         put_bytes(out, name);
         put_u32(out, els.size());
         for (const auto& e : els) {

@@ -33,7 +33,10 @@ struct ElementCache {
     /// Binary file with its length and a checksum, written with io::write_atomic (renamed
     /// into place, not fsynced: after a power cut the boot id differs and it is not believed).
     /// Throws std::runtime_error when it cannot be written.
-    void save(const std::string& path) const;
+    /// `whole`: sets whose elements are taken from there instead (a set the commit created
+    /// whole holds exactly the desired table's elements: written from it, never copied).
+    void save(const std::string& path,
+              const std::map<std::string, const std::vector<ruleset::Element>*>& whole = {}) const;
 
     /// The header only (no elements, no checksum check): is the cache valid at a generation?
     /// For commands that change dynamic sets only and need no cached elements.

@@ -82,10 +82,15 @@ void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Tabl
             return;
         }
         // The table read before is not needed after the commit: build the cache out of it
-        // in place, never a second copy of every element.
+        // in place, and write the sets the plan created whole from the desired table: never
+        // a second copy of every element.
         std::optional<Table> before = std::move(out.before);
         out.before.reset();
-        auto c = ElementCache::of(plan::apply(std::move(before), out.plan, desired), desired.name);
+        std::map<std::string, const std::vector<ruleset::Element>*> whole;
+        for (const auto& o : out.plan.ops)
+            if (o.elements.borrowed()) whole[o.name] = &o.elements.get();
+        auto c = ElementCache::of(plan::apply(std::move(before), out.plan, desired, plan::Borrowed::left_empty),
+                                  desired.name);
         if (partial) {
             for (auto& [name, elements] : c.sets) valid_before->sets[name] = std::move(elements);
             c.sets = std::move(valid_before->sets);
@@ -93,7 +98,7 @@ void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Tabl
         c.boot_id = boot_id();
         c.netns_cookie = k.netns_cookie();
         c.genid = now;
-        c.save(opt.cache_path);
+        c.save(opt.cache_path, whole);
     } catch (const std::exception& e) {
         drop_cache(opt.cache_path);
         warn(out, fmt::format("committed, but the element cache could not be recorded ({}): the next command "

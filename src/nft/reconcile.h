@@ -55,5 +55,7 @@ struct ReconcileOptions {
 /// before_commit / make_plan throw (nothing changed then). After the commit, nothing throws:
 /// a failure to record the cache becomes a warning.
 Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt);
+/// The outcome's plan may borrow elements from `desired` (plan::Elements): never a temporary.
+Outcome reconcile(Kernel& k, Table&& desired, const ReconcileOptions& opt) = delete;
 
 }  // namespace ivozfw::nft

@@ -150,8 +150,9 @@ void apply_op(std::optional<Table>& t, const Op& o, const Table& desired) {
 
 }  // namespace
 
-std::optional<Table> apply(std::optional<Table> live, const Plan& p, const Table& desired) {
-    for (const auto& o : p.ops) apply_op(live, o, desired);
+std::optional<Table> apply(std::optional<Table> live, const Plan& p, const Table& desired, Borrowed borrowed) {
+    for (const auto& o : p.ops)
+        if (borrowed == Borrowed::copy || !o.elements.borrowed()) apply_op(live, o, desired);
     return live;
 }
 

@@ -19,8 +19,15 @@ struct ApplyError : std::runtime_error {
     ApplyError(int e, const std::string& what) : std::runtime_error(what), err(e) {}
 };
 
+/// What becomes of the sets an op fills with borrowed elements (a set created whole).
+enum class Borrowed : uint8_t {
+    copy,        // copied into the result
+    left_empty,  // left out: the caller reads them from the desired table (no second copy)
+};
+
 /// `live` with `p` applied; `desired` supplies the definitions the ops name. nullopt when
 /// the result has no table. Throws ApplyError where the kernel would refuse the batch.
-std::optional<Table> apply(std::optional<Table> live, const Plan& p, const Table& desired);
+std::optional<Table> apply(std::optional<Table> live, const Plan& p, const Table& desired,
+                           Borrowed borrowed = Borrowed::copy);
 
 }  // namespace ivozfw::plan

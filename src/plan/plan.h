@@ -31,6 +31,7 @@ public:
         return e;
     }
     const std::vector<Element>& get() const { return borrowed_ ? *borrowed_ : own_; }
+    bool borrowed() const { return borrowed_ != nullptr; }
     operator const std::vector<Element>&() const { return get(); }
     size_t size() const { return get().size(); }
     bool empty() const { return get().empty(); }

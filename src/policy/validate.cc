@@ -188,6 +188,10 @@ void read_list(Reader& r, const ListItems& items, const std::string& path, net::
     std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
         return std::tie(a.family, a.range.lo, a.range.hi, a.index) < std::tie(b.family, b.range.lo, b.range.hi, b.index);
     });
+    // Sized once: 10^5 ranges grown by doubling would hold up to twice their size.
+    size_t v4 = std::count_if(entries.begin(), entries.end(), [](const Entry& e) { return e.family == net::Family::v4; });
+    out.v4.reserve(out.v4.size() + v4);
+    out.v6.reserve(out.v6.size() + entries.size() - v4);
     std::vector<size_t> dups;
     for (size_t k = 0; k < entries.size(); ++k) {
         if (k && value(entries[k]) == value(entries[k - 1])) dups.push_back(entries[k].index);

@@ -66,6 +66,26 @@ TEST_CASE("a missing table is created whole, in dependency order") {
     CHECK(p.ops[5].before_handle == 0);
 }
 
+TEST_CASE("a set created whole borrows the desired elements; own() copies them") {
+    auto d = base();
+    auto p = plan::plan(d, std::nullopt);
+    const auto& add = p.ops.at(4);
+    REQUIRE(add.verb == Op::add_elements);
+    CHECK(add.elements.borrowed());
+    CHECK(&add.elements.get() == &d.sets.begin()->second.elements);   // no copy
+    // out of order (a set built by hand): sorted into a list of its own
+    auto u = base();
+    auto& els = u.sets.begin()->second.elements;
+    std::reverse(els.begin(), els.end());
+    auto q = plan::plan(u, std::nullopt);
+    CHECK_FALSE(q.ops.at(4).elements.borrowed());
+    CHECK(std::is_sorted(q.ops.at(4).elements.begin(), q.ops.at(4).elements.end()));
+    // own(): the plan outlives the table
+    p.own();
+    CHECK_FALSE(p.ops.at(4).elements.borrowed());
+    CHECK(p.ops.at(4).elements.get() == d.sets.begin()->second.elements);
+}
+
 TEST_CASE("an identical live table plans nothing") {
     auto d = base();
     CHECK(plan::plan(d, live_of(d)).empty());

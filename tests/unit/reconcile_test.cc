@@ -37,6 +37,17 @@ ruleset::Table compiled(const std::string& extra_admin = "") {
     return t;
 }
 
+// reconcile takes the desired table by reference and its plan may borrow from it: tables
+// that outlive every call.
+const ruleset::Table& desired() {
+    static const auto t = compiled();
+    return t;
+}
+const ruleset::Table& desired20() {
+    static const auto t = compiled("192.0.2.20");
+    return t;
+}
+
 struct TempDir {
     std::string path;
     TempDir() {
@@ -112,7 +123,7 @@ TEST_CASE("reconcile: a lost generation race is read, planned and committed agai
     k.before_commit = [&] {
         if (raced++ == 0) k.foreign_commit();
     };
-    auto out = nft::reconcile(k, compiled(), options(d));
+    auto out = nft::reconcile(k, desired(), options(d));
     CHECK(out.committed);
     CHECK(out.attempts == 2);
     CHECK(k.reads == 2);
@@ -121,12 +132,12 @@ TEST_CASE("reconcile: a lost generation race is read, planned and committed agai
 TEST_CASE("reconcile: a writer that never stops: give up at the deadline, nothing changed") {
     FakeKernel k;
     TempDir d;
-    nft::reconcile(k, compiled(), options(d));
+    nft::reconcile(k, desired(), options(d));
     auto before = k.table;
     k.before_commit = [&] { k.foreign_commit(); };
     auto t0 = std::chrono::steady_clock::now();
     try {
-        nft::reconcile(k, compiled("192.0.2.20"), options(d));
+        nft::reconcile(k, desired20(), options(d));
         FAIL("reconcile succeeded against a writer that commits before every batch");
     } catch (const nft::KernelError& e) {
         CHECK(std::string(e.what()).find("kept changing") != std::string::npos);
@@ -142,10 +153,10 @@ TEST_CASE("reconcile: a writer that never stops: give up at the deadline, nothin
 TEST_CASE("reconcile: a refused batch changes nothing and says so") {
     FakeKernel k;
     TempDir d;
-    nft::reconcile(k, compiled(), options(d));
+    nft::reconcile(k, desired(), options(d));
     auto before = ruleset::snapshot_to_json(k.table, "ivozfw");
     k.refuse_next = EINVAL;
-    CHECK_THROWS_AS(nft::reconcile(k, compiled("192.0.2.20"), options(d)), nft::KernelError);
+    CHECK_THROWS_AS(nft::reconcile(k, desired20(), options(d)), nft::KernelError);
     CHECK(ruleset::snapshot_to_json(k.table, "ivozfw") == before);
     CHECK(k.gen == 2);
 }
@@ -158,7 +169,7 @@ TEST_CASE("reconcile: ivozfw's writers take turns on the lock; a held lock times
     io::FileLock other(opt.lock_path, std::chrono::seconds(1), "pid 1: ban");
     CHECK(io::FileLock::held_by_other(opt.lock_path));
     try {
-        nft::reconcile(k, compiled(), opt);
+        nft::reconcile(k, desired(), opt);
         FAIL("reconcile ran while another writer held the lock");
     } catch (const io::LockTimeout& e) {
         CHECK(std::string(e.what()).find("pid 1: ban") != std::string::npos);
@@ -166,25 +177,40 @@ TEST_CASE("reconcile: ivozfw's writers take turns on the lock; a held lock times
     CHECK(k.commits == 0);
     // dry runs (diff, status, explain) never wait for writers
     opt.dry_run = true;
-    CHECK_NOTHROW(nft::reconcile(k, compiled(), opt));
+    CHECK_NOTHROW(nft::reconcile(k, desired(), opt));
 }
 
 TEST_CASE("element cache: used after our own commit, dropped after anyone else's") {
     FakeKernel k;
     TempDir d;
-    nft::reconcile(k, compiled(), options(d));
+    nft::reconcile(k, desired(), options(d));
     REQUIRE(std::filesystem::exists(d.path + "/elements.cache"));
-    nft::reconcile(k, compiled(), options(d));
+    nft::reconcile(k, desired(), options(d));
     CHECK(k.cache_reads == 1);
     k.foreign_commit();
-    nft::reconcile(k, compiled(), options(d));
+    nft::reconcile(k, desired(), options(d));
     CHECK(k.cache_reads == 1);   // generation moved: dumped, not cached
+}
+
+TEST_CASE("element cache: the sets a fresh apply created are written from the desired table, whole") {
+    Applied a;
+    auto l = nft::ElementCache::load(a.cache);
+    REQUIRE(l.cache);
+    size_t sets = 0;
+    for (const auto& [n, s] : a.want.sets) {
+        if (s.dynamic) continue;
+        ++sets;
+        REQUIRE(l.cache->sets.count(n));
+        CHECK(l.cache->sets.at(n) == s.elements);
+    }
+    CHECK(sets >= 4);
+    CHECK(l.cache->sets.at("admin_v4").size() == 1);
 }
 
 TEST_CASE("element cache: a flipped bit is discarded with a warning, never believed") {
     FakeKernel k;
     TempDir d;
-    nft::reconcile(k, compiled(), options(d));
+    nft::reconcile(k, desired(), options(d));
     std::string path = d.path + "/elements.cache";
     std::string bytes;
     {
@@ -197,7 +223,7 @@ TEST_CASE("element cache: a flipped bit is discarded with a warning, never belie
     auto l = nft::ElementCache::load(path);
     CHECK_FALSE(l.cache);
     CHECK(l.problem.find("checksum") != std::string::npos);
-    auto out = nft::reconcile(k, compiled(), options(d));
+    auto out = nft::reconcile(k, desired(), options(d));
     CHECK(out.plan.empty());   // no phantom change
     CHECK(k.cache_reads == 0);
     REQUIRE(out.warnings.size() == 1);
@@ -221,7 +247,7 @@ TEST_CASE("element cache: a kernel refusal that contradicts it drops it and plan
     lie.sets["admin_v4"] = wrong.sets.at("admin_v4").elements;
     lie.save(d.path + "/elements.cache");
     // Desired: 192.0.2.20 in, 192.0.2.99 (which the cache invents) out -> the delete is refused.
-    auto out = nft::reconcile(k, compiled("192.0.2.20"), options(d));
+    auto out = nft::reconcile(k, desired20(), options(d));
     CHECK(out.committed);
     CHECK(out.attempts == 2);
     REQUIRE_FALSE(out.warnings.empty());
