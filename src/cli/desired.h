@@ -53,6 +53,8 @@ Desired build_desired(const Options& o, OnSourceError on_error, Needs needs = {}
 
 /// plan(), except that the lists in keep_live also keep the live kernel's elements.
 plan::Plan plan_keeping(const Desired& d, const std::optional<ruleset::Table>& live, const plan::Scope& scope = {});
+/// The plan may borrow elements from d.table (plan::Elements): never a temporary.
+plan::Plan plan_keeping(Desired&& d, const std::optional<ruleset::Table>& live, const plan::Scope& scope = {}) = delete;
 
 /// The remove guard of the lists a database or company source fills: a list that would lose
 /// more than max_remove_percent of the intervals the kernel holds goes into keep_live, with

@@ -86,10 +86,18 @@ void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Tabl
         // a second copy of every element.
         std::optional<Table> before = std::move(out.before);
         out.before.reset();
+        // (plan::plan gives a created set no other element op; should a plan ever do, every
+        // set is built by apply, copies included.)
         std::map<std::string, const std::vector<ruleset::Element>*> whole;
-        for (const auto& o : out.plan.ops)
+        std::map<std::string, int> element_ops;
+        for (const auto& o : out.plan.ops) {
+            if (o.verb == plan::Op::add_elements || o.verb == plan::Op::delete_elements) ++element_ops[o.name];
             if (o.elements.borrowed()) whole[o.name] = &o.elements.get();
-        auto c = ElementCache::of(plan::apply(std::move(before), out.plan, desired, plan::Borrowed::left_empty),
+        }
+        bool alone = std::all_of(whole.begin(), whole.end(), [&](const auto& w) { return element_ops[w.first] == 1; });
+        if (!alone) whole.clear();
+        auto c = ElementCache::of(plan::apply(std::move(before), out.plan, desired,
+                                              alone ? plan::Borrowed::left_empty : plan::Borrowed::copy),
                                   desired.name);
         if (partial) {
             for (auto& [name, elements] : c.sets) valid_before->sets[name] = std::move(elements);
