@@ -73,14 +73,15 @@ void print_outcome(const nft::Outcome& out, const std::string& verb) {
                out.attempts > 1 ? fmt::format(", {} attempts", out.attempts) : "");
 }
 
-// An untracked datagram skips NAT. Say so when a NAT chain at prerouting exists: it may
-// forward a metered port (docker's published ports). Advisory: it never fails the command.
+// An untracked datagram skips NAT, both ways. Say so when a NAT chain exists: it may
+// translate a metered port (docker's published ports, an SNAT of the host's SIP). Advisory:
+// it never fails the command.
 void warn_untracked_nat(const Desired& d, nft::Kernel& k) {
     auto set = d.table.sets.find(ruleset::names::untracked_udp);
-    if (set == d.table.sets.end()) return;   // conntrack_udp, or no metered UDP port
+    if (set == d.table.sets.end()) return;   // no untracked port
     std::vector<std::string> nat;
     try {
-        nat = k.nat_prerouting_chains();
+        nat = k.nat_chains();
     } catch (const std::exception& e) {
         std::cerr << "ivozfw: warning: could not list NAT chains (" << e.what() << ")\n";
         return;
@@ -89,9 +90,8 @@ void warn_untracked_nat(const Desired& d, nft::Kernel& k) {
     std::vector<std::string> ports;
     for (const auto& e : set->second.elements)
         ports.push_back(ruleset::format_key(ruleset::KeyType::inet_service, e.key.data()));
-    std::cerr << fmt::format("ivozfw: warning: NAT chain{} at prerouting: {}. Datagrams to the metered UDP ports "
-                             "({}) are untracked and skip NAT: if a NAT rule forwards one of them, set "
-                             "antiflood.conntrack_udp to true\n",
+    std::cerr << fmt::format("ivozfw: warning: NAT chain{}: {}. Datagrams to and from the untracked UDP ports "
+                             "({}) skip NAT: if a NAT rule translates them, set antiflood.conntrack_udp to true\n",
                              nat.size() == 1 ? "" : "s", fmt::join(nat, ", "), fmt::join(ports, ", "));
 }
 
@@ -121,8 +121,7 @@ int cmd_check(const Options& o) {
         const auto& a = *p.antiflood;
         fmt::print("antiflood cap before conntrack: {}/{} burst {} per metered UDP service, from non-exempt sources\n",
                    a.service_rate, ruleset::rate_unit(a.service_unit_s), a.service_burst);
-        fmt::print("{}\n", a.conntrack_udp ? "metered UDP ports: tracked by conntrack (antiflood.conntrack_udp)"
-                                          : "metered UDP ports: untracked, both ways (a flood fills no conntrack entry)");
+        fmt::print("{}\n", ruleset::udp_conntrack_summary(p));
     }
     if (t.counters.count(ruleset::names::drop_conn_cap)) {
         const auto& a = *p.antiflood;

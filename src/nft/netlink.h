@@ -70,9 +70,10 @@ public:
     /// Identifies this network namespace until reboot (0 = unknown: never cache).
     virtual uint64_t netns_cookie() = 0;
 
-    /// NAT base chains at prerouting in every table and family of this namespace ("ip nat
-    /// PREROUTING"), for a warning: an untracked packet skips NAT. Reads chains only.
-    virtual std::vector<std::string> nat_prerouting_chains() = 0;
+    /// NAT base chains of the ip, ip6 and inet tables of this namespace, at prerouting,
+    /// output or postrouting ("ip nat PREROUTING (prerouting)"), for a warning: an
+    /// untracked packet skips NAT. Reads chains only.
+    virtual std::vector<std::string> nat_chains() = 0;
 
     /// Send `plan` as one batch, guarded by `genid` (0 = unguarded). `desired` supplies the
     /// full definitions (sets, chains) the ops refer to by name. check_only: the kernel
@@ -102,7 +103,7 @@ public:
     uint64_t netns_cookie() override;
 
     /// One GETCHAIN dump of every family (chains of all tables, no rules).
-    std::vector<std::string> nat_prerouting_chains() override;
+    std::vector<std::string> nat_chains() override;
 
     /// BATCH_BEGIN carries NFNL_BATCH_GENID; check_only leaves out BATCH_END.
     CommitStats commit(const plan::Plan& plan, const Table& desired, uint32_t genid,

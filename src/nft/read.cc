@@ -314,7 +314,7 @@ uint64_t Netlink::netns_cookie() {
     return cookie;
 }
 
-std::vector<std::string> Netlink::nat_prerouting_chains() {
+std::vector<std::string> Netlink::nat_chains() {
     Socket& s = impl_->sock;
     std::vector<char> tx(MNL_SOCKET_BUFFER_SIZE);
     for (int attempt = 0;; ++attempt) {
@@ -326,13 +326,14 @@ std::vector<std::string> Netlink::nat_prerouting_chains() {
                 if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
                 if (!nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE) || !nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM))
                     return;
-                if (std::string(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE)) != "nat" ||
-                    nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM) != NF_INET_PRE_ROUTING)
-                    return;
                 uint32_t f = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY);
-                const char* family = f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : f == NFPROTO_INET ? "inet" : "?";
-                out.push_back(fmt::format("{} {} {}", family, nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE),
-                                          nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME)));
+                uint32_t hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
+                if (std::string(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE)) != "nat" || hook == NF_INET_FORWARD ||
+                    hook == NF_INET_LOCAL_IN || (f != NFPROTO_IPV4 && f != NFPROTO_IPV6 && f != NFPROTO_INET))
+                    return;
+                const char* family = f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : "inet";
+                out.push_back(fmt::format("{} {} {} ({})", family, nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE),
+                                          nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME), hook_name(hook)));
             }, "list chains");
         } catch (const DumpInterrupted&) {
             if (attempt + 1 < kAttempts) continue;

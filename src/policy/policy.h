@@ -69,11 +69,14 @@ struct Antiflood {
     /// sources that are not exempt, all together (after conntrack: a SYN flood from many
     /// sources each under tcp_new_connections). Burst = the rate, like tcp_new_connections.
     uint64_t service_tcp_rate = 500; uint64_t service_tcp_unit_s = 1;
-    /// false (default): the metered UDP ports' datagrams are untracked (notrack before
-    /// conntrack, and the host's replies from those ports), so a flood from any number of
-    /// sources and ports fills no conntrack entry. true: conntrack tracks them, as a NAT rule
-    /// that forwards such a port (a container's published SIP port) needs.
-    bool conntrack_udp = false;
+    /// Whether conntrack tracks the metered UDP ports' datagrams. Untracked (notrack before
+    /// conntrack, and the host's datagrams from those ports), a flood from any number of
+    /// sources and ports fills no conntrack entry, but answers to the host's own requests
+    /// are judged as new traffic. Unset (default): untracked unless the service's chain
+    /// filters sources (GeoIP, companies.strict), where an answer from a peer the lists do
+    /// not name (an outbound carrier) must pass as established. true: tracked everywhere (a
+    /// NAT rule translating such a port needs it); false: untracked everywhere.
+    std::optional<bool> conntrack_udp;
     /// Services on which the carriers list is not metered (the trunks proxy exempts its
     /// carriers from pike). Default: the metered services named sip-trunks*.
     std::vector<std::string> carrier_services;

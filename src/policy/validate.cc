@@ -418,7 +418,8 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     r.read(*j, path, "ipv6_prefix", a.ipv6_prefix, 1, 128);
     r.read(*j, path, "max_tracked_sources", a.max_tracked_sources, 1, 16777216);
     r.read(*j, path, "service_burst", a.service_burst, 1, UINT32_MAX);
-    r.read(*j, path, "conntrack_udp", a.conntrack_udp);
+    if (auto it = j->find("conntrack_udp"); it != j->end())
+        if (auto v = r.boolean(*it, "antiflood.conntrack_udp")) a.conntrack_udp = *v;
     check_refill(r, "antiflood.burst", a.rate, a.rate_unit_s, a.burst);
     if (a.service_rate * a.rate_unit_s < a.rate * a.service_unit_s)
         r.warn("antiflood.service_rate", "is below the per-source rate: one source alone can fill the service's cap");

@@ -43,6 +43,10 @@ Table compile(const policy::Policy& p, const Sources& src = {});
 /// saying when that is the default (the public SIP services); "" without an antiflood section.
 std::string antiflood_summary(const policy::Policy& p);
 
+/// For `check`: which metered UDP services conntrack skips, and why the others are tracked;
+/// "" without metered UDP ports.
+std::string udp_conntrack_summary(const policy::Policy& p);
+
 /// Is this service publicly exposed (no `from` restriction)?
 bool is_public(const policy::Service& s);
 

@@ -5,7 +5,7 @@
 // datagram to a metered UDP port (`udp dport vmap @flood_udp`, one hash lookup) to chain
 // flood_<service>:
 //   iif lo / a destination that is not this host     accept (not ours to meter)
-//   notrack                                     (unless antiflood.conntrack_udp)
+//   notrack                                     (see udp_untracked)
 //   the service's exemptions (exempt, companies, carriers, companies.strict)
 //   update @flood_vX { src limit rate over R burst B packets } update @ban_vX { src }
 //         counter name drop_flood drop          over the rate: dropped, (re)banned
@@ -18,7 +18,8 @@
 // chain still decides. Untracked (the default), a datagram that passes creates no entry
 // either, whatever its source port: a flood from many ports cannot fill the conntrack table,
 // and the input chain decides every datagram by port and source, never by conntrack state.
-// Base chain `output` (raw priority) untracks the host's datagrams from those ports.
+// Base chain `output` (raw priority) untracks the host's datagrams from those ports. Which
+// services are untracked: ruleset/antiflood.h, udp_untracked.
 
 // In the input chain of every listed service, after the exemptions (new flows):
 //   src @ban_vX counter name drop_banned drop   (TCP; UDP never gets this far)
@@ -141,7 +142,7 @@ Chain flood_chain(const policy::Policy& p, const policy::Service& s) {
                           {Match{Match::eq, {Selector::meta_iif}, host_u32(1), {}}, Verdict{Verdict::accept, {}}}));
     r.push_back(make_rule(s.name + "/not-local", {Match{Match::neq, {Selector::fib_daddr_type}, host_u32(rtn_local), {}},
                                                   Verdict{Verdict::accept, {}}}));
-    if (!a.conntrack_udp) r.push_back(make_rule(s.name + "/untracked", {Notrack{}}));
+    if (udp_untracked(p, s)) r.push_back(make_rule(s.name + "/untracked", {Notrack{}}));
     exempt_rules(p, s, r);
     for (bool v6 : {false, true}) r.push_back(flood_rule(p, s, v6));
     for (bool v6 : {false, true}) r.push_back(banned_rule(p, s, v6));
@@ -152,6 +153,12 @@ Chain flood_chain(const policy::Policy& p, const policy::Service& s) {
 }
 
 }  // namespace
+
+bool udp_untracked(const policy::Policy& p, const policy::Service& s) {
+    if (!p.antiflood || metered_udp_ports(p, s).empty()) return false;
+    if (p.antiflood->conntrack_udp) return !*p.antiflood->conntrack_udp;
+    return !geoip_guards(p, s) && !companies_strict(p, s);
+}
 
 bool antiflood_guards(const policy::Policy& p, const policy::Service& s) {
     return listed(p, s) || media(p, s);
@@ -193,15 +200,16 @@ void antiflood_chains(const policy::Policy& p, Table& t) {
     Set untracked;   // the same ports, for the host's replies
     untracked.name = names::untracked_udp;
     untracked.key = {KeyType::inet_service};
-    untracked.comment = "metered UDP ports: conntrack skips them (antiflood.conntrack_udp)";
+    untracked.comment = "metered UDP ports conntrack skips (antiflood.conntrack_udp)";
     std::vector<Chain> chains;
     for (const auto& s : p.services) {
         auto ports = metered_udp_ports(p, s);
         if (ports.empty()) continue;
+        bool notrack = udp_untracked(p, s);
         for (const auto& r : ports)
             for (unsigned port = r.lo; port <= r.hi; ++port) {
                 m.elements.push_back(Element{be_bytes(port, 2), {}, Verdict{Verdict::goto_, names::flood_chain(s.name)}});
-                untracked.elements.push_back(Element{be_bytes(port, 2)});
+                if (notrack) untracked.elements.push_back(Element{be_bytes(port, 2)});
             }
         chains.push_back(flood_chain(p, s));
     }
@@ -220,7 +228,8 @@ void antiflood_chains(const policy::Policy& p, Table& t) {
     pre.rules.push_back(make_rule("flood-dispatch", {l4(kUdp), VmapLookup{{Selector::th_dport}, names::flood_udp}}));
     t.chain_order.push_back(pre.name);
     t.chains[pre.name] = std::move(pre);
-    if (p.antiflood->conntrack_udp) return;
+    if (untracked.elements.empty()) return;
+    std::sort(untracked.elements.begin(), untracked.elements.end());
     // The host's datagrams from those ports (its replies, and requests it starts from them)
     // are untracked too: else the first reply to each untracked request would create the
     // conntrack entry the request did not. Loopback stays tracked, as in flood_<service>.
@@ -273,6 +282,31 @@ void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vec
                            p.call_limit.max_media_flows_per_source},
                  CounterRef{names::drop_call_limit}, drop()}));
     }
+}
+
+std::string udp_conntrack_summary(const policy::Policy& p) {
+    std::vector<std::string> untracked, tracked;
+    for (const auto& s : p.services) {
+        auto ports = metered_udp_ports(p, s);
+        if (ports.empty()) continue;
+        std::string list;
+        for (const auto& r : ports)
+            list += (list.empty() ? "" : ", ") + (r.lo == r.hi ? fmt::format("{}", r.lo) : fmt::format("{}-{}", r.lo, r.hi));
+        (udp_untracked(p, s) ? untracked : tracked).push_back(fmt::format("{} (udp {})", s.name, list));
+    }
+    if (untracked.empty() && tracked.empty()) return {};
+    const auto& given = p.antiflood->conntrack_udp;
+    std::string out = "metered UDP ports:";
+    if (!untracked.empty())
+        out += fmt::format(" untracked both ways (a flood fills no conntrack entry): {}{}", fmt::join(untracked, ", "),
+                           tracked.empty() ? "" : ";");
+    if (!tracked.empty())
+        out += fmt::format(" tracked by conntrack: {}{}", fmt::join(tracked, ", "),
+                           given ? " (antiflood.conntrack_udp)"
+                                 : " (GeoIP or companies.strict filter their sources, so answers to the host's own "
+                                   "requests, an outbound carrier's, pass as established; antiflood.conntrack_udp: "
+                                   "false untracks them anyway)");
+    return out;
 }
 
 std::string antiflood_summary(const policy::Policy& p) {

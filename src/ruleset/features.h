@@ -36,6 +36,11 @@ bool antiflood_guards(const policy::Policy& p, const policy::Service& s);
 void antiflood_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out);
 /// Base chain prerouting and the flood_<service> chains: UDP metered before conntrack.
 void antiflood_chains(const policy::Policy& p, Table& t);
+/// Are this service's metered UDP ports untracked (flood chain notrack, output notrack)?
+/// antiflood.conntrack_udp when given; else yes unless GeoIP or companies.strict filter the
+/// service's sources: then an answer to the host's own request (an outbound carrier's)
+/// must pass as established.
+bool udp_untracked(const policy::Policy& p, const policy::Service& s);
 
 /// Drop logging, applied last to the whole table (compile_logging.cc).
 void logging_rules(const policy::Policy& p, Table& t);

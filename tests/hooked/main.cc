@@ -27,7 +27,7 @@ public:
         return real_.read_sets(n, s, g, c);
     }
     uint64_t netns_cookie() override { return real_.netns_cookie(); }
-    std::vector<std::string> nat_prerouting_chains() override { return real_.nat_prerouting_chains(); }
+    std::vector<std::string> nat_chains() override { return real_.nat_chains(); }
     nft::CommitStats commit(const plan::Plan& p, const ruleset::Table& d, uint32_t genid, bool check_only) override {
         const char* race = std::getenv("IVOZFW_TEST_RACE");
         if (race && (commits_++ == 0 || std::getenv("IVOZFW_TEST_RACE_ALWAYS")))

@@ -3,7 +3,7 @@
 # ivozfw owns table inet ivozfw and nothing else: docker's, fail2ban's and the distribution's
 # tables (and tables that merely share the name in another family, or a name prefix) stay
 # byte-for-byte identical, handles included, through check, diff, apply, a changed apply,
-# export and remove. A NAT chain at prerouting earns a warning (untracked SIP skips NAT).
+# export and remove. NAT chains earn a warning (untracked SIP skips NAT).
 . "$(dirname "$0")/../lib/lib.sh"
 
 new_ns ns
@@ -87,14 +87,15 @@ expect_contains "+ table inet ivozfw" "$OUT" "diff with foreign tables"
 same_foreign "diff"
 expect_exit 0 ivz "$ns" apply -p "$P"
 same_foreign "apply"
-# docker_like's NAT chain at prerouting could forward the SIP port, which is untracked.
-expect_contains "NAT chain at prerouting: ip docker_like PREROUTING" "$ERR" "apply next to a NAT chain"
-expect_contains "(5060, 7060) are untracked and skip NAT" "$ERR" "apply next to a NAT chain"
+# docker_like's NAT chains could translate the SIP ports, which are untracked.
+expect_contains "NAT chains: ip docker_like POSTROUTING (postrouting), ip docker_like PREROUTING (prerouting)." "$ERR" \
+    "apply next to NAT chains"
+expect_contains "untracked UDP ports (5060, 7060) skip NAT" "$ERR" "apply next to NAT chains"
 edit_policy "$T/tracked.json" -e "p['antiflood']['conntrack_udp'] = True"
 expect_exit 0 ivz "$ns" check --kernel -p "$T/tracked.json"
 expect_not_contains "NAT" "$ERR" "check --kernel with antiflood.conntrack_udp"
 expect_exit 0 ivz "$ns" check --kernel -p "$P"
-expect_contains "NAT chain at prerouting: ip docker_like PREROUTING" "$ERR" "check --kernel next to a NAT chain"
+expect_contains "ip docker_like PREROUTING (prerouting)" "$ERR" "check --kernel next to NAT chains"
 expect_exit 0 ivz "$ns" diff -p "$P"
 same_foreign "diff after apply"
 expect_exit 0 ivz "$ns" apply -p "$P2"

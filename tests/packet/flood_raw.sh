@@ -55,6 +55,8 @@ table inet ivzt_probe {
     counter arrived6 {}
     counter conntracked6 {}
     counter untracked6 {}
+    counter icmp_err4 {}
+    counter icmp_err6 {}
     chain before_raw {
         type filter hook prerouting priority -350; policy accept;
         ip saddr { $FLOOD4 } udp dport 5060 counter name arrived4
@@ -66,6 +68,11 @@ table inet ivzt_probe {
         ip6 saddr $FLOOD6 udp dport 5060 counter name conntracked6
         ip saddr { $FLOOD4 } udp dport 5060 ct state untracked counter name untracked4
         ip6 saddr $FLOOD6 udp dport 5060 ct state untracked counter name untracked6
+    }
+    chain after_input {
+        type filter hook input priority 10; policy accept;
+        icmp type destination-unreachable icmp code frag-needed ct state invalid counter name icmp_err4
+        icmpv6 type packet-too-big ct state invalid counter name icmp_err6
     }
 }
 NFT
@@ -224,6 +231,47 @@ ct_sip sip4
 log "a. from the host's port 5060: $n/10 answered, conntrack entries of udp/5060 $sip4"
 [ "$n" = 10 ] || fail "the host's own OPTIONS from port 5060: $n/10 answered"
 [ "$sip4" = 0 ] || fail "the host's own SIP transaction left $sip4 conntrack entries of udp/5060 (untracked: none)"
+
+# --- a. ICMP errors about the host's untracked SIP datagrams get in ---------------------
+# An error about a datagram conntrack never saw has no conntrack state (nft: invalid); path
+# MTU discovery needs it: IPv4 fragmentation needed, ICMPv6 packet too big, each quoting a
+# datagram from the host's port 5060 to the client. The probe after ivozfw's input chain
+# counts them only in that invalid state.
+ctr inv0 drop_invalid
+probe err4_0 icmp_err4
+probe err6_0 icmp_err6
+in_ns "$lg" "$PY" - <<'PYEOF' || fail "sending the ICMP errors"
+import socket, struct
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+udp = struct.pack("!HHHH", 5060, 5099, 16, 0) + b"OPTIONS "
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                 socket.inet_aton("198.51.100.1"), socket.inet_aton("192.0.2.20"))
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+body = struct.pack("!BBHHH", 3, 4, 0, 0, 1400) + ip + udp        # frag needed, MTU 1400
+body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.bind(("192.0.2.20", 0))
+s.sendto(body, ("198.51.100.1", 0))
+ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(udp), 17, 64, socket.inet_pton(socket.AF_INET6, "2001:db8:0:1::1"),
+                  socket.inet_pton(socket.AF_INET6, "2001:db8::30"))
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)   # the kernel sums ICMPv6
+s6.bind(("2001:db8::30", 0))
+s6.sendto(struct.pack("!BBHI", 2, 0, 0, 1280) + ip6 + udp, ("2001:db8:0:1::1", 0))   # packet too big
+PYEOF
+sleep 0.3
+probe err4 icmp_err4
+probe err6 icmp_err6
+err4=$((err4 - err4_0)) err6=$((err6 - err6_0))
+ctr inv1 drop_invalid
+log "a. ICMP errors about untracked SIP datagrams: fragmentation needed $err4/1, packet too big $err6/1 accepted;" \
+    "drop_invalid $inv0 -> $inv1"
+[ "$err4" = 1 ] || fail "an ICMP fragmentation-needed (ct state invalid) about the host's SIP datagram was not accepted ($err4/1)"
+[ "$err6" = 1 ] || fail "an ICMPv6 packet-too-big (ct state invalid) about the host's SIP datagram was not accepted ($err6/1)"
+[ "$inv1" = "$inv0" ] || fail "drop_invalid counted the ICMP errors ($inv0 -> $inv1)"
 
 # --- b. 20,000 IPv6 /64s under the per-source rate: the service cap -------------------------
 expect_exit 0 ivz "$fw" apply -p "$T/b.json"

@@ -9,6 +9,7 @@
 #include "ruleset/antiflood.h"
 #include "ruleset/compile.h"
 #include "ruleset/render.h"
+#include "ruleset/values.h"
 
 using namespace ivozfw;
 using namespace ivozfw::ruleset;
@@ -168,10 +169,60 @@ TEST_CASE("antiflood: metered UDP is untracked both ways, unless conntrack_udp")
 
     auto tracked = compiled(std::string(kPolicy).replace(std::string(kPolicy).find("\"max_tracked_sources\""), 0,
                                                          "\"conntrack_udp\": true, "));
+    // ICMP errors come before the invalid drop: one about an untracked datagram has no
+    // conntrack state (nft says invalid), and path MTU discovery needs it
+    std::vector<std::string> input = ids(t.chains.at("input"));
+    auto at = [&](const char* id) { return std::find(input.begin(), input.end(), id) - input.begin(); };
+    CHECK(at("icmp") < at("invalid"));
+    CHECK(at("icmpv6") < at("invalid"));
+    CHECK(at("established") == 0);
     CHECK_FALSE(tracked.chains.count("output"));
     CHECK_FALSE(tracked.sets.count("untracked_udp"));
     for (const auto& r : tracked.chains.at("flood_sip").rules) CHECK(r.id != "sip/untracked");
     CHECK(tracked.chains.at("flood_sip").rules.back().id == "sip/to-input");
+}
+
+TEST_CASE("antiflood: a service whose sources GeoIP or companies.strict filter stays tracked, unless told") {
+    auto with = [](const std::string& extra, const char* conntrack = nullptr) {
+        std::string text = kPolicy;
+        text.replace(text.rfind('}'), 1, ", " + extra + "}");
+        if (conntrack) text.replace(text.find("\"max_tracked_sources\""), 0, conntrack);
+        Sources src;
+        src.geoip_drop = net::AddressSet{};
+        src.companies = net::AddressSet{};
+        auto p = policy::load_text(text, "test.json");
+        return std::make_pair(compile(p, src), udp_conntrack_summary(p));
+    };
+    auto has_notrack = [](const Table& t, const char* chain) {
+        const auto& r = t.chains.at(chain).rules;
+        return std::any_of(r.begin(), r.end(), [](const Rule& x) { return x.id.ends_with("/untracked"); });
+    };
+    // GeoIP on the trunks only: an outbound carrier's answers to 7060 must pass as established
+    auto [g, gs] = with(R"("geoip": {"database": "/x.mmdb", "mode": "deny", "countries": ["CN"], "services": ["sip-trunks"]})");
+    CHECK(has_notrack(g, "flood_sip"));
+    CHECK_FALSE(has_notrack(g, "flood_sip-trunks"));
+    REQUIRE(g.sets.count("untracked_udp"));
+    REQUIRE(g.sets.at("untracked_udp").elements.size() == 1);
+    CHECK(g.sets.at("untracked_udp").elements[0].key == Key(be_bytes(5060, 2)));
+    CHECK(gs.find("untracked both ways (a flood fills no conntrack entry): sip (udp 5060); tracked by conntrack: "
+                  "sip-trunks (udp 7060) (GeoIP or companies.strict") != std::string::npos);
+    // companies.strict guards every public SIP service: nothing untracked, no output chain
+    auto [c, cs] = with(R"("companies": {"source": "/x", "strict": true})");
+    CHECK_FALSE(has_notrack(c, "flood_sip"));
+    CHECK_FALSE(c.chains.count("output"));
+    CHECK_FALSE(c.sets.count("untracked_udp"));
+    CHECK(cs.find("untracked") == std::string::npos);
+    // conntrack_udp: false untracks them all anyway; true tracks them all
+    auto [f, fs] = with(R"("companies": {"source": "/x", "strict": true})", "\"conntrack_udp\": false, ");
+    CHECK(has_notrack(f, "flood_sip"));
+    CHECK(has_notrack(f, "flood_sip-trunks"));
+    CHECK(f.sets.at("untracked_udp").elements.size() == 2);
+    CHECK(fs == "metered UDP ports: untracked both ways (a flood fills no conntrack entry): sip (udp 5060), "
+                "sip-trunks (udp 7060)");
+    auto [t, ts] = with(R"("icmp": {"echo_rate": 5})", "\"conntrack_udp\": true, ");
+    CHECK_FALSE(has_notrack(t, "flood_sip"));
+    CHECK(ts == "metered UDP ports: tracked by conntrack: sip (udp 5060), sip-trunks (udp 7060) "
+                "(antiflood.conntrack_udp)");
 }
 
 TEST_CASE("antiflood: nft text of the rules") {

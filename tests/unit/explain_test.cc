@@ -25,11 +25,18 @@ const char* kPolicy = R"({
 
 net::Address addr(const char* s) { return *net::parse_address(s); }
 
+// GeoIP guards sip here, so its UDP stays tracked unless the policy says otherwise.
+std::string with_antiflood(const char* extra) {
+    std::string s = kPolicy;
+    const std::string from = "\"services\": [\"sip\"] }";
+    return s.replace(s.find(from), from.size(), "\"services\": [\"sip\"], " + std::string(extra) + " }");
+}
+
 struct Fixture {
-    policy::Policy p = policy::load_text(kPolicy, "p.json");
+    policy::Policy p;
     ruleset::Table t;
     companies::Loaded co;
-    Fixture() {
+    explicit Fixture(const std::string& text = kPolicy) : p(policy::load_text(text, "p.json")) {
         ruleset::Sources src;
         src.geoip_drop = net::AddressSet{};
         src.geoip_drop->add(net::Family::v4, net::parse_prefix("203.0.113.0/24", nullptr)->range());
@@ -110,20 +117,16 @@ TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
     Fixture f;
     auto ok = f.run("198.51.100.7", Proto::udp, 5060);
     CHECK(ok.accepted);
-    bool metered = false, capped = false, passed = false, untracked = false, states = false;
+    bool metered = false, capped = false, passed = false, untracked = false;
     for (const auto& s : ok.steps) {
         metered = metered || (s.rule == "sip/flood-v4" && s.chain == "flood_sip");
         // the aggregate cap (`limit rate over`) is a meter, never a drop of this packet
         capped = capped || (s.rule == "sip/cap" && !s.matched &&
                             s.text.find("5000/second burst 50000") != std::string::npos);
         passed = passed || (s.rule == "sip/to-input" && s.matched);
-        untracked = untracked || (s.rule == "sip/untracked" && s.matched &&
-                                  s.text.find("fills no conntrack entry") != std::string::npos);
-        // the input chain knows the datagram has no conntrack state
-        states = states || (s.rule == "established" && s.text.find("untracked") != std::string::npos);
+        untracked = untracked || s.rule == "sip/untracked";
     }
-    CHECK(untracked);
-    CHECK(states);
+    CHECK_FALSE(untracked);   // GeoIP guards sip: tracked
     CHECK(metered);
     CHECK(capped);
     CHECK(passed);
@@ -132,8 +135,21 @@ TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
     // an exempt source passes before conntrack, then the input chain accepts it
     auto admin = f.run("192.0.2.10", Proto::udp, 5060);
     CHECK(admin.accepted);
-    CHECK(admin.steps.at(2).rule == "sip/exempt-v4");
-    CHECK(admin.steps.at(2).chain == "flood_sip");
+    CHECK(admin.steps.at(1).rule == "sip/exempt-v4");
+    CHECK(admin.steps.at(1).chain == "flood_sip");
+    // untracked (antiflood.conntrack_udp: false): a step of its own, and the input chain
+    // knows the datagram has no conntrack state
+    Fixture u(with_antiflood("\"conntrack_udp\": false"));
+    auto un = u.run("198.51.100.7", Proto::udp, 5060);
+    CHECK(un.accepted);
+    bool step = false, states = false;
+    for (const auto& s : un.steps) {
+        step = step || (s.rule == "sip/untracked" && s.matched && s.text.find("fills no conntrack entry") != std::string::npos);
+        states = states || (s.rule == "established" && s.text.find("untracked") != std::string::npos);
+    }
+    CHECK(step);
+    CHECK(states);
+    CHECK(u.run("192.0.2.10", Proto::udp, 5060).steps.at(2).rule == "sip/exempt-v4");
     // RTP: one miss in the dispatch map before conntrack, not the services map's words
     auto rtp = f.run("198.51.100.7", Proto::udp, 15000);
     CHECK(rtp.steps.front().chain == "prerouting");

@@ -45,8 +45,8 @@ public:
         return t;
     }
     uint64_t netns_cookie() override { return cookie; }
-    std::vector<std::string> nat_chains;   // what nat_prerouting_chains() reports
-    std::vector<std::string> nat_prerouting_chains() override { return nat_chains; }
+    std::vector<std::string> nat;   // what nat_chains() reports
+    std::vector<std::string> nat_chains() override { return nat; }
 
     std::optional<ruleset::Table> read_table(const std::string& name, uint32_t* g,
                                              nft::ElementCache* cache) override {

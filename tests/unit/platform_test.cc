@@ -125,13 +125,15 @@ TEST_CASE("platform: carriers skip the meter on the trunks services only, never 
           "meta nfproto ipv4 ip saddr @carriers_v4 ip saddr != @geoip_v4 accept comment \"ivozfw:sip-trunks/carrier-v4\"");
     // before conntrack too: carriers skip the UDP meter and the cap, not GeoIP
     CHECK(ids(f.t.chains.at("flood_sip-trunks")) ==
-          std::vector<std::string>{"sip-trunks/loopback", "sip-trunks/not-local", "sip-trunks/untracked",
-                                   "sip-trunks/exempt-v4",
+          std::vector<std::string>{"sip-trunks/loopback", "sip-trunks/not-local", "sip-trunks/exempt-v4",
                                    "sip-trunks/exempt-v6", "sip-trunks/company-v4", "sip-trunks/company-v6",
                                    "sip-trunks/carrier-v4", "sip-trunks/carrier-v6", "sip-trunks/flood-v4",
                                    "sip-trunks/flood-v6", "sip-trunks/banned-v4", "sip-trunks/banned-v6",
                                    "sip-trunks/cap", "sip-trunks/to-input"});
-    CHECK(ruleset::render_rule(f.t.chains.at("flood_sip-trunks").rules.at(7)) == ruleset::render_rule(carrier));
+    CHECK(ruleset::render_rule(f.t.chains.at("flood_sip-trunks").rules.at(6)) == ruleset::render_rule(carrier));
+    // GeoIP filters the trunks' sources: an outbound carrier's answers must pass as
+    // established, so its UDP stays tracked (no notrack, no output chain)
+    CHECK_FALSE(f.t.chains.count("output"));
     for (const auto& r : f.t.chains.at("flood_sip").rules) CHECK_FALSE(r.id.find("carrier") != std::string::npos);
     for (const auto& r : f.t.chains.at("svc_sip").rules) CHECK_FALSE(r.id.find("carrier") != std::string::npos);
     // the database's rows are in the list sets, and the application servers in the exempt set
