@@ -47,6 +47,7 @@ std::optional<Bytes> read(const Pkt& p, Selector s) {
     case Selector::th_dport: return be_bytes(p.dport, 2);
     case Selector::th_sport: return std::nullopt;   // not part of the question
     case Selector::icmp_type:
+    case Selector::icmp_type_code:
     case Selector::icmpv6_type: return std::nullopt;
     case Selector::fib_daddr_type: return host_u32(rtn_local);   // a packet for this host
     }

@@ -32,6 +32,7 @@ SelInfo info(Selector s) {
     case Selector::ip6_saddr: return {SelInfo::payload, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, false};
     case Selector::th_dport: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, false};
     case Selector::th_sport: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, false};
+    case Selector::icmp_type_code: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, false};
     case Selector::icmp_type:
     case Selector::icmpv6_type: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, false};
     case Selector::fib_daddr_type: return {SelInfo::fib, NFT_FIB_RESULT_ADDRTYPE, 0, 4, true};

@@ -70,9 +70,9 @@ public:
     /// Identifies this network namespace until reboot (0 = unknown: never cache).
     virtual uint64_t netns_cookie() = 0;
 
-    /// NAT base chains of the ip, ip6 and inet tables of this namespace, at prerouting,
-    /// output or postrouting ("ip nat PREROUTING (prerouting)"), for a warning: an
-    /// untracked packet skips NAT. Reads chains only.
+    /// NAT base chains of the ip, ip6 and inet tables of this namespace, at any hook ("ip
+    /// nat PREROUTING (prerouting)"), for a warning: an untracked packet skips NAT. Reads
+    /// chains only.
     virtual std::vector<std::string> nat_chains() = 0;
 
     /// Send `plan` as one batch, guarded by `genid` (0 = unguarded). `desired` supplies the

@@ -328,8 +328,8 @@ std::vector<std::string> Netlink::nat_chains() {
                     return;
                 uint32_t f = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY);
                 uint32_t hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
-                if (std::string(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE)) != "nat" || hook == NF_INET_FORWARD ||
-                    hook == NF_INET_LOCAL_IN || (f != NFPROTO_IPV4 && f != NFPROTO_IPV6 && f != NFPROTO_INET))
+                if (std::string(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE)) != "nat" ||
+                    (f != NFPROTO_IPV4 && f != NFPROTO_IPV6 && f != NFPROTO_INET))
                     return;
                 const char* family = f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : "inet";
                 out.push_back(fmt::format("{} {} {} ({})", family, nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE),

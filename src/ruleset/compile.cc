@@ -95,13 +95,15 @@ Chain input_chain(const policy::Policy& p) {
     auto& r = c.rules;
     // The one rule an established packet (RTP above all) goes through.
     r.push_back(rule("established", {ct_any(ct_established | ct_related), accept()}));
-    // ICMP errors and neighbour discovery before the invalid drop: an error about an
-    // untracked datagram (SIP over UDP, antiflood) has no conntrack state, which nft calls
-    // invalid, and path MTU discovery needs it (ICMPv6 packet-too-big above all).
-    r.push_back(rule("icmp", {eq(Selector::meta_l4proto, {kIcmp}), in_set(Selector::icmp_type, names::icmp_ok), accept()}));
-    r.push_back(rule("icmpv6", {eq(Selector::meta_l4proto, {kIcmpv6}), in_set(Selector::icmpv6_type, names::icmpv6_ok), accept()}));
+    // Path MTU discovery before the invalid drop: an ICMP error about an untracked datagram
+    // (SIP over UDP, antiflood) has no conntrack state, which nft calls invalid. Only these
+    // two: other errors about flows conntrack does not know stay dropped.
+    r.push_back(rule("icmp-pmtu", {eq(Selector::meta_l4proto, {kIcmp}), eq(Selector::icmp_type_code, {3, 4}), accept()}));
+    r.push_back(rule("icmpv6-pmtu", {eq(Selector::meta_l4proto, {kIcmpv6}), eq(Selector::icmpv6_type, {2}), accept()}));
     r.push_back(rule("invalid", {ct_any(ct_invalid), CounterRef{names::drop_invalid}, drop()}));
     r.push_back(rule("loopback", {eq(Selector::meta_iif, host_u32(1)), accept()}));
+    r.push_back(rule("icmp", {eq(Selector::meta_l4proto, {kIcmp}), in_set(Selector::icmp_type, names::icmp_ok), accept()}));
+    r.push_back(rule("icmpv6", {eq(Selector::meta_l4proto, {kIcmpv6}), in_set(Selector::icmpv6_type, names::icmpv6_ok), accept()}));
     r.push_back(rule("echo", {eq(Selector::meta_l4proto, {kIcmp}), eq(Selector::icmp_type, {8}), echo, accept()}));
     r.push_back(rule("echov6", {eq(Selector::meta_l4proto, {kIcmpv6}), eq(Selector::icmpv6_type, {128}), echo, accept()}));
     r.push_back(rule("dispatch", {VmapLookup{{Selector::meta_l4proto, Selector::th_dport}, names::services}}));

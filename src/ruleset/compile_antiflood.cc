@@ -6,7 +6,8 @@
 // flood_<service>:
 //   iif lo / a destination that is not this host     accept (not ours to meter)
 //   notrack                                     (see udp_untracked)
-//   the service's exemptions (exempt, companies, carriers, companies.strict)
+//   the service's exemptions (exempt, companies, carriers; the companies.strict drop when
+//   untracked, else it waits for the service's chain, after `established`)
 //   update @flood_vX { src limit rate over R burst B packets } update @ban_vX { src }
 //         counter name drop_flood drop          over the rate: dropped, (re)banned
 //   src @ban_vX counter name drop_banned drop   banned: dropped silently
@@ -142,8 +143,10 @@ Chain flood_chain(const policy::Policy& p, const policy::Service& s) {
                           {Match{Match::eq, {Selector::meta_iif}, host_u32(1), {}}, Verdict{Verdict::accept, {}}}));
     r.push_back(make_rule(s.name + "/not-local", {Match{Match::neq, {Selector::fib_daddr_type}, host_u32(rtn_local), {}},
                                                   Verdict{Verdict::accept, {}}}));
-    if (udp_untracked(p, s)) r.push_back(make_rule(s.name + "/untracked", {Notrack{}}));
-    exempt_rules(p, s, r);
+    bool untracked = udp_untracked(p, s);
+    if (untracked) r.push_back(make_rule(s.name + "/untracked", {Notrack{}}));
+    // Tracked, companies.strict acts in the service's chain, after `established`.
+    exempt_rules(p, s, r, untracked);
     for (bool v6 : {false, true}) r.push_back(flood_rule(p, s, v6));
     for (bool v6 : {false, true}) r.push_back(banned_rule(p, s, v6));
     r.push_back(make_rule(s.name + "/cap", {Limit{a.service_rate, a.service_unit_s, a.service_burst, true},

@@ -44,7 +44,7 @@ bool carrier_service(const policy::Policy& p, const policy::Service& s) {
     return std::find(v.begin(), v.end(), s.name) != v.end();
 }
 
-void exempt_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out) {
+void exempt_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out, bool strict_drop) {
     Verdict accept{Verdict::accept, {}};
     per_family(out, s.name + "/exempt", names::exempt, {accept});
     if (p.companies) per_family(out, s.name + "/company", names::companies, {accept});
@@ -59,7 +59,7 @@ void exempt_rules(const policy::Policy& p, const policy::Service& s, std::vector
         }
     }
     // Strict: SIP only from customers and the platform; everyone else stops here.
-    if (companies_strict(p, s))
+    if (strict_drop && companies_strict(p, s))
         out.push_back(make_rule(s.name + "/not-company", {CounterRef{kDropNotCompany}, Verdict{Verdict::drop, {}}}));
 }
 

@@ -21,7 +21,9 @@ void per_family(std::vector<Rule>& out, const std::string& id, const std::string
 
 // Exemptions: application servers, antiflood-trusted, admin, company ranges.
 void exempt_objects(const policy::Policy& p, const Sources& src, Table& t);
-void exempt_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out);
+/// strict_drop false leaves out the companies.strict drop (a tracked flood chain: the
+/// service chain drops them after `established`, so answers to the host's requests pass).
+void exempt_rules(const policy::Policy& p, const policy::Service& s, std::vector<Rule>& out, bool strict_drop = true);
 /// A public service in antiflood.carrier_services: the carriers list skips its meter.
 bool carrier_service(const policy::Policy& p, const policy::Service& s);
 /// companies.strict and a public SIP service (name starting with "sip").

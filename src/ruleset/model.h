@@ -210,6 +210,7 @@ enum class Selector : uint8_t {
     th_dport,       // 2 bytes, transport header offset 2
     th_sport,       // 2 bytes, transport header offset 0
     icmp_type,      // 1 byte
+    icmp_type_code, // 2 bytes: type, code (nft merges `icmp type x icmp code y` into one load)
     icmpv6_type,    // 1 byte
     fib_daddr_type, // 4 bytes host order: route type of the destination (RTN_LOCAL = 2)
 };

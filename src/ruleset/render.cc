@@ -23,7 +23,8 @@ std::string selector(Selector s) {
     case Selector::ip6_saddr: return "ip6 saddr";
     case Selector::th_dport: return "th dport";
     case Selector::th_sport: return "th sport";
-    case Selector::icmp_type: return "icmp type";
+    case Selector::icmp_type:
+    case Selector::icmp_type_code: return "icmp type";
     case Selector::icmpv6_type: return "icmpv6 type";
     case Selector::fib_daddr_type: return "fib daddr type";
     }
@@ -58,6 +59,9 @@ std::string value(Selector s, const Bytes& b) {
     case Selector::th_dport:
     case Selector::th_sport: return format_key(KeyType::inet_service, b.data());
     case Selector::icmp_type: return format_key(KeyType::icmp_type, b.data());
+    case Selector::icmp_type_code:
+        return format_key(KeyType::icmp_type, b.data()) + " icmp code " +
+               (b.at(1) == 4 ? std::string("frag-needed") : std::to_string(b.at(1)));
     case Selector::icmpv6_type: return format_key(KeyType::icmpv6_type, b.data());
     case Selector::fib_daddr_type: return host_value(b) == rtn_local ? "local" : std::to_string(host_value(b));
     }

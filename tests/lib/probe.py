@@ -114,15 +114,15 @@ def unmap(addr):
     return addr[7:] if addr.startswith("::ffff:") else addr
 
 
-def connect_socket(kind, host, src):
+def connect_socket(kind, host, src, sport=0):
     s = socket.socket(family_of(host), kind)
-    if src:
-        s.bind((src, 0))
+    if src or sport:
+        s.bind((src or "", sport))
     return s
 
 
 def tcp(a):
-    s = connect_socket(socket.SOCK_STREAM, a.host, a.src)
+    s = connect_socket(socket.SOCK_STREAM, a.host, a.src, a.sport)
     s.settimeout(a.timeout)
     try:
         s.connect((a.host, a.port))
@@ -142,7 +142,7 @@ def tcp(a):
 
 
 def udp(a):
-    s = connect_socket(socket.SOCK_DGRAM, a.host, a.src)
+    s = connect_socket(socket.SOCK_DGRAM, a.host, a.src, a.sport)
     s.settimeout(a.timeout)
     try:
         s.sendto(a.payload.encode(), (a.host, a.port))
@@ -289,6 +289,7 @@ def main():
         p.add_argument("host")
         p.add_argument("port", type=int)
         p.add_argument("--src")
+        p.add_argument("--sport", type=int, default=0, help="source port (default: any)")
         p.add_argument("--timeout", type=float, default=1.5)
         if name == "udp":
             p.add_argument("--payload", default="ivozfw-probe")

@@ -85,4 +85,18 @@ for proto in udp tcp; do
     probe 0 $proto 203.0.113.5 "strict: company range"
 done
 [ "$(counter_packets "$fw" drop_not_company)" -ge 2 ] || fail "drop_not_company did not count"
+
+# strict and the host's own requests: an answer from a peer no list names (an outbound
+# carrier) to the trunks proxy's port passes as established, since GeoIP and strict keep
+# the metered UDP ports tracked; with antiflood.conntrack_udp false it is judged as new
+# traffic and the strict drop takes it before conntrack.
+listen_in "$cl" "$T/peer.log" 30 --udp 5060
+in_ns "$cl" ip route replace 192.0.2.0/24 dev vcl src 198.51.100.6   # the peer answers from there
+outbound() { in_ns "$fw" "$PY" "$LIB_DIR/probe.py" udp 198.51.100.6 5060 --src 192.0.2.1 --sport 7060 --timeout 1 >/dev/null; }
+outbound || fail "strict: the answer to the host's own datagram from port 7060 was dropped (tracked: established)"
+edit_policy "$T/untracked.json" --from "$T/strict.json" -e "p['antiflood']['conntrack_udp'] = False"
+expect_exit 0 ivz "$fw" apply -p "$T/untracked.json"
+outbound && fail "strict with conntrack_udp false: the answer from a non-company peer was accepted"
+grep -q "^udp 5060 192.0.2.1 " "$T/peer.log" || fail "the peer never saw the host's datagrams: $(cat "$T/peer.log")"
+log "strict: an answer to the host's own request from port 7060 passes tracked, is dropped untracked"
 pass

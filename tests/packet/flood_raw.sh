@@ -232,11 +232,12 @@ log "a. from the host's port 5060: $n/10 answered, conntrack entries of udp/5060
 [ "$n" = 10 ] || fail "the host's own OPTIONS from port 5060: $n/10 answered"
 [ "$sip4" = 0 ] || fail "the host's own SIP transaction left $sip4 conntrack entries of udp/5060 (untracked: none)"
 
-# --- a. ICMP errors about the host's untracked SIP datagrams get in ---------------------
+# --- a. path MTU errors about the host's untracked SIP datagrams get in -----------------
 # An error about a datagram conntrack never saw has no conntrack state (nft: invalid); path
-# MTU discovery needs it: IPv4 fragmentation needed, ICMPv6 packet too big, each quoting a
-# datagram from the host's port 5060 to the client. The probe after ivozfw's input chain
-# counts them only in that invalid state.
+# MTU discovery needs it: IPv4 fragmentation needed and ICMPv6 packet too big, each quoting
+# a datagram from the SIP server's socket (sipp on port 5060) to a client. The probe after
+# ivozfw's input chain counts them only in that invalid state, and the kernel must have
+# lowered the path MTU to the client.
 ctr inv0 drop_invalid
 probe err4_0 icmp_err4
 probe err6_0 icmp_err6
@@ -272,6 +273,11 @@ log "a. ICMP errors about untracked SIP datagrams: fragmentation needed $err4/1,
 [ "$err4" = 1 ] || fail "an ICMP fragmentation-needed (ct state invalid) about the host's SIP datagram was not accepted ($err4/1)"
 [ "$err6" = 1 ] || fail "an ICMPv6 packet-too-big (ct state invalid) about the host's SIP datagram was not accepted ($err6/1)"
 [ "$inv1" = "$inv0" ] || fail "drop_invalid counted the ICMP errors ($inv0 -> $inv1)"
+route4=$(in_ns "$fw" ip route get 192.0.2.20 from 198.51.100.1)
+route6=$(in_ns "$fw" ip -6 route get 2001:db8::30 from 2001:db8:0:1::1)
+log "a. after them: $(echo $route4) / $(echo $route6)"
+expect_contains "mtu 1400" "$route4" "path MTU to 192.0.2.20 after fragmentation needed"
+expect_contains "mtu 1280" "$route6" "path MTU to 2001:db8::30 after packet too big"
 
 # --- b. 20,000 IPv6 /64s under the per-source rate: the service cap -------------------------
 expect_exit 0 ivz "$fw" apply -p "$T/b.json"

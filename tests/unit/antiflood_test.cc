@@ -169,13 +169,19 @@ TEST_CASE("antiflood: metered UDP is untracked both ways, unless conntrack_udp")
 
     auto tracked = compiled(std::string(kPolicy).replace(std::string(kPolicy).find("\"max_tracked_sources\""), 0,
                                                          "\"conntrack_udp\": true, "));
-    // ICMP errors come before the invalid drop: one about an untracked datagram has no
-    // conntrack state (nft says invalid), and path MTU discovery needs it
+    // Path MTU errors come before the invalid drop: one about an untracked datagram has no
+    // conntrack state (nft says invalid); the other ICMP errors stay after it
     std::vector<std::string> input = ids(t.chains.at("input"));
     auto at = [&](const char* id) { return std::find(input.begin(), input.end(), id) - input.begin(); };
-    CHECK(at("icmp") < at("invalid"));
-    CHECK(at("icmpv6") < at("invalid"));
     CHECK(at("established") == 0);
+    CHECK(at("icmp-pmtu") < at("invalid"));
+    CHECK(at("icmpv6-pmtu") < at("invalid"));
+    CHECK(at("icmp") > at("invalid"));
+    CHECK(at("icmpv6") > at("invalid"));
+    CHECK(render_rule(rule(t, "input", "icmp-pmtu")) ==
+          "meta l4proto icmp icmp type destination-unreachable icmp code frag-needed accept comment \"ivozfw:icmp-pmtu\"");
+    CHECK(render_rule(rule(t, "input", "icmpv6-pmtu")) ==
+          "meta l4proto ipv6-icmp icmpv6 type packet-too-big accept comment \"ivozfw:icmpv6-pmtu\"");
     CHECK_FALSE(tracked.chains.count("output"));
     CHECK_FALSE(tracked.sets.count("untracked_udp"));
     for (const auto& r : tracked.chains.at("flood_sip").rules) CHECK(r.id != "sip/untracked");
@@ -206,17 +212,25 @@ TEST_CASE("antiflood: a service whose sources GeoIP or companies.strict filter s
     CHECK(g.sets.at("untracked_udp").elements[0].key == Key(be_bytes(5060, 2)));
     CHECK(gs.find("untracked both ways (a flood fills no conntrack entry): sip (udp 5060); tracked by conntrack: "
                   "sip-trunks (udp 7060) (GeoIP or companies.strict") != std::string::npos);
-    // companies.strict guards every public SIP service: nothing untracked, no output chain
+    // companies.strict guards every public SIP service: nothing untracked, no output chain,
+    // and the strict drop waits for the service chain, after `established`
     auto [c, cs] = with(R"("companies": {"source": "/x", "strict": true})");
     CHECK_FALSE(has_notrack(c, "flood_sip"));
     CHECK_FALSE(c.chains.count("output"));
     CHECK_FALSE(c.sets.count("untracked_udp"));
     CHECK(cs.find("untracked") == std::string::npos);
+    auto has_rule = [](const Table& t, const char* chain, const char* id) {
+        const auto& r = t.chains.at(chain).rules;
+        return std::any_of(r.begin(), r.end(), [&](const Rule& x) { return x.id == id; });
+    };
+    CHECK_FALSE(has_rule(c, "flood_sip", "sip/not-company"));
+    CHECK(has_rule(c, "svc_sip", "sip/not-company"));
     // conntrack_udp: false untracks them all anyway; true tracks them all
     auto [f, fs] = with(R"("companies": {"source": "/x", "strict": true})", "\"conntrack_udp\": false, ");
     CHECK(has_notrack(f, "flood_sip"));
     CHECK(has_notrack(f, "flood_sip-trunks"));
     CHECK(f.sets.at("untracked_udp").elements.size() == 2);
+    CHECK(has_rule(f, "flood_sip", "sip/not-company"));   // untracked: dropped before conntrack
     CHECK(fs == "metered UDP ports: untracked both ways (a flood fills no conntrack entry): sip (udp 5060), "
                 "sip-trunks (udp 7060)");
     auto [t, ts] = with(R"("icmp": {"echo_rate": 5})", "\"conntrack_udp\": true, ");
