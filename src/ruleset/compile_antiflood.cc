@@ -20,7 +20,7 @@
 // either, whatever its source port: a flood from many ports cannot fill the conntrack table,
 // and the input chain decides every datagram by port and source, never by conntrack state.
 // Base chain `output` (raw priority) untracks the host's datagrams from those ports. Which
-// services are untracked: ruleset/antiflood.h, udp_untracked.
+// services are untracked: udp_untracked (ruleset/features.h).
 
 // In the input chain of every listed service, after the exemptions (new flows):
 //   src @ban_vX counter name drop_banned drop   (TCP; UDP never gets this far)
@@ -200,7 +200,7 @@ void antiflood_chains(const policy::Policy& p, Table& t) {
     m.name = names::flood_udp;
     m.key = {KeyType::inet_service};
     m.verdict_map = true;
-    Set untracked;   // the same ports, for the host's replies
+    Set untracked;   // the untracked services' ports, for the host's datagrams from them
     untracked.name = names::untracked_udp;
     untracked.key = {KeyType::inet_service};
     untracked.comment = "metered UDP ports conntrack skips (antiflood.conntrack_udp)";
