@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -19,10 +20,18 @@ using namespace ivozfw::ruleset;
 
 /// The elements of an add/delete: owned, or, for a set created whole, borrowed from the
 /// desired table the plan was made from, so a big set is not held twice. A plan that
-/// borrows must not outlive that table; Plan::own() copies what is borrowed.
+/// borrows must not outlive that table; Plan::own() copies what is borrowed. A copy owns
+/// its elements (only a move keeps the borrow), so no copy of a plan can dangle.
 class Elements {
 public:
     Elements() = default;
+    Elements(const Elements& o) : own_(o.get()) {}
+    Elements& operator=(const Elements& o) {
+        if (this != &o) own_ = o.get(), borrowed_ = nullptr;
+        return *this;
+    }
+    Elements(Elements&&) = default;
+    Elements& operator=(Elements&&) = default;
     Elements(std::vector<Element> v) : own_(std::move(v)) {}
     Elements(std::initializer_list<Element> l) : own_(l) {}
     static Elements borrow(const std::vector<Element>& v) {
@@ -63,6 +72,8 @@ struct Op {
     uint64_t before_handle = 0;
     std::string why;                  // "hand edit", "definition changed" ...
 };
+// A growing vector of ops must move them: a copy would copy every borrowed element.
+static_assert(std::is_nothrow_move_constructible_v<Op>);
 
 /// What part of the table a caller owns. Default: everything. A GeoIP refresh or a company
 /// sync names its sets and nothing else is even looked at.

@@ -80,6 +80,13 @@ TEST_CASE("a set created whole borrows the desired elements; own() copies them")
     auto q = plan::plan(u, std::nullopt);
     CHECK_FALSE(q.ops.at(4).elements.borrowed());
     CHECK(std::is_sorted(q.ops.at(4).elements.begin(), q.ops.at(4).elements.end()));
+    // a copy owns its elements: it cannot dangle when the table goes
+    auto copy = p;
+    CHECK_FALSE(copy.ops.at(4).elements.borrowed());
+    CHECK(copy.ops.at(4).elements.get() == d.sets.begin()->second.elements);
+    CHECK(p.ops.at(4).elements.borrowed());   // the original still borrows
+    auto moved = std::move(copy);
+    CHECK_FALSE(moved.ops.at(4).elements.borrowed());
     // own(): the plan outlives the table
     p.own();
     CHECK_FALSE(p.ops.at(4).elements.borrowed());
