@@ -107,6 +107,15 @@ Set dynamic_set(const std::string& base, bool v6, uint32_t size, bool timeout, u
 Match l4(uint8_t proto) { return Match{Match::eq, {Selector::meta_l4proto}, {proto}, {}}; }
 Verdict drop() { return {Verdict::drop, {}}; }
 
+// "udp 5060, 13000-19000" (for check); "" for no ports.
+std::string port_list(const char* proto, const std::vector<policy::PortRange>& v) {
+    std::string out;
+    for (const auto& r : v)
+        out += (out.empty() ? std::string(proto) + " " : ", ") +
+               (r.lo == r.hi ? fmt::format("{}", r.lo) : fmt::format("{}-{}", r.lo, r.hi));
+    return out;
+}
+
 // Metered UDP ports of a listed service: all its UDP ports but media-wide ranges.
 std::vector<policy::PortRange> metered_udp_ports(const policy::Policy& p, const policy::Service& s) {
     std::vector<policy::PortRange> v;
@@ -292,10 +301,7 @@ std::string udp_conntrack_summary(const policy::Policy& p) {
     for (const auto& s : p.services) {
         auto ports = metered_udp_ports(p, s);
         if (ports.empty()) continue;
-        std::string list;
-        for (const auto& r : ports)
-            list += (list.empty() ? "" : ", ") + (r.lo == r.hi ? fmt::format("{}", r.lo) : fmt::format("{}-{}", r.lo, r.hi));
-        (udp_untracked(p, s) ? untracked : tracked).push_back(fmt::format("{} (udp {})", s.name, list));
+        (udp_untracked(p, s) ? untracked : tracked).push_back(fmt::format("{} ({})", s.name, port_list("udp", ports)));
     }
     if (untracked.empty() && tracked.empty()) return {};
     const auto& given = p.antiflood->conntrack_udp;
@@ -314,17 +320,10 @@ std::string udp_conntrack_summary(const policy::Policy& p) {
 
 std::string antiflood_summary(const policy::Policy& p) {
     if (!p.antiflood) return {};
-    auto ports = [](const char* proto, const std::vector<policy::PortRange>& v) {
-        std::string out;
-        for (const auto& r : v)
-            out += (out.empty() ? std::string(proto) + " " : ", ") +
-                   (r.lo == r.hi ? fmt::format("{}", r.lo) : fmt::format("{}-{}", r.lo, r.hi));
-        return out;
-    };
     std::string out;
     for (const auto& s : p.services) {
         if (!listed(p, s)) continue;
-        std::string u = ports("udp", s.udp), t = ports("tcp", s.tcp);
+        std::string u = port_list("udp", s.udp), t = port_list("tcp", s.tcp);
         out += fmt::format("{}{} ({}{}{})", out.empty() ? "" : ", ", s.name, u, u.empty() || t.empty() ? "" : ", ", t);
     }
     if (out.empty()) out = "nothing";
