@@ -9,6 +9,8 @@ PACKAGES=(
   libnftnl-dev libmnl-dev libmaxminddb-dev nlohmann-json3-dev catch2 libcli11-dev libfmt-dev
   libmariadb-dev mariadb-server libhiredis-dev redis-server redis-sentinel
   nftables iproute2 jq python3 python3-jsonschema procps time python3-maxminddb libmaxmind-db-writer-perl libmaxmind-db-reader-perl sip-tester bc systemd
+  # tests/kernel/memcheck.sh: the netlink path under memcheck
+  valgrind
   # tests/fuzz/run.sh: clang with libFuzzer, ASan and UBSan (only recommended by clang-14)
   clang libclang-rt-14-dev
   # tests/package/deb.sh: build and lint the Debian package

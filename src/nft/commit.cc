@@ -25,6 +25,8 @@ using plan::Op;
 namespace {
 
 constexpr size_t kBatchPage = 2 * 1024 * 1024;  // as nft: BATCH_PAGE_SIZE
+// A page's overrun: the largest message, which may start anywhere below kBatchPage.
+const size_t kMaxMsg = UINT16_MAX + getpagesize();
 constexpr size_t kElemBudget = 60000;           // element list nest must stay < 64 KiB
 
 uint32_t hook_number(const std::string& h) {
@@ -60,7 +62,7 @@ std::string rule_label(const Rule& r) {
 class Batch {
 public:
     Batch(Socket& s, const plan::Plan& p, const Table& d) : s_(s), plan_(p), desired_(d) {
-        b_.reset(nftnl_batch_alloc(kBatchPage, UINT16_MAX + getpagesize()));
+        b_.reset(nftnl_batch_alloc(kBatchPage, kMaxMsg));
         if (!b_) throw std::bad_alloc();
     }
     void build(uint32_t genid, bool check_only);
@@ -71,8 +73,19 @@ private:
         uint32_t seq = s_.next_seq();
         info_[seq] = std::move(info);
         ++stats_.messages;
-        return nftnl_nlmsg_build_hdr(static_cast<char*>(nftnl_batch_buffer(b_.get())), type,
-                                     NFPROTO_INET, flags | NLM_F_ACK, seq);
+        return nftnl_nlmsg_build_hdr(at(), type, NFPROTO_INET, flags | NLM_F_ACK, seq);
+    }
+    /// Where the next message goes, its bytes zeroed: libmnl 1.0.4 does not write attribute
+    /// padding, and libnftnl's pages come from malloc, so stale heap bytes went to the kernel
+    /// (valgrind). Zeroed ahead by the largest message a page takes, once per byte.
+    char* at() {
+        auto* p = static_cast<char*>(nftnl_batch_buffer(b_.get()));
+        if (p < zeroed_from_ || p > zeroed_to_) zeroed_from_ = zeroed_to_ = p;  // a new page
+        if (p + kMaxMsg > zeroed_to_) {
+            std::memset(zeroed_to_, 0, p + kMaxMsg - zeroed_to_);
+            zeroed_to_ = p + kMaxMsg;
+        }
+        return p;
     }
     void next() {
         if (nftnl_batch_update(b_.get()) < 0) throw std::bad_alloc();
@@ -100,6 +113,8 @@ private:
     const plan::Plan& plan_;
     const Table& desired_;
     BatchPtr b_;
+    char* zeroed_from_ = nullptr;  // [zeroed_from_, zeroed_to_): zeroed bytes of this page
+    char* zeroed_to_ = nullptr;
     std::map<uint32_t, MsgInfo> info_;
     uint32_t begin_seq_ = 0;
     uint32_t set_id_ = 0;
@@ -108,12 +123,12 @@ private:
 
 void Batch::build(uint32_t genid, bool check_only) {
     begin_seq_ = s_.next_seq();
-    nlmsghdr* begin = nftnl_batch_begin(static_cast<char*>(nftnl_batch_buffer(b_.get())), begin_seq_);
+    nlmsghdr* begin = nftnl_batch_begin(at(), begin_seq_);
     if (genid) mnl_attr_put_u32(begin, NFNL_BATCH_GENID, htonl(genid));
     next();
     for (const auto& o : plan_.ops) op(o);
     if (!check_only) {  // no END: the kernel validates everything, then aborts
-        nftnl_batch_end(static_cast<char*>(nftnl_batch_buffer(b_.get())), s_.next_seq());
+        nftnl_batch_end(at(), s_.next_seq());
         next();
     }
 }
