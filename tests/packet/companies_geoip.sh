@@ -3,7 +3,8 @@
 # Real packets: a company range inside a GeoIP-denied country reaches SIP (and is not
 # rate-limited by anti-flood) while its neighbours outside the range are dropped; once a
 # sync removes the range, the same source is treated like anyone else. Strict mode: SIP
-# only from company ranges.
+# only from company ranges. Mixed conntrack: GeoIP on the trunks only keeps 7060 tracked
+# and leaves 5060 untracked, each checked with packets and the conntrack table.
 . "$(dirname "$0")/../lib/lib.sh"
 
 new_ns fw fw
@@ -99,4 +100,32 @@ expect_exit 0 ivz "$fw" apply -p "$T/untracked.json"
 outbound && fail "strict with conntrack_udp false: the answer from a non-company peer was accepted"
 grep -q "^udp 5060 192.0.2.1 " "$T/peer.log" || fail "the peer never saw the host's datagrams: $(cat "$T/peer.log")"
 log "strict: an answer to the host's own request from port 7060 passes tracked, is dropped untracked"
+
+# Mixed: GeoIP on the trunks only. sip (5060) is untracked and judged by port and source,
+# sip-trunks (7060) stays tracked, so a CN peer's answer to the trunks proxy passes as
+# established while new CN traffic to 7060 is dropped; a CN source reaches 5060 and leaves
+# no conntrack entry there, the trunks flow leaves one.
+edit_policy "$T/mixed.json" --from "$T/p.json" -e "p['geoip']['services'] = ['sip-trunks']"
+expect_exit 0 ivz "$fw" check -p "$T/mixed.json"
+expect_match "untracked both ways.*sip \(udp 5060\)" "$OUT" "check, GeoIP on the trunks only"
+expect_contains "sip-trunks" "$OUT" "check, GeoIP on the trunks only"
+expect_exit 0 ivz "$fw" apply -p "$T/mixed.json"
+listen_in "$cl" "$T/cnpeer.log" 30 --udp 5060
+in_ns "$cl" ip route replace 192.0.2.0/24 dev vcl src 203.0.113.50   # the peer answers as CN
+in_ns "$fw" "$PY" "$LIB_DIR/probe.py" udp 203.0.113.50 5060 --src 192.0.2.1 --sport 7060 --timeout 1 >/dev/null ||
+    fail "mixed: the CN peer's answer to the host's datagram from 7060 was dropped (tracked: established)"
+listen_in "$fw" "$T/mixed.log" 30 --udp 7060    # 5060: the listener from the start
+to_fw() { in_ns "$cl" "$PY" "$LIB_DIR/probe.py" udp 192.0.2.1 "$1" --src "$2" --timeout 1 >/dev/null; }
+to_fw 7060 198.51.100.5 || fail "mixed: an ES source to sip-trunks was dropped"
+to_fw 7060 203.0.113.50 && fail "mixed: a CN source's new datagram to sip-trunks (GeoIP) was accepted"
+to_fw 5060 203.0.113.50 || fail "mixed: a CN source to sip (no GeoIP there) was dropped"
+grep -q "^udp 5060 192.0.2.1 " "$T/cnpeer.log" || fail "the CN peer never saw the host's datagram: $(cat "$T/cnpeer.log")"
+# ct_of ERE : conntrack entries of the firewall namespace whose original direction matches
+ct_of() { in_ns "$fw" grep -c -E "^ipv4 +[0-9]+ udp +17 +[0-9]+ $1 " /proc/net/nf_conntrack; }
+in_ns "$fw" test -r /proc/net/nf_conntrack || fail "no /proc/net/nf_conntrack in the firewall namespace"
+[ "$(ct_of 'src=203\.0\.113\.50 dst=192\.0\.2\.1 sport=[0-9]+ dport=5060')" = 0 ] ||
+    fail "mixed: a conntrack entry for CN -> udp/5060 (untracked): $(in_ns "$fw" cat /proc/net/nf_conntrack)"
+[ "$(ct_of 'src=192\.0\.2\.1 dst=203\.0\.113\.50 sport=7060 dport=5060')" = 1 ] ||
+    fail "mixed: no conntrack entry for the trunks flow (tracked): $(in_ns "$fw" cat /proc/net/nf_conntrack)"
+log "mixed: CN to 5060 accepted untracked, to 7060 dropped, CN answer to 7060 accepted as established"
 pass
