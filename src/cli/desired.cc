@@ -103,6 +103,8 @@ void load_platform(const Options& o, Desired& d, OnSourceError on_error, Needs n
         d.sources.companies = d.companies->all();
     }
     for (const auto& w : d.platform->warnings) warn(d, w);
+    if (needs.notes)
+        for (const auto& n : d.platform->notes) std::cerr << "note: " << n << "\n";
     if (needs.platform_lists)
         for (const char* l : {platform::kApplicationServers, platform::kCarriers})
             merge(d.policy.lists[l], platform::addresses(d.platform->list(l)));
@@ -235,7 +237,7 @@ void record_sources(const Options& o, Desired& d) {
                                {{"time", now_iso()}, {"source", d.platform->source},
                                 {"application_servers", rows(d.platform->application_servers)},
                                 {"carriers", rows(d.platform->carriers)}, {"skipped", d.platform->bad_rows},
-                                {"warnings", d.platform->warnings}});
+                                {"warnings", d.platform->warnings}, {"notes", d.platform->notes}});
         }
     } catch (const std::exception& e) {
         warn(d, std::string("the source rows were not recorded for status: ") + e.what());

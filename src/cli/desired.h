@@ -46,6 +46,9 @@ struct Needs {
     /// When the GeoIP database file is the one the sets were loaded from, take the sets as
     /// the kernel has them and do not walk it (status). Desired::geoip_as_loaded says so.
     bool geoip_if_changed = false;
+    /// Print the sources' notes (what a fine row could not give, e.g. a carrier named by
+    /// host name). `platform sync`, run every minute by its timer, leaves them to the rest.
+    bool notes = true;
 };
 
 policy::Policy load_policy(const Options& o);

@@ -72,6 +72,7 @@ struct Status {
     std::string platform_source;
     size_t application_servers = 0, carriers = 0, platform_skipped = 0;
     std::vector<std::string> bad_rows;   // named by table and id
+    std::vector<std::string> notes;      // platform rows fine but not loaded (host names)
     std::string confirm;     // "" none; "armed until ...", "ORPHANED ...", "rollback FAILED ..."
     bool confirm_problem = false;
     std::vector<std::string> warnings;
@@ -125,6 +126,7 @@ Status collect(const Options& o) {
     // (`ivozfw diff` compares them in full).
     Needs needs;
     needs.geoip_if_changed = true;
+    needs.notes = false;   // its report lists the notes of the last apply or sync
     auto d = build_desired(o, OnSourceError::keep_live, needs);
     s.table = d.table.name;
     s.warnings = d.warnings;
@@ -202,6 +204,8 @@ Status collect(const Options& o) {
         s.platform_skipped = j->value("skipped", size_t{0});
         for (const auto& w : j->value("warnings", nlohmann::json::array()))
             if (w.is_string() && w.get<std::string>().ends_with("row skipped")) s.bad_rows.push_back(w);
+        for (const auto& n : j->value("notes", nlohmann::json::array()))
+            if (n.is_string()) s.notes.push_back(n);
     }
     return s;
 }
@@ -260,6 +264,11 @@ std::string text(const Status& s) {
         for (size_t i = 0; i < s.bad_rows.size() && i < 10; ++i) line("  " + s.bad_rows[i]);
         if (s.bad_rows.size() > 10) line(fmt::format("  ... and {} more", s.bad_rows.size() - 10));
     }
+    if (!s.notes.empty()) {
+        line(fmt::format("platform rows not loaded: {}", s.notes.size()));
+        for (size_t i = 0; i < s.notes.size() && i < 10; ++i) line("  " + s.notes[i]);
+        if (s.notes.size() > 10) line(fmt::format("  ... and {} more", s.notes.size() - 10));
+    }
     return out;
 }
 
@@ -283,7 +292,7 @@ nlohmann::json json(const Status& s) {
             {"platform", {{"source", s.platform_source}, {"last_sync", opt_time(s.platform_sync)},
                           {"application_servers", s.application_servers}, {"carriers", s.carriers},
                           {"skipped", s.platform_skipped}}},
-            {"bad_rows", s.bad_rows},
+            {"bad_rows", s.bad_rows}, {"platform_notes", s.notes},
             {"warnings", s.warnings}, {"confirm", s.confirm}, {"exit", exit_code(s)}};
 }
 

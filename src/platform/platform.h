@@ -2,7 +2,8 @@
 // The IvozProvider database as the source of every address list the platform keeps:
 //   company ranges       kam_users_address (Companies.ipFilter = 1) + kam_trusted (wholesale)
 //   application_servers  ApplicationServers.ip + ProxyUsers.ip + ProxyTrunks.ip
-//   carriers             kam_trunks_address (ip_addr + mask)
+//   carriers             kam_trunks_address (ip_addr + mask, DDI providers) + CarrierServers
+//                        (ip, sipProxy, hostname: the outbound carriers)
 // read in one consistent snapshot. Each address remembers the row it came from, so explain
 // and status can say "application server 3 (asterisk-1)".
 #pragma once
@@ -36,6 +37,9 @@ struct Loaded {
     companies::Loaded companies;    // its warnings are the company rows'
     std::vector<Row> application_servers, carriers;
     std::vector<std::string> warnings;   // bad rows of the other tables
+    /// What was not loaded although the row is fine (a carrier server named by host name):
+    /// said, but no warning (the exit status stays 0).
+    std::vector<std::string> notes;
     size_t bad_rows = 0;                 // rows skipped in those tables (companies: its own count)
 
     const std::vector<Row>& list(const std::string& name) const;

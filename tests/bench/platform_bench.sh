@@ -34,7 +34,7 @@ log "loaded $N companies x $PER ranges, $AS application servers, $CARRIERS carri
 # An empty twin: same tables, no rows, readable by the same user.
 {
     echo "CREATE DATABASE ivozprovider_empty;"
-    for tb in Companies kam_users_address kam_trusted ApplicationServers ProxyUsers ProxyTrunks kam_trunks_address; do
+    for tb in Companies kam_users_address kam_trusted ApplicationServers ProxyUsers ProxyTrunks kam_trunks_address CarrierServers; do
         echo "CREATE TABLE ivozprovider_empty.$tb LIKE ivozprovider.$tb;"
     done
     echo "GRANT SELECT ON ivozprovider_empty.* TO ivozfw@localhost;"
@@ -118,6 +118,7 @@ SELECT id, ip, name FROM ApplicationServers ORDER BY id;
 SELECT id, ip FROM ProxyUsers ORDER BY id;
 SELECT id, ip FROM ProxyTrunks ORDER BY id;
 SELECT id, ip_addr, mask, grp FROM kam_trunks_address ORDER BY id;
+SELECT id, ip, hostname, sipProxy, carrierId FROM CarrierServers ORDER BY id;
 COMMIT;
 SQL
 t=$(now_ms)

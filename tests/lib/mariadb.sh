@@ -17,6 +17,7 @@
 #   db_appserver ID IP NAME                       ApplicationServers
 #   db_proxy users|trunks ID IP [NAME]            ProxyUsers / ProxyTrunks
 #   db_carrier ID IP [MASK]                       kam_trunks_address (grp 1)
+#   db_carrier_server ID IP HOSTNAME SIPPROXY     CarrierServers (carrier 1)
 #   db_bulk_companies FIRST N PER BASE            N companies x PER /30 ranges (one statement each)
 #   db_bulk_appservers FIRST N BASE, db_bulk_carriers FIRST N BASE   N single addresses
 
@@ -144,6 +145,26 @@ CREATE TABLE `kam_trunks_address` (
   PRIMARY KEY (`id`),
   UNIQUE KEY `UNIQ_873EF06250736B8` (`ddiProviderAddressId`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE `CarrierServers` (
+  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `ip` varchar(50) DEFAULT NULL,
+  `hostname` varchar(64) DEFAULT NULL,
+  `port` smallint(5) unsigned DEFAULT NULL,
+  `uriScheme` smallint(5) unsigned DEFAULT NULL,
+  `transport` smallint(5) unsigned DEFAULT NULL,
+  `sendPAI` tinyint(1) unsigned DEFAULT 0,
+  `sendRPID` tinyint(1) unsigned DEFAULT 0,
+  `authNeeded` varchar(255) NOT NULL DEFAULT "no",
+  `authUser` varchar(64) DEFAULT NULL,
+  `authPassword` varchar(64) DEFAULT NULL,
+  `sipProxy` varchar(128) DEFAULT NULL,
+  `outboundProxy` varchar(128) DEFAULT NULL,
+  `fromUser` varchar(64) DEFAULT NULL,
+  `fromDomain` varchar(190) DEFAULT NULL,
+  `carrierId` int(10) unsigned DEFAULT NULL,
+  `brandId` int(10) unsigned DEFAULT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
 CREATE USER ivozfw@localhost IDENTIFIED BY "ivozfw-test-pw";
 GRANT SELECT ON ivozprovider.* TO ivozfw@localhost;
 '
@@ -213,6 +234,13 @@ db_proxy() {
 db_carrier() {
     db_sql "INSERT INTO kam_trunks_address (id, grp, ip_addr, mask, ddiProviderAddressId)
             VALUES ($1, 1, $(_q "$2"), ${3:-32}, $1)"
+}
+
+# db_carrier_server ID IP HOSTNAME SIPPROXY : a CarrierServers row (an outbound carrier's
+# server, carrier 1); NULL for an empty column.
+db_carrier_server() {
+    db_sql "INSERT INTO CarrierServers (id, ip, hostname, sipProxy, carrierId, brandId)
+            VALUES ($1, $(_q "$2"), $(_q "$3"), $(_q "$4"), 1, 1)"
 }
 
 # db_bulk_companies FIRST N PER BASE : companies FIRST..FIRST+N-1 (named bulkID), each with

@@ -8,7 +8,8 @@
 #     flooding udp/7060: every OPTIONS answered;
 #   - a random source flooding udp/7060 at the same rate: cut to about the burst;
 #   - the same carrier flooding udp/5060 (sip, not a carrier service): cut as well;
-#   - a carrier address added to the database while running: exempt after `platform sync`;
+#   - an outbound carrier added to the database while running (a CarrierServers row whose
+#     sipProxy is 203.0.113.46:5060): exempt after `platform sync`;
 #   - GeoIP denying their country: the application server still passes, the carrier does not.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$LIB_DIR/mariadb.sh"
@@ -75,12 +76,13 @@ printf '%s' "$OUT" | jq -e '.bans | map(select(.address == "203.0.113.44")) | le
 printf '%s' "$OUT" | jq -e '.bans | map(select(.address == "203.0.113.20")) | length == 0' >/dev/null ||
     fail "the application server was banned: $OUT"
 
-# A carrier added to the database: metered on 7060 before the sync, exempt after it.
+# An outbound carrier added to the database (CarrierServers: the trunks proxy sends to its
+# sipProxy, and its answers come from there): metered on 7060 before the sync, exempt after.
 n=$(sip_uac "$ca" 203.0.113.46 198.51.100.1 $FLOOD_RATE 200 7060)
 [ "$n" -le $((BURST + RATE + 5)) ] || fail "203.0.113.46 (not yet a carrier) got $n/200 through udp/7060"
 wait_until $((BAN + 5)) sh -c "! ip netns exec $fw nft list set inet ivozfw ban_v4 | grep -q '203\.0\.113\.46'" ||
     fail "203.0.113.46 still banned $((BAN + 5)) s later"
-db_carrier 17 203.0.113.46
+db_carrier_server 1 NULL NULL 203.0.113.46:5060
 expect_exit 0 ivz "$fw" platform sync -p "$T/p.json"
 log "platform sync: $OUT"
 has carriers_v4 203.0.113.46 || fail "platform sync did not load carrier 203.0.113.46"
