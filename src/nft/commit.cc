@@ -80,10 +80,11 @@ private:
     /// (valgrind). Zeroed ahead by the largest message a page takes, once per byte.
     char* at() {
         auto* p = static_cast<char*>(nftnl_batch_buffer(b_.get()));
-        if (p < zeroed_from_ || p > zeroed_to_) zeroed_from_ = zeroed_to_ = p;  // a new page
-        if (p + kMaxMsg > zeroed_to_) {
-            std::memset(zeroed_to_, 0, p + kMaxMsg - zeroed_to_);
-            zeroed_to_ = p + kMaxMsg;
+        auto u = reinterpret_cast<uintptr_t>(p);   // compared as numbers: pages are separate blocks
+        if (u < zeroed_from_ || u > zeroed_to_) zeroed_from_ = zeroed_to_ = u;  // a new page
+        if (u + kMaxMsg > zeroed_to_) {
+            std::memset(reinterpret_cast<char*>(zeroed_to_), 0, u + kMaxMsg - zeroed_to_);
+            zeroed_to_ = u + kMaxMsg;
         }
         return p;
     }
@@ -113,8 +114,8 @@ private:
     const plan::Plan& plan_;
     const Table& desired_;
     BatchPtr b_;
-    char* zeroed_from_ = nullptr;  // [zeroed_from_, zeroed_to_): zeroed bytes of this page
-    char* zeroed_to_ = nullptr;
+    uintptr_t zeroed_from_ = 0;  // [zeroed_from_, zeroed_to_): zeroed bytes of this page
+    uintptr_t zeroed_to_ = 0;
     std::map<uint32_t, MsgInfo> info_;
     uint32_t begin_seq_ = 0;
     uint32_t set_id_ = 0;

@@ -118,10 +118,10 @@ int element(bool add, const std::string& table, const std::string& set, const st
         int len = static_cast<int>(n);
         for (auto* m = reinterpret_cast<const nlmsghdr*>(s.rxbuf.data()); mnl_nlmsg_ok(m, len);
              m = mnl_nlmsg_next(m, &len)) {
-            if (m->nlmsg_type != NLMSG_ERROR || m->nlmsg_seq != seq) continue;
+            if (m->nlmsg_type != NLMSG_ERROR) continue;
             int err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error;
-            if (err) throw std::runtime_error(set + " " + addr + ": " + strerror(-err));
-            return 0;
+            if (err) throw std::runtime_error(set + " " + addr + ": " + strerror(-err));   // any message
+            if (m->nlmsg_seq == seq) return 0;
         }
     }
 }
