@@ -43,7 +43,8 @@ std::string read_line(const Desired& d, bool lists, double ms) {
 
 int sync_sources(const Options& o, bool lists) {
     auto t0 = std::chrono::steady_clock::now();
-    auto d = build_desired(o, OnSourceError::fail, Needs{false, true, lists, false, false});
+    auto d = build_desired(o, OnSourceError::fail,
+                           Needs{.geoip = false, .companies = true, .platform_lists = lists, .notes = false});
     if (!d.policy.companies) throw std::runtime_error(o.policy + ": the policy has no companies or platform section");
     if (lists && !d.policy.platform) throw std::runtime_error(o.policy + ": the policy has no platform section");
     fmt::print("{}\n", read_line(d, lists, ms_since(t0)));

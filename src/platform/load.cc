@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 
@@ -25,8 +25,7 @@ constexpr const char* kApplicationServerRows = "SELECT id, ip, name FROM Applica
 constexpr const char* kUsersProxyRows = "SELECT id, ip FROM ProxyUsers ORDER BY id";
 constexpr const char* kTrunksProxyRows = "SELECT id, ip FROM ProxyTrunks ORDER BY id";
 constexpr const char* kCarrierRows = "SELECT id, ip_addr, mask, grp FROM kam_trunks_address ORDER BY id";
-constexpr const char* kCarrierServerRows =
-    "SELECT id, ip, hostname, sipProxy, carrierId FROM CarrierServers ORDER BY id";
+constexpr const char* kCarrierServerRows = "SELECT id, ip, hostname, carrierId FROM CarrierServers ORDER BY id";
 
 std::string text(const char* s) { return s ? s : ""; }
 
@@ -44,14 +43,15 @@ uint64_t to_id(const char* s) {
     return v;
 }
 
-// CarrierServers.sipProxy is "host[:port]", "[v6]:port" for IPv6: the host part.
-std::string proxy_host(const std::string& s) {
-    if (s.starts_with('[')) {
-        auto e = s.find(']');
-        return e == std::string::npos ? s : s.substr(1, e - 1);
+// A DNS name as a host name may be written: letters, digits, '-' and '.', one letter at least.
+bool host_name(const std::string& s) {
+    if (s.empty() || s.size() > 253 || s.front() == '-' || s.front() == '.') return false;
+    bool letter = false;
+    for (char c : s) {
+        if (std::isalpha(static_cast<unsigned char>(c))) letter = true;
+        else if (!std::isdigit(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
     }
-    auto c = s.find(':');
-    return c != std::string::npos && s.find(':', c + 1) == std::string::npos ? s.substr(0, c) : s;
+    return letter;
 }
 
 std::string named(const std::string& name) {
@@ -141,37 +141,28 @@ struct Reader {
         db.select("CarrierServers", kCarrierServerRows, [&](char** row) { carrier_server(row); });
     }
 
-    // An outbound carrier: the trunks proxy sends to sipProxy when set, else to ip or
-    // hostname, and the answers come back from there. Every IP address among them is a
-    // carrier address; a host name is not resolved (what DNS says at apply time is neither
-    // what Kamailio will use nor safe to exempt), which a note says.
+    // An outbound carrier: the trunks proxy (Kamailio's lcr, fed from this table) sends to
+    // `ip`, the outbound proxy's address, when there is one, else to `hostname`, the host of
+    // sipProxy; the answers come back from there. A host name is not resolved (what DNS
+    // says at apply time is neither what Kamailio will use nor safe to exempt): a note says
+    // that its answers are metered.
     void carrier_server(char** row) {
-        std::string of = row[4] ? fmt::format(" (carrier {})", row[4]) : "";
+        std::string of = row[3] ? fmt::format(" (carrier {})", row[3]) : "";
         std::string where = fmt::format("CarrierServers.id={}{}", text(row[0]), of);
-        std::string ip = trimmed(row[1]);
-        if (!ip.empty() && !net::parse_address(ip))
-            return skip(l.warnings, where, input::quote_short(ip) + " (ip) is not an IP address");
-        std::vector<net::Address> seen;
-        bool any = false;
-        for (const auto& [column, value] : {std::pair<const char*, std::string>{"ip", ip},
-                                            {"sipProxy", proxy_host(trimmed(row[3]))},
-                                            {"hostname", trimmed(row[2])}}) {
-            if (value.empty()) continue;
-            any = true;
-            auto a = net::parse_address(value);
-            if (!a) {
-                l.notes.push_back(fmt::format(
-                    "{}: {} ({}) is a host name, not loaded: its answers to the trunks proxy are metered "
-                    "unless lists.carriers holds its addresses",
-                    where, input::quote_short(value), column));
-                continue;
-            }
-            if (std::find(seen.begin(), seen.end(), *a) != seen.end()) continue;
-            seen.push_back(*a);
-            l.carriers.push_back(Row{net::Prefix{*a, net::bits(a->family)},
-                                     fmt::format("carrier server {}{}", text(row[0]), of)});
+        std::string ip = trimmed(row[1]), host = trimmed(row[2]);
+        std::string to = ip.empty() ? host : ip;
+        if (to.empty()) return skip(l.warnings, where, "no address (ip and hostname empty or NULL)");
+        if (auto a = net::parse_address(to)) {
+            l.carriers.push_back(
+                Row{net::Prefix{*a, net::bits(a->family)}, fmt::format("carrier server {}{}", text(row[0]), of)});
+            return;
         }
-        if (!any) skip(l.warnings, where, "no address (ip, sipProxy and hostname empty or NULL)");
+        if (!ip.empty()) return skip(l.warnings, where, input::quote_short(ip) + " (ip) is not an IP address");
+        if (!host_name(host))
+            return skip(l.warnings, where, input::quote_short(host) + " (hostname) is neither an IP address nor a host name");
+        l.notes.push_back(fmt::format("{}: {} (hostname) is a host name, not loaded: its answers to the trunks proxy "
+                                      "are metered unless lists.carriers holds its addresses",
+                                      where, input::quote_short(host)));
     }
 };
 

@@ -3,7 +3,7 @@
 //   company ranges       kam_users_address (Companies.ipFilter = 1) + kam_trusted (wholesale)
 //   application_servers  ApplicationServers.ip + ProxyUsers.ip + ProxyTrunks.ip
 //   carriers             kam_trunks_address (ip_addr + mask, DDI providers) + CarrierServers
-//                        (ip, sipProxy, hostname: the outbound carriers)
+//                        (ip, else hostname: where the trunks proxy sends outbound calls)
 // read in one consistent snapshot. Each address remembers the row it came from, so explain
 // and status can say "application server 3 (asterisk-1)".
 #pragma once

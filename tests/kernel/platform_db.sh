@@ -12,15 +12,15 @@
 #   - the max_remove_percent guard (and --force);
 #   - database frozen / stopped / wrong password / missing column / missing table: exit 1,
 #     the kernel byte-identical; apply with the database down applies everything else;
-#   - outbound carriers (CarrierServers): ip, the host of sipProxy, IPv6; a host name is a note
-#     (apply, status), not a warning, and is not loaded;
+#   - outbound carriers (CarrierServers): ip (the outbound proxy) or else hostname (sipProxy's
+#     host); a host name is a note (apply, status), not a warning, and is not loaded;
 #   - explain names the database row, status has a platform section.
 # Every expected message is one line below (E_*), so a wording change is a one-line edit.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$LIB_DIR/mariadb.sh"
 
 # --- expected wording (issue text); one line each --------------------------------------------
-E_COUNTS="10003 companies, 10010 ranges, 8 application servers and proxies, 8 carrier addresses (13 bad rows skipped)"
+E_COUNTS="10003 companies, 10010 ranges, 8 application servers and proxies, 6 carrier addresses (14 bad rows skipped)"
 E_HOSTNAME="note: CarrierServers.id=3 (carrier 1): \"sbc.carrier.example\" (hostname) is a host name, not loaded"
 E_COUNTS_CLEAN="(0 bad rows skipped)"
 E_NOOP="platform sets already up to date: +0 -0 elements, nothing sent"
@@ -68,12 +68,12 @@ db_carrier 11 203.0.113.22
 db_carrier 14 198.51.100.64 28
 db_carrier 15 2001:db8:40::1                                     # mask 32 on IPv6: one address
 db_carrier 16 203.0.113.44
-# outbound carriers: ip, sipProxy (host:port), a host name (a note, not loaded), IPv6 both ways
-db_carrier_server 1 203.0.113.70 NULL NULL
-db_carrier_server 2 NULL NULL 203.0.113.72:5070
-db_carrier_server 3 NULL sbc.carrier.example NULL
-db_carrier_server 4 2001:db8:41::1 NULL "[2001:db8:41::2]:5060"
-# bad rows, one or more per table (13 in all)
+# outbound carriers: sipProxy an address; an outbound proxy in front of a named sipProxy (its
+# ip is where calls go: no note); a host name alone (a note, not loaded)
+db_carrier_server 1 NULL 203.0.113.70
+db_carrier_server 2 203.0.113.72 sbc-behind-proxy.carrier.example
+db_carrier_server 3 NULL sbc.carrier.example
+# bad rows, one or more per table (14 in all)
 db_address 1 "not an address" 99901
 db_address_split 1 10.99.0.0/24 10.99.0.0 40 99902                 # mask out of range
 db_address_split 1 bogus2 bogus 32 99903                           # unparsable ip_addr
@@ -85,8 +85,9 @@ db_proxy trunks 9 203.0.113.999
 db_carrier 12 203.0.113.300
 db_carrier 13 203.0.113.40 33
 db_carrier 17 NULL
-db_carrier_server 5 not-an-ip NULL 203.0.113.74
-db_carrier_server 6 NULL NULL NULL
+db_carrier_server 5 not-an-ip 203.0.113.74
+db_carrier_server 6 NULL NULL
+db_carrier_server 7 NULL "sbc carrier!"
 db_creds "$T/db.cnf"
 
 P="$T/policy.json"
@@ -119,12 +120,12 @@ expect_exit 0 ivz "$ns" check -p "$T/strict.json"
 # --- apply loads everything in its one transaction ---------------------------------------------
 t=$(now_ms)
 expect_exit 3 ivz "$ns" apply -p "$P"
-log "apply with 10,000 companies and 13 bad rows: $(($(now_ms) - t)) ms"
+log "apply with 10,000 companies and 14 bad rows: $(($(now_ms) - t)) ms"
 log "apply stderr: $(printf '%s\n' "$ERR" | head -20)"
 for w in "kam_users_address.id=99901" "kam_users_address.id=99902" "kam_users_address.id=99903" \
     "kam_trusted.id=9" "kam_trusted.id=10" "ApplicationServers.id=7" "ProxyUsers.id=8" \
     "ProxyTrunks.id=9" "kam_trunks_address.id=12" "kam_trunks_address.id=13" "kam_trunks_address.id=17" \
-    "CarrierServers.id=5" "CarrierServers.id=6"; do
+    "CarrierServers.id=5" "CarrierServers.id=6" "CarrierServers.id=7"; do
     expect_contains "$w" "$ERR" "apply stderr (bad row $w)"
 done
 expect_contains "broken" "$(printf '%s\n' "$ERR" | grep -F "ApplicationServers.id=7")" "apply stderr (the application server's name)"
@@ -137,6 +138,7 @@ expect_not_contains "kam_users_address.id=101" "$ERR" "apply stderr (a good row)
 expect_not_contains "kam_trunks_address.id=16" "$ERR" "apply stderr (a good row)"
 expect_contains "$E_HOSTNAME" "$ERR" "apply stderr (a carrier server named by host name)"
 expect_not_contains "warning: CarrierServers.id=3" "$ERR" "apply stderr (a host name is a note, not a warning)"
+expect_not_contains "CarrierServers.id=2" "$ERR" "apply stderr (an outbound proxy's address is where calls go: nothing to note)"
 
 # companies: ipFilter 1, host bits, NULL ip_addr, IPv6, wholesale kam_trusted, bulk
 want companies_v4 203.0.113.5 "row 101 (ip_addr NULL, source_address 203.0.113.0/28)"
@@ -176,15 +178,13 @@ n4=$(elems application_servers_v4) n6=$(elems application_servers_v6)
 [ "$n4" = 8 ] && [ "$n6" = 1 ] || fail "application_servers_v4/_v6 hold $n4/$n6, expected 8/1"
 # carriers: kam_trunks_address plus the policy list; not exempt from everything
 for a in 203.0.113.22 198.51.100.64 198.51.100.79 203.0.113.44 203.0.113.60 203.0.113.70 203.0.113.72; do want carriers_v4 "$a" "carriers"; done
-wont carriers_v4 203.0.113.74 "CarrierServers row 5 (bad ip): its sipProxy loaded although the row is skipped"
+wont carriers_v4 203.0.113.74 "CarrierServers row 5 (bad ip): its hostname loaded although the row is skipped"
 wont carriers_v4 198.51.100.80 "carrier row 14 (mask 28) loaded too wide"
 wont carriers_v4 203.0.113.40 "bad carrier row 13 (mask 33)"
 want carriers_v6 2001:db8:40::1 "IPv6 carrier"
-want carriers_v6 2001:db8:41::1 "IPv6 carrier server (ip)"
-want carriers_v6 2001:db8:41::2 "IPv6 carrier server (sipProxy [v6]:port)"
 wont carriers_v6 2001:db8:40::2 "carrier row 15: mask 32 applied to an IPv6 address"
 n4=$(elems carriers_v4) n6=$(elems carriers_v6)
-[ "$n4" = 6 ] && [ "$n6" = 2 ] || fail "carriers_v4/_v6 hold $n4/$n6, expected 6/2"
+[ "$n4" = 6 ] && [ "$n6" = 1 ] || fail "carriers_v4/_v6 hold $n4/$n6, expected 6/1"
 wont exempt_v4 203.0.113.44 "a carrier is in the general exempt set"
 # the carrier exemption sits in sip-trunks (input chain, and before conntrack before its flood
 # rule and the service's cap), and nowhere in sip
@@ -232,7 +232,7 @@ printf '%s' "$OUT" | jq -e '.platform | type == "object"' >/dev/null || fail "st
 db_sql "DELETE FROM kam_users_address WHERE id IN (99901, 99902, 99903); DELETE FROM kam_trusted WHERE id IN (9, 10);
         DELETE FROM ApplicationServers WHERE id = 7; DELETE FROM ProxyUsers WHERE id = 8;
         DELETE FROM ProxyTrunks WHERE id = 9; DELETE FROM kam_trunks_address WHERE id IN (12, 13, 17);
-        DELETE FROM CarrierServers WHERE id IN (5, 6);
+        DELETE FROM CarrierServers WHERE id IN (5, 6, 7);
         UPDATE kam_users_address SET source_address = '192.0.2.64/28', ip_addr = '192.0.2.64' WHERE id = 102;
         UPDATE kam_users_address SET source_address = '192.0.2.128/26' WHERE id = 106"
 snap=$(ruleset_raw "$ns")

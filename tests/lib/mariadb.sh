@@ -17,7 +17,7 @@
 #   db_appserver ID IP NAME                       ApplicationServers
 #   db_proxy users|trunks ID IP [NAME]            ProxyUsers / ProxyTrunks
 #   db_carrier ID IP [MASK]                       kam_trunks_address (grp 1)
-#   db_carrier_server ID IP HOSTNAME SIPPROXY     CarrierServers (carrier 1)
+#   db_carrier_server ID IP HOSTNAME              CarrierServers (carrier 1), as IvozProvider writes it
 #   db_bulk_companies FIRST N PER BASE            N companies x PER /30 ranges (one statement each)
 #   db_bulk_appservers FIRST N BASE, db_bulk_carriers FIRST N BASE   N single addresses
 
@@ -236,11 +236,14 @@ db_carrier() {
             VALUES ($1, 1, $(_q "$2"), ${3:-32}, $1)"
 }
 
-# db_carrier_server ID IP HOSTNAME SIPPROXY : a CarrierServers row (an outbound carrier's
-# server, carrier 1); NULL for an empty column.
+# db_carrier_server ID IP HOSTNAME : a CarrierServers row (an outbound carrier's server,
+# carrier 1) as IvozProvider writes it: sipProxy HOSTNAME, hostname its host part; with an
+# outbound proxy IP:5060, ip its address (NULL: none).
 db_carrier_server() {
-    db_sql "INSERT INTO CarrierServers (id, ip, hostname, sipProxy, carrierId, brandId)
-            VALUES ($1, $(_q "$2"), $(_q "$3"), $(_q "$4"), 1, 1)"
+    local ob=NULL
+    [ "$2" = NULL ] || ob=$(_q "$2:5060")
+    db_sql "INSERT INTO CarrierServers (id, ip, hostname, sipProxy, outboundProxy, carrierId, brandId)
+            VALUES ($1, $(_q "$2"), $(_q "$3"), $(_q "$3"), $ob, 1, 1)"
 }
 
 # db_bulk_companies FIRST N PER BASE : companies FIRST..FIRST+N-1 (named bulkID), each with

@@ -8,8 +8,8 @@
 #     flooding udp/7060: every OPTIONS answered;
 #   - a random source flooding udp/7060 at the same rate: cut to about the burst;
 #   - the same carrier flooding udp/5060 (sip, not a carrier service): cut as well;
-#   - an outbound carrier added to the database while running (a CarrierServers row whose
-#     sipProxy is 203.0.113.46:5060): exempt after `platform sync`;
+#   - carriers added to the database while running, a DDI provider (kam_trunks_address) and
+#     an outbound carrier (CarrierServers, sipProxy 203.0.113.48): exempt after `platform sync`;
 #   - GeoIP denying their country: the application server still passes, the carrier does not.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$LIB_DIR/mariadb.sh"
@@ -19,7 +19,7 @@ RATE=10 BURST=20 BAN=5
 FLOOD_RATE=300 FLOOD_N=600
 af_server
 af_client as appserver 203.0.113.20
-af_client ca carrier 203.0.113.44 203.0.113.46
+af_client ca carrier 203.0.113.44 203.0.113.46 203.0.113.48
 af_client rn random 198.51.100.7
 
 db_start
@@ -76,18 +76,26 @@ printf '%s' "$OUT" | jq -e '.bans | map(select(.address == "203.0.113.44")) | le
 printf '%s' "$OUT" | jq -e '.bans | map(select(.address == "203.0.113.20")) | length == 0' >/dev/null ||
     fail "the application server was banned: $OUT"
 
-# An outbound carrier added to the database (CarrierServers: the trunks proxy sends to its
-# sipProxy, and its answers come from there): metered on 7060 before the sync, exempt after.
-n=$(sip_uac "$ca" 203.0.113.46 198.51.100.1 $FLOOD_RATE 200 7060)
-[ "$n" -le $((BURST + RATE + 5)) ] || fail "203.0.113.46 (not yet a carrier) got $n/200 through udp/7060"
-wait_until $((BAN + 5)) sh -c "! ip netns exec $fw nft list set inet ivozfw ban_v4 | grep -q '203\.0\.113\.46'" ||
-    fail "203.0.113.46 still banned $((BAN + 5)) s later"
-db_carrier_server 1 NULL NULL 203.0.113.46:5060
+# Carriers added to the database: metered on 7060 before the sync, exempt after it. .46 is a
+# DDI provider (kam_trunks_address); .48 an outbound carrier (CarrierServers: the trunks proxy
+# sends to its sipProxy, and its answers come from there).
+for a in 203.0.113.46 203.0.113.48; do
+    n=$(sip_uac "$ca" $a 198.51.100.1 $FLOOD_RATE 200 7060)
+    [ "$n" -le $((BURST + RATE + 5)) ] || fail "$a (not yet a carrier) got $n/200 through udp/7060"
+done
+for a in 203.0.113.46 203.0.113.48; do
+    wait_until $((BAN + 5)) sh -c "! ip netns exec $fw nft list set inet ivozfw ban_v4 | grep -qF '$a'" ||
+        fail "$a still banned $((BAN + 5)) s later"
+done
+db_carrier 17 203.0.113.46
+db_carrier_server 1 NULL 203.0.113.48
 expect_exit 0 ivz "$fw" platform sync -p "$T/p.json"
 log "platform sync: $OUT"
-has carriers_v4 203.0.113.46 || fail "platform sync did not load carrier 203.0.113.46"
-n=$(sip_uac "$ca" 203.0.113.46 198.51.100.1 $FLOOD_RATE $FLOOD_N 7060)
-[ "$n" = $FLOOD_N ] || fail "new carrier 203.0.113.46 flooding udp/7060 after platform sync: $n/$FLOOD_N answered"
+for a in 203.0.113.46 203.0.113.48; do
+    has carriers_v4 $a || fail "platform sync did not load carrier $a"
+    n=$(sip_uac "$ca" $a 198.51.100.1 $FLOOD_RATE $FLOOD_N 7060)
+    [ "$n" = $FLOOD_N ] || fail "new carrier $a flooding udp/7060 after platform sync: $n/$FLOOD_N answered"
+done
 
 # GeoIP: 203.0.113.0/24 denied. The application server is exempt; a carrier is not, even on
 # its own service. 198.51.100.7 (allowed country) is the control.
