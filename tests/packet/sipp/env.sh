@@ -61,10 +61,15 @@ sip_uac() {
     f="$T/uac-$BASHPID.txt"
     rm -f "$f"
     case $dst in *:*) dst="[$dst]" ;; esac
+    local rc=0 got
     in_ns "$ns" timeout 120 sipp "$dst:$dport" -sf "$SIPP_DIR/${SIP_UAC_XML:-options_uac.xml}" -i "$src" -p "$port" \
-        -r "$rate" -m "$n" -nostdin -trace_screen -screen_file "$f" >/dev/null 2>&1
+        -r "$rate" -m "$n" -nostdin -trace_screen -screen_file "$f" >"$f.out" 2>&1 || rc=$?
     [ -z "${SIP_UAC_RETRANS:-}" ] || awk '/OPTIONS ---------->/ {print $4; exit}' "$f" >"$SIP_UAC_RETRANS" 2>/dev/null
-    awk -F'|' '/Successful call/ {gsub(/ /, "", $3); print $3; exit}' "$f" 2>/dev/null | grep . || echo 0
+    got=$(awk -F'|' '/Successful call/ {gsub(/ /, "", $3); print $3; exit}' "$f" 2>/dev/null)
+    # sipp itself failed (exit 0: all answered, 1: some calls failed): say why in the test's log.
+    { [ "$rc" -le 1 ] && [ -s "$f" ]; } || echo "sip_uac $src:$port -> $dst:$dport: sipp exit $rc, ${got:-0}" \
+        "answered, screen file $([ -s "$f" ] && echo present || echo missing): $(tail -c 400 "$f.out" | tr '\n' ' ')" >&2
+    echo "${got:-0}"
 }
 
 # bans_json NS POLICY : `ivozfw bans --json`
