@@ -14,8 +14,10 @@
 # softirq, over all CPUs) and the SIP server spent, and the conntrack entries left in the
 # firewall's namespace (with no ruleset conntrack is not loaded there: 0). The flood's
 # source port changes with every packet ("ports", the default) or stays one per source
-# ("fixed": one flow per source). Then counts, with nftrace, the rules an established RTP
-# packet goes through.
+# ("fixed": one flow per source). In the ivozfw cases the legit clients' datagrams are also
+# counted at their link's ingress and past ivozfw's input chain, with the server namespace's
+# UDP receive-buffer errors: where a lost request died. Then counts, with nftrace, the rules
+# an established RTP packet goes through.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$IVOZFW_SRC/tests/packet/sipp/env.sh"
 
@@ -27,7 +29,40 @@ cc -O2 -o "$T/udpflood" "$IVOZFW_SRC/tests/bench/udpflood.c" || fail "cc udpfloo
 af_server
 af_client fl flooder 198.51.100.250
 af_client lg legit 192.0.2.20
+lg_port=p$_AF_LINK   # the legit clients' link on the server's side
 edit_policy "$T/p.json" -e "p['call_limit'] = {'max_media_flows_per_source': 200}"
+
+# The legit clients' datagrams to the SIP server, counted at the ingress of their own link
+# (before every hook; no flood packet goes that way), right after ivozfw's prerouting chain
+# (raw, -300: meter, bans, cap) and after its input chain (base chains at -299 and 100 see
+# what ivozfw let through): equal counts mean the firewall dropped none of them, and a loss
+# is the SIP server's or the way back's. With the UDP receive-buffer errors of the server's
+# namespace (its socket full, all sources).
+legit_tables() {
+    in_ns "$fw" nft -f - <<NFT || fail "legit counting tables"
+table netdev ivzbench_legit {
+    counter seen {}
+    chain in { type filter hook ingress device $lg_port priority -500; udp dport 5060 counter name seen; }
+}
+table inet ivzbench_legit {
+    counter prerouted {}
+    counter passed {}
+    chain pre { type filter hook prerouting priority -299; ip saddr 192.0.2.20 udp dport 5060 counter name prerouted; }
+    chain in { type filter hook input priority 100; ip saddr 192.0.2.20 udp dport 5060 counter name passed; }
+}
+NFT
+}
+legit_counts() {
+    local seen prerouted passed
+    packets() { in_ns "$fw" nft -j list counter "$1" ivzbench_legit "$2" | jq '[.nftables[].counter? | select(.) | .packets][0]'; }
+    seen=$(packets netdev seen) prerouted=$(packets inet prerouted) passed=$(packets inet passed)
+    in_ns "$fw" nft delete table netdev ivzbench_legit
+    in_ns "$fw" nft delete table inet ivzbench_legit
+    echo "  legit datagrams to the server: $seen at their link, $prerouted past ivozfw's prerouting chain," \
+        "$passed past its input chain;" \
+        "server namespace UDP receive-buffer errors: $(($(rcvbuf_errors) - rcv0))"
+}
+rcvbuf_errors() { in_ns "$fw" awk '/^Udp:/ { if (!n) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; n = 1 } else print $c }' /proc/net/snmp; }
 
 busy_jiffies() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 proc_jiffies() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -86,7 +121,10 @@ NFT
 run_case "one prerouting rule" pre
 in_ns "$fw" nft delete table inet ivzbench_pre
 expect_exit 0 ivz "$fw" apply -p "$T/p.json"
+legit_tables
+rcv0=$(rcvbuf_errors)
 run_case "ivozfw anti-flood" ivozfw
+legit_counts
 beyond() { echo "$(cat "$T/us.$1") - $(cat "$T/us.$2")" | bc -l | xargs printf '%.2f'; }
 echo "  CPU per dropped packet beyond the ingress drop: $(beyond ivozfw floor) us; beyond one prerouting rule: $(beyond ivozfw pre) us"
 echo "  drop_flood $(counter_packets "$fw" drop_flood), drop_banned $(counter_packets "$fw" drop_banned)," \
@@ -98,7 +136,10 @@ edit_policy "$T/tracked.json" -e "p['call_limit'] = {'max_media_flows_per_source
     -e "p['antiflood']['conntrack_udp'] = True"
 expect_exit 0 ivz "$fw" remove
 expect_exit 0 ivz "$fw" apply -p "$T/tracked.json"
+legit_tables
+rcv0=$(rcvbuf_errors)
 run_case "ivozfw, conntrack_udp" tracked
+legit_counts
 echo "  with conntrack_udp: $(beyond tracked floor) us beyond the ingress drop"
 expect_exit 0 ivz "$fw" remove
 expect_exit 0 ivz "$fw" apply -p "$T/p.json"
