@@ -56,8 +56,10 @@ sip_uas() {
 
 sip_uac() {
     local ns=$1 src=$2 dst=$3 rate=$4 n=$5 dport=${6:-5060} f port
-    # Usually run in $(...) or in the background: a port and file unique to this subshell.
-    port=${7:-$((5100 + BASHPID % 4000))}
+    # Usually run in $(...) or in the background: a port and file unique to this subshell,
+    # clear of the ports every sipp binds for itself (control 8888 and up, on any address,
+    # so another sipp of the namespace may hold it; media 6000 and up) and of the policy's.
+    port=${7:-$((20000 + BASHPID % 10000))}
     f="$T/uac-$BASHPID.txt"
     rm -f "$f"
     case $dst in *:*) dst="[$dst]" ;; esac
