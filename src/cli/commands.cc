@@ -28,6 +28,7 @@
 #include "ruleset/render.h"
 #include "ruleset/values.h"
 #include "ruleset/snapshot.h"
+#include "watch/watch.h"
 
 namespace ivozfw::cli {
 
@@ -240,6 +241,14 @@ int cmd_remove(const Options& o) {
     auto out = nft::reconcile(nl, empty, opt);
     if (out.plan.empty()) fmt::print("table inet {} is not loaded: nothing to remove\n", name);
     else fmt::print("table inet {} removed\n", name);
+    // `ivozfw watch`, started later, must not bring back a table removed on purpose.
+    try {
+        o.state.ensure();
+        o.state.write_json(watch::kCommittedFile, ruleset::snapshot_to_json(std::nullopt, name));
+    } catch (const std::exception& e) {
+        std::cerr << "ivozfw: warning: " << (out.plan.empty() ? "" : "committed, but ") << e.what() << "\n";
+        return kExitWarnings;
+    }
     return 0;
 }
 

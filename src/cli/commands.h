@@ -76,6 +76,10 @@ int cmd_ban(const Options& o);
 int cmd_companies_sync(const Options& o);
 int cmd_platform_sync(const Options& o);
 int cmd_bansync(const Options& o);
+/// Keep the table in force against other tools (watch_commands.cc, watch/watch.h).
+int cmd_watch(const Options& o);
+/// Does an `ivozfw watch` hold the state directory's watch.lock?
+bool watch_running(const Options& o);
 /// State file of unbans the fleet has not heard of yet (Redis was away): bansync sends them.
 inline const char* const kFleetUnbans = "fleet-unbans.json";
 /// The fleet section's host name (fleet.host, else the hostname), and its Redis (not yet

@@ -38,7 +38,8 @@ const Command kCommands[] = {
     {"unban", "lift the anti-flood ban of an address", cmd_unban, true},
     {"ban", "ban an address by hand (anti-flood ban set)", cmd_ban, true},
     {"status", "is the table loaded and equal to the policy; drops per reason, set sizes, data ages "
-               "(exit 0 in sync, 2 differs, 4 not loaded, 6 unconfirmed apply without a watcher, 1 error)",
+               "(exit 0 in sync, 2 differs, 4 not loaded, 6 unconfirmed apply without a watcher, 7 watch backing off, "
+               "1 error)",
      cmd_status, true},
     {"explain", "what happens to a new packet from SOURCE to PROTO/PORT, and why "
                 "(exit 0 accepted, 5 dropped, 1 error)", cmd_explain, true},
@@ -49,6 +50,8 @@ const Command kCommands[] = {
      cmd_platform_sync, true},
     {"bansync", "share this host's bans with the fleet and enforce theirs (long-running; fleet section)",
      cmd_bansync, true},
+    {"watch", "keep the table in force: restore it when another tool deletes or changes it (long-running)",
+     cmd_watch, true},
     {"companies list", "company -> ranges as loaded, and which are in the kernel", cmd_companies_list, true},
     {"companies show", "one company's ranges, and which are in the kernel", cmd_companies_show, true},
 };

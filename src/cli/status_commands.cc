@@ -4,7 +4,8 @@
 // Is the table loaded and equal to the policy (the check diff makes, summarised), the drop
 // counters per reason, the size of every set (dynamic meters with their capacity), and
 // when the policy, the GeoIP database and the company ranges were last brought in.
-// Exit: 0 loaded and equal, 2 loaded but differs from the policy, 4 not loaded, 1 error.
+// Exit: 0 loaded and equal, 2 loaded but differs from the policy, 4 not loaded, 6 an
+// unconfirmed apply nobody will act on, 7 ivozfw watch is backing off, 1 error.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "cli/desired.h"
 #include "io/atomic_file.h"
 #include "nft/reconcile.h"
+#include "watch/watch.h"
 
 namespace ivozfw::cli {
 
@@ -28,6 +30,7 @@ namespace {
 constexpr int kExitDiffers = 2;
 constexpr int kExitMissing = 4;
 constexpr int kExitUnconfirmed = 6;   // an apply --confirm nobody will roll back or confirm
+constexpr int kExitWatchBackingOff = 7;   // ivozfw watch gave up restoring for now: a tool keeps changing the table
 
 // "2024-05-01T10:00:00Z" -> seconds since the epoch; 0 when absent or unreadable.
 int64_t epoch_of(const std::string& iso) {
@@ -75,6 +78,8 @@ struct Status {
     std::vector<std::string> notes;      // platform rows fine but not loaded (host names)
     std::string confirm;     // "" none; "armed until ...", "ORPHANED ...", "rollback FAILED ..."
     bool confirm_problem = false;
+    bool watch_up = false;
+    nlohmann::json watch;    // watch.json of the running (or last) `ivozfw watch`
     std::vector<std::string> warnings;
     size_t printed = 0;   // warnings build_desired already printed
 };
@@ -180,6 +185,8 @@ Status collect(const Options& o) {
             return std::nullopt;
         }
     };
+    s.watch_up = watch_running(o);
+    if (auto j = read(watch::kStateFile)) s.watch = *j;
     if (auto j = read("last-apply.json")) {
         s.last_apply = epoch_of(j->value("time", ""));
         s.last_apply_policy = j->value("policy", "");
@@ -210,8 +217,32 @@ Status collect(const Options& o) {
     return s;
 }
 
+bool backing_off(const Status& s) { return s.watch_up && s.watch.value("backing_off", false); }
+
+std::string watch_line(const Status& s) {
+    const auto& w = s.watch;
+    if (!s.watch_up)
+        return "NOT RUNNING: nothing restores the table if another tool deletes it "
+               "(`systemctl enable --now ivozfw-watch`)";
+    std::string out = fmt::format("running (pid {}, drift: {}), {} restore{}, {} change{} by other tools",
+                                  w.value("pid", 0), w.value("drift", "?"), w.value("restores", 0),
+                                  w.value("restores", 0) == 1 ? "" : "s", w.value("drifts", 0),
+                                  w.value("drifts", 0) == 1 ? "" : "s");
+    if (w.value("backing_off", false))
+        out += fmt::format("\n                  BACKING OFF since {}: the table keeps being changed, watch restores it "
+                           "after {} s without a change",
+                           w.value("backing_off_since", "?"), w.value("resume_after_quiet_s", 0.0));
+    if (!w.value("last_drift", "").empty())
+        out += fmt::format("\n                  last: {} ({})", w.value("last_restore", "").empty()
+                                                                  ? w.value("last_drift", "")
+                                                                  : w.value("last_restore", ""),
+                           w.value("last_drift_time", ""));
+    return out;
+}
+
 int exit_code(const Status& s) {
     if (s.confirm_problem) return kExitUnconfirmed;
+    if (backing_off(s)) return kExitWatchBackingOff;
     return !s.loaded ? kExitMissing : s.pending ? kExitDiffers : 0;
 }
 
@@ -248,6 +279,7 @@ std::string text(const Status& s) {
         }
     }
     line("");
+    line("watch:            " + watch_line(s));
     line(fmt::format("last apply:       {}{}", s.last_apply ? iso_of(s.last_apply) : "never (no record)",
                      s.last_apply_policy.empty() ? "" : " (" + s.last_apply_policy + ")"));
     if (s.geoip_refresh || s.geoip_build)
@@ -293,6 +325,11 @@ nlohmann::json json(const Status& s) {
                           {"application_servers", s.application_servers}, {"carriers", s.carriers},
                           {"skipped", s.platform_skipped}}},
             {"bad_rows", s.bad_rows}, {"platform_notes", s.notes},
+            {"watch", {{"running", s.watch_up}, {"backing_off", backing_off(s)},
+                       {"restores", s.watch.value("restores", 0)}, {"drifts", s.watch.value("drifts", 0)},
+                       {"drift", s.watch.value("drift", "")}, {"last_drift", s.watch.value("last_drift", "")},
+                       {"last_restore", s.watch.value("last_restore", "")},
+                       {"last_drift_time", s.watch.value("last_drift_time", "")}}},
             {"warnings", s.warnings}, {"confirm", s.confirm}, {"exit", exit_code(s)}};
 }
 
@@ -329,6 +366,14 @@ std::string prometheus(const Status& s) {
     for (const auto& st : s.sets)
         if (st.dynamic && st.capacity)
             out += fmt::format("ivozfw_set_capacity{{set=\"{}\"}} {}\n", label(st.name), st.capacity);
+    head("ivozfw_watch_up", "gauge", "1 when `ivozfw watch` runs (it restores the table when another tool changes it).");
+    out += fmt::format("ivozfw_watch_up {}\n", s.watch_up ? 1 : 0);
+    head("ivozfw_restores_total", "counter", "Times `ivozfw watch` restored the table after another tool changed it.");
+    out += fmt::format("ivozfw_restores_total {}\n", s.watch.value("restores", 0));
+    head("ivozfw_watch_drifts_total", "counter", "Changes to the table by other tools that `ivozfw watch` saw.");
+    out += fmt::format("ivozfw_watch_drifts_total {}\n", s.watch.value("drifts", 0));
+    head("ivozfw_watch_backing_off", "gauge", "1 while `ivozfw watch` has stopped restoring: the table keeps being changed.");
+    out += fmt::format("ivozfw_watch_backing_off {}\n", backing_off(s) ? 1 : 0);
     head("ivozfw_last_apply_timestamp_seconds", "gauge", "When the policy was last applied (0: no record).");
     out += fmt::format("ivozfw_last_apply_timestamp_seconds {}\n", s.last_apply);
     head("ivozfw_geoip_build_timestamp_seconds", "gauge", "Build date of the GeoIP database loaded (0: none).");

@@ -26,7 +26,8 @@ std::string dir_of(const std::string& path) {
 }  // namespace
 
 void write_atomic(const std::string& path, const std::string& content, mode_t mode, Sync sync) {
-    std::string tmp = path + ".tmp";
+    // One temp name per process: two writers of the same file never share a temp file.
+    std::string tmp = path + ".tmp." + std::to_string(getpid());
     int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) fail(tmp, "create", errno);
     fchmod(fd, mode);   // an old temp file may have had other bits

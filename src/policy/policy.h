@@ -129,6 +129,12 @@ struct Logging {
     std::string prefix = "ivozfw";
 };
 
+/// What `ivozfw watch` does when something other than ivozfw changes the table: put back
+/// what ivozfw last committed (default), or only log, count and show it.
+struct Watch {
+    enum class Drift : uint8_t { restore, report } drift = Drift::restore;
+};
+
 struct Policy {
     std::string path;                          // where it was read from ("-" for stdin)
     std::string table = "ivozfw";
@@ -142,6 +148,7 @@ struct Policy {
     std::optional<Fleet> fleet;
     CallLimit call_limit;
     Logging logging;
+    Watch watch;
 };
 
 /// One problem found in a policy. `where` is "file:line:col" or "file: json.path".

@@ -565,6 +565,16 @@ void read_logging(Reader& r, const Json* j, Policy& p) {
     p.logging = std::move(l);
 }
 
+void read_watch(Reader& r, const Json* j, Policy& p) {
+    if (!j || !r.is_object(*j, "watch")) return;
+    r.known_keys(*j, "watch", {"drift"});
+    if (auto it = j->find("drift"); it != j->end()) {
+        auto drift = r.string(*it, "watch.drift");
+        if (drift == "report") p.watch.drift = Watch::Drift::report;
+        else if (drift && drift != "restore") r.error("watch.drift", quote_short(*drift) + " is not \"restore\" or \"report\"");
+    }
+}
+
 }  // namespace
 
 Policy build(const Parsed& doc, Reader& r) {
@@ -572,7 +582,7 @@ Policy build(const Parsed& doc, Reader& r) {
     Policy p;
     if (!r.is_object(root, "")) return p;
     r.known_keys(root, "", {"$schema", "description", "table", "lists", "services", "icmp", "geoip",
-                            "antiflood", "companies", "platform", "fleet", "call_limit", "logging"});
+                            "antiflood", "companies", "platform", "fleet", "call_limit", "logging", "watch"});
     std::string ignored;
     r.read(root, "", "$schema", ignored);
     r.read(root, "", "description", ignored);
@@ -589,6 +599,7 @@ Policy build(const Parsed& doc, Reader& r) {
     read_fleet(r, member(root, "fleet"), p);
     read_call_limit(r, member(root, "call_limit"), p);
     read_logging(r, member(root, "logging"), p);
+    read_watch(r, member(root, "watch"), p);
     if (p.antiflood && p.antiflood->carrier_services.empty() && (p.platform || !p.lists["carriers"].empty()))
         r.warn("antiflood.carrier_services", "no service exempts the carriers from anti-flood (no metered service "
                                              "named sip-trunks*): list the services the trunks proxy listens on");
