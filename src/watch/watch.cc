@@ -124,11 +124,14 @@ void Watcher::step() {
     }
     if (!gens.empty() || check_due_ || lost_) handle(std::move(gens));
     if (Clock::now() >= next_poll_) poll_bans();
+    // Other tables' commits: watch.json follows the generation, at most once a second.
+    if (stats_.generation != saved_gen_ && Clock::now() - saved_at_ >= ms(1000)) save_state();
 }
 
 ms Watcher::next_due() const {
     auto now = Clock::now();
     auto due = std::min(next_poll_, check_at_);
+    if (stats_.generation != saved_gen_) due = std::min(due, saved_at_ + ms(1000));
     if (stats_.backing_off) due = std::min(due, last_foreign_ + quiet_now());
     if (!carry_.empty() || check_due_) return ms(0);
     return due <= now ? ms(0) : std::chrono::duration_cast<ms>(due - now) + ms(1);
@@ -300,7 +303,7 @@ void Watcher::restore(const std::string& desc, const std::optional<ruleset::Tabl
         for (const auto& b : list) {
             auto elapsed = uint64_t(std::chrono::duration_cast<ms>(now - b.read).count());
             if (b.left_ms <= elapsed + 1000 || present.count(b.element)) continue;
-            ruleset::Element e{b.element.key, b.element.key_end};
+            ruleset::Element e = b.element;
             e.set().timeout_ms = (b.left_ms - elapsed) / 1000 * 1000;   // whole seconds, as nft shows them
             add.push_back(std::move(e));
         }
@@ -330,6 +333,7 @@ void Watcher::restore(const std::string& desc, const std::optional<ruleset::Tabl
     restored_at_.push_back(Clock::now());
     stats_.restores++;
     stats_.last_restore_ms = took;
+    stats_.last_restore_epoch_ms = std::chrono::duration_cast<ms>(std::chrono::system_clock::now().time_since_epoch()).count();
     stats_.last_restore = fmt::format("{}; restored in {:.0f} ms ({} changes{})", desc, took, p.ops.size(),
                                       bans ? fmt::format(", {} bans with their time left", bans) : "");
     log_(LOG_WARNING, "watch: " + stats_.last_restore);
@@ -353,14 +357,24 @@ void Watcher::poll_bans() {
     }
     if (!t) return;   // the table is gone: keep what was banned a moment ago
     auto now = Clock::now();
+    auto count = [this] {
+        size_t n = 0;
+        for (const auto& [name, list] : bans_) n += list.size();
+        return n;
+    };
+    size_t before = count();
     for (const auto& n : names) {
         auto it = t->sets.find(n);
         if (it == t->sets.end()) continue;
         std::vector<Ban> list;
-        for (const auto& e : it->second.elements)
-            list.push_back(Ban{ruleset::Element{e.key, e.key_end}, e.expires_ms().value_or(it->second.timeout_ms), now});
+        for (const auto& e : it->second.elements) {
+            ruleset::Element el{e.key, e.key_end};
+            if (!e.comment().empty()) el.set().comment = e.comment();   // where the ban came from
+            list.push_back(Ban{std::move(el), e.expires_ms().value_or(it->second.timeout_ms), now});
+        }
         bans_[n] = std::move(list);
     }
+    if (count() != before) save_state();
 }
 
 nlohmann::json Watcher::state_json() const {
@@ -382,6 +396,7 @@ nlohmann::json Watcher::state_json() const {
             {"last_drift_time", stats_.last_drift_time},
             {"last_restore", stats_.last_restore},
             {"last_restore_ms", stats_.last_restore_ms},
+            {"last_restore_epoch_ms", stats_.last_restore_epoch_ms},
             {"backing_off", stats_.backing_off},
             {"backing_off_since", stats_.backing_off_since},
             {"resume_after_quiet_s", stats_.backing_off ? quiet_now().count() / 1000.0 : 0.0}};
@@ -389,6 +404,8 @@ nlohmann::json Watcher::state_json() const {
 
 void Watcher::save_state() const {
     if (c_.state_path.empty()) return;
+    saved_gen_ = stats_.generation;
+    saved_at_ = Clock::now();
     try {
         io::write_atomic(c_.state_path, state_json().dump(2) + "\n", 0600, io::Sync::this_boot);
     } catch (const std::exception& e) {

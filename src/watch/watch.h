@@ -61,7 +61,8 @@ struct Stats {
     std::string last_drift;            // "table inet ivozfw deleted by pid 4242 (nft)"
     std::string last_drift_time;       // ISO 8601
     std::string last_restore;          // "... restored in 9 ms (41 changes, 3 bans)"
-    double last_restore_ms = 0;
+    double last_restore_ms = 0;        // how long it took
+    int64_t last_restore_epoch_ms = 0; // when
     bool backing_off = false;
     std::string backing_off_since;
 };
@@ -123,6 +124,8 @@ private:
     Clock::time_point resumed_{};            // when the last back-off ended
     ms quiet_now() const;
     bool lost_ = false;                      // events were dropped: compare with the kernel
+    mutable uint32_t saved_gen_ = 0;         // the generation watch.json shows
+    mutable Clock::time_point saved_at_{};
     std::string last_culprit_;
     bool check_due_ = false;                 // compare with the kernel at the next step
 };
