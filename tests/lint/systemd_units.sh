@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Every shipped unit passes `systemd-analyze verify`, and every service scores an exposure
 # of at most MAX_EXPOSURE in `systemd-analyze security --offline=true` (printed).
+# The boot order: ivozfw.service after the units that load a whole ruleset (nftables.service...),
+# ivozfw-watch.service after it, and no ordering cycle with Debian's nftables.service.
 # $1: the ivozfw binary (ExecStart= points at it, so verify finds an executable).
 set -uo pipefail
 src=${IVOZFW_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -45,5 +47,37 @@ for u in *.service; do
         rc=1
     fi
 done
+# Boot order. ivozfw.service after every unit that loads a whole ruleset (its flush first),
+# before the network; ivozfw-watch.service after ivozfw.service, wanting it without requiring
+# it (a failed boot apply must not keep the watch from restoring the last committed table).
+prop() { sed -n "s/^$2=//p" "$d/$1" | tr '\n' ' '; }
+has() {   # has UNIT KEY WORD
+    grep -qw -- "$3" <<<"$(prop "$1" "$2")" || { echo "FAIL: systemd_units: $1: $2= lacks $3" >&2; rc=1; }
+}
+for u in nftables.service netfilter-persistent.service firewalld.service ferm.service ufw.service; do
+    has ivozfw.service After "$u"
+done
+has ivozfw.service Before network-pre.target
+has ivozfw-watch.service After ivozfw.service
+has ivozfw-watch.service Wants ivozfw.service
+has ivozfw-watch.service Restart always
+has ivozfw-watch.service ExecStart watch
+has ivozfw-watch.service Before network-pre.target
+for k in Requires Requisite BindsTo; do
+    [ -z "$(prop ivozfw-watch.service $k)" ] || { echo "FAIL: systemd_units: ivozfw-watch.service has $k=" >&2; rc=1; }
+done
+# With Debian's own nftables.service beside them (installed by scripts/setup.sh): no ordering
+# cycle, and nftables.service does not order itself after ivozfw.
+if [ -f /lib/systemd/system/nftables.service ]; then
+    cp /lib/systemd/system/nftables.service "$d/"
+    grep -q ivozfw "$d/nftables.service" && { echo "FAIL: systemd_units: nftables.service names ivozfw" >&2; rc=1; }
+    out=$(SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$d/nftables.service" "$d/ivozfw.service" \
+        "$d/ivozfw-watch.service" 2>&1 | grep -v "nft: command\|/usr/sbin/nft")
+    [ -z "$out" ] || { echo "FAIL: systemd_units: verify with nftables.service: $out" >&2; rc=1; }
+    echo "boot order: nftables.service -> ivozfw.service -> ivozfw-watch.service -> network-pre.target"
+else
+    echo "FAIL: systemd_units: /lib/systemd/system/nftables.service is missing (package nftables)" >&2
+    rc=1
+fi
 [ "$rc" = 0 ] && echo "PASS: systemd_units"
 exit "$rc"

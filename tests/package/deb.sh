@@ -96,7 +96,7 @@ $files"
 expect_mode usr/sbin/ivozfw -rwxr-xr-x
 expect_mode etc/ivozfw/policy.json -rw-------
 expect_mode var/lib/ivozfw/ drwx------
-for u in ivozfw.service ivozfw-geoip.service ivozfw-geoip.timer ivozfw-companies.service \
+for u in ivozfw.service ivozfw-watch.service ivozfw-geoip.service ivozfw-geoip.timer ivozfw-companies.service \
     ivozfw-companies.path ivozfw-companies.timer ivozfw-metrics.service ivozfw-metrics.timer; do
     expect_mode "lib/systemd/system/$u" -rw-r--r--
 done
@@ -187,7 +187,7 @@ linked=$(find /etc/systemd/system -name 'ivozfw*' 2>/dev/null)
 # would link, for purge to clean up).
 helper=$(find /var/lib/systemd/deb-systemd-helper-enabled -name 'ivozfw*' ! -name '*.dsh-also' 2>/dev/null)
 [ -z "$helper" ] || fail "deb-systemd-helper enabled units on install: $helper"
-for u in ivozfw.service ivozfw-geoip.timer ivozfw-companies.path ivozfw-companies.timer ivozfw-metrics.timer; do
+for u in ivozfw.service ivozfw-watch.service ivozfw-geoip.timer ivozfw-companies.path ivozfw-companies.timer ivozfw-metrics.timer; do
     state=$(systemctl is-enabled "$u" 2>&1)
     [ "$state" = disabled ] || fail "systemctl is-enabled $u: $state (expected disabled)"
     if [ -d /run/systemd/system ]; then
@@ -198,6 +198,12 @@ done
 [ -d /run/systemd/system ] || log "systemd is not PID 1 here: 'not started' rests on the maintainer scripts and the tables"
 check_host_tables "after install"
 
+# The installed units' boot order: Debian's nftables.service (its `flush ruleset`) first, then
+# ivozfw's apply, then the watch that undoes any later flush.
+grep -q '^After=.*nftables.service' /lib/systemd/system/ivozfw.service ||
+    fail "installed ivozfw.service is not ordered after nftables.service"
+grep -q '^After=.*ivozfw.service' /lib/systemd/system/ivozfw-watch.service ||
+    fail "installed ivozfw-watch.service is not ordered after ivozfw.service"
 log "[${SECONDS}s] installed, nothing enabled or started"
 # --- the installed binary: check the installed policy, apply in a throwaway namespace
 expect_exit 0 /usr/sbin/ivozfw check
