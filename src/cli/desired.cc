@@ -57,13 +57,64 @@ policy::Policy load_policy(const Options& o) {
 
 namespace {
 
-void keep(Desired& d, const std::string& base) { d.keep_live.insert(base); }
-
 void merge(net::AddressSet& into, const net::AddressSet& more) {
     into.v4.insert(into.v4.end(), more.v4.begin(), more.v4.end());
     into.v6.insert(into.v6.end(), more.v6.begin(), more.v6.end());
     into.normalize();
 }
+
+void keep(Desired& d, const std::string& base) { d.keep_live.insert(base); }
+
+// The last good copy of a list a database or company source fills: what the source gave the
+// last time it was read whole (and no removal guard held it), fsynced in the state directory.
+// When the source cannot be read, apply (at boot too, with an empty kernel) loads it.
+std::string last_good_file(const std::string& list) { return "last-good-" + list + ".json"; }
+
+void save_last_good(const Options& o, const std::string& list, const std::string& source, const net::AddressSet& a) {
+    auto ranges = [](net::Family f, const net::RangeList& l) {
+        auto out = nlohmann::json::array();
+        for (const auto& r : l) out.push_back(net::format_range(f, r));
+        return out;
+    };
+    o.state.write_json(last_good_file(list), {{"list", list}, {"source", source}, {"time", now_iso()},
+                                             {"v4", ranges(net::Family::v4, a.v4)},
+                                             {"v6", ranges(net::Family::v6, a.v6)}});
+}
+
+// Merged into `into`, and said on stderr; a missing or unreadable copy is a warning (false).
+bool load_last_good(const Options& o, Desired& d, const std::string& list, net::AddressSet& into) {
+    std::string file = o.state.file(last_good_file(list));
+    try {
+        auto j = o.state.read_json(last_good_file(list));
+        if (!j) {
+            warn(d, fmt::format("no last good copy of {} ({}): it keeps what the kernel has", list, file));
+            return false;
+        }
+        net::AddressSet a;
+        for (const char* fam : {"v4", "v6"})
+            for (const auto& r : j->at(fam)) {
+                auto range = net::parse_range(r.get<std::string>());
+                if (!range) throw std::runtime_error("not a range: " + r.dump());
+                a.add(range->first, range->second);
+            }
+        a.normalize();
+        std::cerr << fmt::format("note: loaded the last good copy of {} ({} ranges from {} at {}) from {}\n", list,
+                                 a.v4.size() + a.v6.size(), j->value("source", "?"), j->value("time", "?"), file);
+        merge(into, a);
+        return true;
+    } catch (const std::exception& e) {
+        warn(d, fmt::format("the last good copy of {} ({}) is unreadable: {}", list, file, e.what()));
+        return false;
+    }
+}
+
+void load_last_good_companies(const Options& o, Desired& d) {
+    net::AddressSet copy;
+    if (!load_last_good(o, d, ruleset::names::companies, copy)) return;
+    if (d.sources.companies) merge(*d.sources.companies, copy);
+    else d.sources.companies = std::move(copy);
+}
+
 
 // Company ranges: the platform database's part or the companies source.
 void load_companies(const Options& o, Desired& d, OnSourceError on_error) {
@@ -74,8 +125,9 @@ void load_companies(const Options& o, Desired& d, OnSourceError on_error) {
         d.sources.companies = d.companies->all();
     } catch (const companies::SourceError& e) {
         if (on_error == OnSourceError::fail) throw;
-        warn(d, std::string(e.what()) + "; the company ranges keep what the kernel has");
+        warn(d, std::string(e.what()) + "; the company ranges keep what the kernel has and their last good copy");
         keep(d, ruleset::names::companies);
+        load_last_good_companies(o, d);
     }
 }
 
@@ -93,7 +145,12 @@ void load_platform(const Options& o, Desired& d, OnSourceError on_error, Needs n
         if (companies) keep(d, ruleset::names::companies), kept.push_back("company ranges");
         if (needs.platform_lists)
             for (const char* l : {platform::kApplicationServers, platform::kCarriers}) keep(d, l), kept.push_back(l);
-        warn(d, fmt::format("{}; the {} keep what the kernel has", e.what(), fmt::join(kept, ", ")));
+        warn(d, fmt::format("{}; the {} keep what the kernel has and their last good copy", e.what(),
+                            fmt::join(kept, ", ")));
+        if (companies) load_last_good_companies(o, d);
+        if (needs.platform_lists)
+            for (const char* l : {platform::kApplicationServers, platform::kCarriers})
+                load_last_good(o, d, l, d.policy.lists[l]);
         return;
     }
     if (companies) {
@@ -212,6 +269,12 @@ void guard_removals(Desired& d, const ruleset::Table& live) {
 
 void record_sources(const Options& o, Desired& d) {
     try {
+        // Last good copies: only of a list read whole whose removals no guard held.
+        if (d.companies && d.sources.companies && !d.keep_live.count(ruleset::names::companies))
+            save_last_good(o, ruleset::names::companies, d.companies->source, *d.sources.companies);
+        if (d.platform && d.platform->parts.lists)
+            for (const char* l : {platform::kApplicationServers, platform::kCarriers})
+                if (!d.keep_live.count(l)) save_last_good(o, l, d.platform->source, platform::addresses(d.platform->list(l)));
         if (d.companies) {
             const auto& l = *d.companies;
             auto per = nlohmann::json::object();

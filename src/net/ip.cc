@@ -106,6 +106,18 @@ std::string format_address(Family f, u128 v) {
     return inet_ntop(AF_INET6, &a6, buf, sizeof buf);
 }
 
+std::optional<std::pair<Family, Range>> parse_range(std::string_view s) {
+    if (auto dash = s.find('-'); dash != std::string_view::npos) {
+        auto a = parse_address(s.substr(0, dash)), b = parse_address(s.substr(dash + 1));
+        if (!a || !b || a->family != b->family || b->value < a->value) return std::nullopt;
+        return std::pair{a->family, Range{a->value, b->value}};
+    }
+    std::string err;
+    auto p = parse_prefix(s, &err);
+    if (!p) return std::nullopt;
+    return std::pair{p->addr.family, p->range()};
+}
+
 std::string format_range(Family f, const Range& r) {
     if (r.lo == r.hi) return format_address(f, r.lo);
     u128 span = r.hi - r.lo;

@@ -57,6 +57,8 @@ std::optional<Prefix> parse_network(std::string_view s, std::string* err, std::s
 
 std::string format_address(Family f, u128 v);
 std::string format_range(Family f, const Range& r);   // "a", "a/len" or "a-b"
+/// format_range's output back: "a", "a/len" or "a-b"; nullopt otherwise.
+std::optional<std::pair<Family, Range>> parse_range(std::string_view s);
 
 /// Sorted, disjoint, non-adjacent ranges: the minimal form the kernel set holds.
 using RangeList = std::vector<Range>;

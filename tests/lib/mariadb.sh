@@ -8,6 +8,7 @@
 #   db_sql "INSERT INTO ..."          # as the server's root, database ivozprovider
 #   db_creds "$T/db.cnf"              # credentials file for ivozfw (mode 600, read-only user)
 #   db_pause / db_resume / db_stop    # freeze, thaw, stop (stopped again on exit anyway)
+#   db_restart                        # start again after db_stop, same data
 #
 # Row helpers (an argument NULL is written as SQL NULL, anything else as a quoted string):
 #   db_company ID NAME [IPFILTER [TYPE]]          Companies (IPFILTER 1, 0 or NULL)
@@ -173,6 +174,15 @@ db_start() {
     mkdir -p "$DB_DIR/data" "$DB_DIR/tmp" || fail "mkdir $DB_DIR"
     mariadb-install-db --no-defaults --datadir="$DB_DIR/data" --user=root --auth-root-authentication-method=socket \
         --skip-test-db >"$DB_DIR/install.log" 2>&1 || fail "mariadb-install-db: $(tail -5 "$DB_DIR/install.log")"
+    _db_run
+    mariadb --no-defaults -S "$DB_SOCK" -u root -e "CREATE DATABASE ivozprovider" || fail "CREATE DATABASE"
+    db_sql "$_DB_SCHEMA"
+}
+
+# db_restart : start the server again after db_stop, on the same data.
+db_restart() { _db_run; }
+
+_db_run() {
     # --tmpdir: its on-disk temporary tables (big ORDER BY results) stay out of the shared /tmp.
     mariadbd --no-defaults --datadir="$DB_DIR/data" --tmpdir="$DB_DIR/tmp" --user=root --skip-networking --socket="$DB_SOCK" \
         --pid-file="$DB_DIR/mariadbd.pid" --log-error="$DB_DIR/error.log" --innodb-buffer-pool-size=32M \
@@ -180,8 +190,6 @@ db_start() {
     DB_PID=$!
     wait_until 60 mariadb --no-defaults -S "$DB_SOCK" -u root -e "SELECT 1" ||
         fail "mariadbd did not start: $(tail -5 "$DB_DIR/error.log")"
-    mariadb --no-defaults -S "$DB_SOCK" -u root -e "CREATE DATABASE ivozprovider" || fail "CREATE DATABASE"
-    db_sql "$_DB_SCHEMA"
 }
 
 # _q VALUE : VALUE as an SQL literal: NULL stays NULL, anything else quoted (' doubled).

@@ -58,6 +58,13 @@ for u in nftables.service netfilter-persistent.service firewalld.service ferm.se
     has ivozfw.service After "$u"
 done
 has ivozfw.service Before network-pre.target
+# A boot apply with warnings (exit 3: a database not up yet, its lists from their last good
+# copies) leaves the unit up, so the units that are Requisite= on it still start.
+has ivozfw.service SuccessExitStatus 3
+for u in ivozfw-platform.service ivozfw-bansync.service ivozfw-companies.service ivozfw-geoip.service; do
+    has "$u" Requisite ivozfw.service
+done
+has ivozfw-platform.service SuccessExitStatus 3
 has ivozfw-watch.service After ivozfw.service
 has ivozfw-watch.service Wants ivozfw.service
 has ivozfw-watch.service Restart always
