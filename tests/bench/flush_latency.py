@@ -38,7 +38,8 @@ def main():
     s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
     s.bind((0, 0))
     s.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NFNLGRP_NFTABLES)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+    # A restore of a big table notifies every element: room for them (SO_RCVBUFFORCE, root).
+    s.setsockopt(socket.SOL_SOCKET, 33, 256 << 20)
     for _ in range(n):
         # Not waited for here: the events are read as they come, each timed on arrival.
         proc = subprocess.Popen(["nft", "flush", "ruleset"])

@@ -61,6 +61,7 @@ print(f"table: shipped policy + {sys.argv[3]} intervals; flushes: {len(lat)}")
 print(f"restore latency (flush commit -> restore commit): p50 {pct(50):.1f} ms  p99 {pct(99):.1f} ms  max {lat[-1]:.1f} ms  (target p99 <= 1000 ms)")
 print(f"nft -f of the same table into an empty namespace: {nft:.1f} ms  ratio p50/nft-f {pct(50)/nft:.2f}")
 PY
+grep -o "restored in [0-9]* ms" "$tmp/watch.log" | awk "{print \$3}" | tr "\n" " " | sed "s/^/watch restore times in order (ms): /"; echo
 grep -c "restored in" "$tmp/watch.log" | sed 's/^/restores logged by watch: /'
 grep -o "restored in [0-9]* ms" "$tmp/watch.log" | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print "watch'"'"'s own figure (event read -> commit acked): p50 " a[int(NR*0.5)+1] " ms, max " a[NR] " ms"}'
 grep -q "3 bans with their time left" "$tmp/watch.log" && echo "bans restored: 3 on every restore"
