@@ -13,6 +13,8 @@ PACKAGES=(
   valgrind
   # tests/fuzz/run.sh: clang with libFuzzer, ASan and UBSan (only recommended by clang-14)
   clang libclang-rt-14-dev
+  # tests/kernel/neighbours.sh: Debian's fail2ban (nftables ban action) next to ivozfw and watch
+  fail2ban
   # tests/package/deb.sh: build and lint the Debian package
   debhelper dpkg-dev fakeroot lintian
 )

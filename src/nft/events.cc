@@ -119,7 +119,7 @@ struct Events::Impl {
     }
 };
 
-Events::Events(std::string table) : impl_(std::make_unique<Impl>()) {
+Events::Events(std::string table, int rcvbuf) : impl_(std::make_unique<Impl>()) {
     impl_->table = std::move(table);
     auto fail = [this](const char* what) {
         int e = errno;
@@ -131,9 +131,7 @@ Events::Events(std::string table) : impl_(std::make_unique<Impl>()) {
     if (mnl_socket_bind(impl_->nl, 0, MNL_SOCKET_AUTOPID) < 0) fail("netlink bind");
     int group = NFNLGRP_NFTABLES;
     if (mnl_socket_setsockopt(impl_->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) fail("join group");
-    // An apply of a big set notifies every element: room for a 200k-element commit
-    // (notifications are batched into skbs of a page or so), memory only when used.
-    int size = 64 << 20;
+    int size = rcvbuf;   // memory only when used
     int fd = mnl_socket_get_fd(impl_->nl);
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
@@ -161,6 +159,63 @@ bool Events::drain(std::vector<Generation>& out) {
         for (auto* m = reinterpret_cast<const nlmsghdr*>(impl_->buf.data()); mnl_nlmsg_ok(m, len);
              m = mnl_nlmsg_next(m, &len))
             impl_->message(m, out);
+    }
+}
+
+}  // namespace ivozfw::nft
+
+// ---- Netlink's follower: which generation changes concern the table -------------------------
+
+#include <poll.h>
+
+#include <chrono>
+
+#include "nft/internal.h"
+
+namespace ivozfw::nft {
+
+bool Netlink::follow(const std::string& name) {
+    if (impl_->events) return true;
+    try {
+        // Small: a full buffer only costs a re-read (lost_upto), and our own big commits
+        // would fill a large one for nothing.
+        impl_->events = std::make_unique<Events>(name, 4 << 20);
+    } catch (const KernelError&) {
+        return false;   // no multicast here: every generation change counts
+    }
+    return true;
+}
+
+std::optional<uint32_t> Netlink::untouched_since(uint32_t since, const std::set<std::string>& ignore) {
+    auto& i = *impl_;
+    if (!i.events) return std::nullopt;
+    uint32_t now = i.sock.genid();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    for (;;) {
+        std::vector<Generation> got;
+        bool complete = i.events->drain(got);
+        for (auto& g : got) {
+            uint32_t id = g.genid;
+            i.seen[id] = std::move(g);
+        }
+        if (!complete) i.lost_upto = i.sock.genid();   // whatever was lost is at most this
+        while (i.seen.size() > 4096) i.seen.erase(i.seen.begin());
+        if (i.lost_upto && int32_t(*i.lost_upto - since) >= 0) return std::nullopt;
+        // Every generation in (since, now] seen, none touching the table? The kernel makes a
+        // generation visible just before it sends its event: wait a moment for a late one.
+        bool all = true;
+        for (uint32_t g = since + 1; int32_t(now - g) >= 0; ++g) {
+            auto it = i.seen.find(g);
+            if (it == i.seen.end()) {
+                all = false;
+                continue;
+            }
+            if (it->second.touches(ignore)) return std::nullopt;
+        }
+        if (all) return now;
+        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        pollfd p{i.events->fd(), POLLIN, 0};
+        poll(&p, 1, 20);
     }
 }
 

@@ -35,7 +35,9 @@ struct Generation {
 /// reading the table, so that no commit between the read and the subscription is missed.
 class Events {
 public:
-    explicit Events(std::string table);
+    /// `rcvbuf`: the socket's receive buffer. An apply of a big set notifies every element
+    /// (notifications are batched into skbs of a page or so); a full buffer loses events.
+    explicit Events(std::string table, int rcvbuf = 64 << 20);
     ~Events();
     Events(const Events&) = delete;
     Events& operator=(const Events&) = delete;

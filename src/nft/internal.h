@@ -21,6 +21,9 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
+#include <map>
+
+#include "nft/events.h"
 #include "nft/netlink.h"
 #include "ruleset/model.h"
 
@@ -117,6 +120,12 @@ struct Socket {
         size_t size() const { return kSize; }
     } rxbuf;
 
+    /// A dump flagged NLM_F_DUMP_INTR (the generation moved during it) is read to its end
+    /// and noted in dump_interrupted instead of thrown, when the caller can tell afterwards
+    /// whether the moves concerned what it read (the event stream).
+    bool tolerate_interrupts = false;
+    bool dump_interrupted = false;
+
     Socket();
     ~Socket();
     uint32_t next_seq() { return ++seq; }
@@ -154,5 +163,9 @@ std::string name_error(const AckError& e, const MsgInfo* info, const nlmsghdr* m
 namespace ivozfw::nft {
 struct Netlink::Impl {
     detail::Socket sock;
+    /// Commits since follow(), by generation (events.h): which of them touched the table.
+    std::unique_ptr<Events> events;
+    std::map<uint32_t, Generation> seen;
+    std::optional<uint32_t> lost_upto;   // events were lost up to here (the newest genid then)
 };
 }  // namespace ivozfw::nft

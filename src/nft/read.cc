@@ -357,9 +357,14 @@ std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<
                                         ElementCache* cache) {
     Socket& s = impl_->sock;
     uint64_t cookie = cache ? netns_cookie() : 0;
+    // Following the table's commits (follow()), a read that other tables' commits interrupted
+    // is still a snapshot of this table: kept, at the generation the check ends on.
+    bool following = impl_->events != nullptr;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
         uint32_t g0 = s.genid();
         std::optional<Table> t;
+        s.tolerate_interrupts = following;
+        s.dump_interrupted = false;
         try {
             ElementCache* valid = cache && cache->valid_for(name, g0, cookie) ? cache : nullptr;
             Reader r(s, name, valid);
@@ -375,13 +380,20 @@ std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<
             }
             throw;
         }
-        if (s.genid() != g0) {
-            cache = nullptr;
-            continue;
+        s.tolerate_interrupts = false;
+        uint32_t g1 = g0;
+        if (s.genid() != g0 || s.dump_interrupted) {
+            auto now = following ? untouched_since(g0, {}) : std::nullopt;
+            if (!now) {
+                cache = nullptr;
+                continue;
+            }
+            g1 = *now;
         }
-        if (genid) *genid = g0;
+        if (genid) *genid = g1;
         return t;
     }
+    s.tolerate_interrupts = false;
     throw GenerationChanged(EAGAIN, "table " + name + ": ruleset kept changing while reading it");
 }
 

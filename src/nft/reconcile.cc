@@ -129,9 +129,24 @@ std::optional<ElementCache> load_cache(const ReconcileOptions& opt, Outcome& out
 
 Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) {
     Outcome out;
+    // The kernel's commits are followed from before the first read: a generation change
+    // that did not touch our table (another tool's table) costs neither a re-read nor a
+    // re-plan. Element changes of dynamic sets (bans) do not change a plan that leaves them
+    // alone; a command that reads only some sets (a ban) plans on exactly those.
+    bool following = k.follow(desired.name);
+    std::set<std::string> ignore;
+    for (const auto& [n, set] : desired.sets)
+        if (set.dynamic && !opt.read_only.count(n)) ignore.insert(n);
+    // The writers' lock is taken after the first read, for plan and commit: a long read
+    // (a big table without a valid cache) never keeps a ban waiting. If an ivozfw writer
+    // committed to the table meanwhile, the read is done again, under the lock.
+    bool locking = !opt.dry_run && !opt.check_only && !opt.lock_path.empty();
     std::optional<io::FileLock> lock;
-    if (!opt.dry_run && !opt.check_only && !opt.lock_path.empty())
-        lock.emplace(opt.lock_path, opt.lock_wait, fmt::format("pid {}: {}", getpid(), opt.lock_holder));
+    auto take_lock = [&] {
+        if (locking && !lock)
+            lock.emplace(opt.lock_path, opt.lock_wait, fmt::format("pid {}: {}", getpid(), opt.lock_holder));
+    };
+    if (!following) take_lock();
     std::optional<ElementCache> cache = load_cache(opt, out);
     std::optional<ElementCache> peeked;
     if (!opt.cache_reads && !opt.cache_path.empty()) peeked = ElementCache::peek(opt.cache_path);
@@ -157,28 +172,49 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
             lost_race(e, attempt);
             continue;
         }
+        if (locking && !lock) {
+            take_lock();
+            // Read without the lock: still good if nobody touched the table since.
+            auto now = k.untouched_since(gen, ignore);
+            if (!now) {
+                cache = load_cache(opt, out);   // another writer's commit: its cache is the fresh one
+                continue;
+            }
+            gen = *now;
+        }
         bool used_cache = cache && cache->valid_for(desired.name, gen, k.netns_cookie());
         out.plan = opt.make_plan ? opt.make_plan(out.before) : plan::plan(desired, out.before, opt.scope);
         if (opt.before_commit) opt.before_commit(out.before, out.plan);
         if (out.plan.empty() || opt.dry_run) return out;
-        try {
-            out.stats = k.commit(out.plan, desired, gen, opt.check_only);
-        } catch (const GenerationChanged& e) {
-            lost_race(e, attempt);
-            continue;
-        } catch (const KernelError& e) {
-            // The kernel contradicts the cache (an element it said was there is missing, or
-            // the reverse): the cache is wrong. Forget it and plan again from a real read.
-            if (used_cache && e.changed == Changed::no && (e.err == ENOENT || e.err == EEXIST)) {
+        bool read_again = false;
+        for (;;) {
+            try {
+                out.stats = k.commit(out.plan, desired, gen, opt.check_only);
+            } catch (const GenerationChanged& e) {
+                // Lost to a commit elsewhere that left our table alone: the same plan, at
+                // the new generation, at once.
+                bool in_time = Clock::now() - start < opt.deadline;
+                if (auto now = in_time ? k.untouched_since(gen, ignore) : std::nullopt; now && *now != gen) {
+                    gen = *now;
+                    ++out.attempts;
+                    continue;
+                }
+                lost_race(e, attempt);
+                read_again = true;
+            } catch (const KernelError& e) {
+                // The kernel contradicts the cache (an element it said was there is missing, or
+                // the reverse): the cache is wrong. Forget it and plan again from a real read.
+                if (!(used_cache && e.changed == Changed::no && (e.err == ENOENT || e.err == EEXIST))) throw;
                 drop_cache(opt.cache_path);
                 cache.reset();
                 warn(out, fmt::format("the kernel refused the batch ({}) against the element cache: cache dropped, "
                                       "read the sets again and planned anew",
                                       e.what()));
-                continue;
+                read_again = true;
             }
-            throw;
+            break;
         }
+        if (read_again) continue;
         if (opt.check_only) return out;
         out.committed = true;
         save_cache(k, opt, out, desired, gen, used_cache ? std::move(cache) : std::nullopt, peeked);

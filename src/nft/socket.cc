@@ -74,7 +74,8 @@ void Socket::request(nlmsghdr* nlh, const std::function<void(const nlmsghdr*)>& 
             if (m->nlmsg_seq != want || m->nlmsg_pid != portid) continue;  // stale reply
             if (m->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
             if (m->nlmsg_type == NLMSG_DONE) {
-                if (interrupted) throw DumpInterrupted();
+                if (interrupted && !tolerate_interrupts) throw DumpInterrupted();
+                dump_interrupted = dump_interrupted || interrupted;
                 return;
             }
             if (m->nlmsg_type == NLMSG_ERROR) {

@@ -82,7 +82,7 @@ bg_pid "$WATCH_PID"
 wait_until 10 test -s "$W" || fail "watch wrote no $W: $(cat "$T/watch.log")"
 wait_until 5 wj_is .committed true || fail "watch did not take the loaded table as committed: $(cat "$W")"
 settle
-# restores_are N [after]: watch.json counts exactly N restores (and as many drifts as it had).
+# restores_are N D WHEN: watch.json counts exactly N restores and D drifts.
 restores_are() {
     [ "$(wj .restores)" = "$1" ] && [ "$(wj .drifts)" = "$2" ] ||
         fail "$3: watch.json has restores=$(wj .restores) drifts=$(wj .drifts), want $1 and $2; last_drift: $(wj .last_drift)
@@ -149,6 +149,7 @@ EOF
 f2b() { in_ns "$ns" timeout 20 fail2ban-client -c "$F" -s "$SOCK" "$@"; }
 r1=$(wj .restores)
 d1=$(wj .drifts)
+c1=$(wj .commits_seen)
 ip netns exec "$ns" fail2ban-server -f -x -c "$F" -s "$SOCK" -p "$T/fail2ban.pid" --logtarget "$T/fail2ban.log" \
     >"$T/fail2ban.out" 2>&1 &
 F2B_PID=$!
@@ -187,6 +188,7 @@ expect_exit 0 f2b status sshd
 expect_match "Banned IP list:.*$BANNED" "$OUT" "fail2ban-client status sshd"
 settle
 restores_are "$r1" "$d1" "after fail2ban's ban (fail2ban's commits are not ivozfw's table)"
+wj_ge .commits_seen $((c1 + 1)) || fail "watch did not take ivozfw's applies as ivozfw's: $(cat "$W")"
 ivozfw_intact "after fail2ban's ban"
 has_table "$ns" filter || fail "Debian's table inet filter is gone"
 expect_same "$debian_filter" "$(table_json "$ns" filter)" "Debian's table inet filter with fail2ban running"
