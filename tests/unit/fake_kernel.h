@@ -19,6 +19,8 @@ public:
     std::optional<ruleset::Table> table;
     uint32_t gen = 1;
     uint64_t cookie = 0x5eed;
+    /// Runs at the end of every read (a writer between our read and our lock).
+    std::function<void()> after_read;
     /// Runs at the start of every commit (a racing writer: call foreign_commit()).
     std::function<void()> before_commit;
     /// The next commit is refused with this errno (nothing changes).
@@ -27,6 +29,21 @@ public:
 
     void foreign_commit() { ++gen; }
 
+    /// Event following (Kernel::follow): off unless a test turns it on. Generations that
+    /// touched the table are listed in `touching` (foreign_commit_touching()).
+    bool events = false;
+    std::set<uint32_t> touching;
+    int untouched_queries = 0;
+    void foreign_commit_touching() { touching.insert(++gen); }
+    bool follow(const std::string&) override { return events; }
+    std::optional<uint32_t> untouched_since(uint32_t since, const std::set<std::string>&) override {
+        ++untouched_queries;
+        if (!events) return std::nullopt;
+        for (uint32_t g = since + 1; g <= gen; ++g)
+            if (touching.count(g)) return std::nullopt;
+        return gen;
+    }
+
     uint32_t genid() override { return gen; }
 
     // As the real one: cached elements of the sets returned are moved out of the cache.
@@ -34,6 +51,7 @@ public:
                                        const std::set<std::string>* only) {
         ++reads;
         *g = gen;
+        if (after_read) after_read();   // runs after the generation was taken: the read is stale
         if (!table || table->name != name) return std::nullopt;
         auto t = table;
         if (cache && cache->valid_for(name, gen, cookie)) {

@@ -379,3 +379,62 @@ TEST_CASE("reconcile: dynamic-only commits after cached reads (bansync) move the
     CHECK(full.plan.ops[0].name == "exempt_v4");
     CHECK(full.plan.ops[0].verb == plan::Op::delete_elements);
 }
+
+TEST_CASE("reconcile following events: another table's commit before ours costs no re-read") {
+    TempDir dir;
+    FakeKernel k;
+    k.events = true;
+    bool raced = false;
+    k.before_commit = [&] {
+        if (!raced) raced = true, k.foreign_commit();   // a commit to some other table
+    };
+    auto out = nft::reconcile(k, desired(), options(dir));
+    REQUIRE(out.committed);
+    CHECK(k.reads == 1);      // the read was still good: the same plan, at the new generation
+    CHECK(k.commits == 2);
+    CHECK(out.attempts == 2);
+    REQUIRE(k.table);
+    CHECK(plan::plan(desired(), k.table).empty());
+}
+
+TEST_CASE("reconcile following events: a commit that touched our table is read again") {
+    TempDir dir;
+    FakeKernel k;
+    k.events = true;
+    bool raced = false;
+    k.before_commit = [&] {
+        if (!raced) raced = true, k.foreign_commit_touching();
+    };
+    auto out = nft::reconcile(k, desired(), options(dir));
+    REQUIRE(out.committed);
+    CHECK(k.reads == 2);
+    CHECK(plan::plan(desired(), k.table).empty());
+}
+
+TEST_CASE("reconcile following events: a commit to our table between the lock-free read and the lock") {
+    TempDir dir;
+    FakeKernel k;
+    k.events = true;
+    int n = 0;
+    k.after_read = [&] {
+        if (n++ == 0) k.foreign_commit_touching();   // another writer's commit, before our lock
+    };
+    auto out = nft::reconcile(k, desired(), options(dir));
+    REQUIRE(out.committed);
+    CHECK(k.reads == 2);     // read again, under the lock
+    CHECK(k.commits == 1);   // and never sent against the stale read
+}
+
+TEST_CASE("reconcile following events: another table's commit during the read costs nothing") {
+    TempDir dir;
+    FakeKernel k;
+    k.events = true;
+    int n = 0;
+    k.after_read = [&] {
+        if (n++ == 0) k.foreign_commit();
+    };
+    auto out = nft::reconcile(k, desired(), options(dir));
+    REQUIRE(out.committed);
+    CHECK(k.reads == 1);
+    CHECK(k.commits == 1);
+}
