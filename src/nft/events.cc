@@ -174,7 +174,8 @@ bool Events::drain(std::vector<Generation>& out) {
 
 namespace ivozfw::nft {
 
-bool Netlink::follow(const std::string& name) {
+bool Netlink::follow(const std::string& name, const std::set<std::string>& ignore) {
+    impl_->read_ignore = ignore;
     if (impl_->events) return true;
     try {
         // Small: a full buffer only costs a re-read (lost_upto), and our own big commits

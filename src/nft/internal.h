@@ -166,6 +166,7 @@ struct Netlink::Impl {
     /// Commits since follow(), by generation (events.h): which of them touched the table.
     std::unique_ptr<Events> events;
     std::map<uint32_t, Generation> seen;
+    std::set<std::string> read_ignore;   // follow()'s: what a read may let change under it
     std::optional<uint32_t> lost_upto;   // events were lost up to here (the newest genid then)
 };
 }  // namespace ivozfw::nft

@@ -68,9 +68,13 @@ public:
                                            uint32_t* genid, ElementCache* cache = nullptr) = 0;
 
     /// Follow the kernel's commits from now on (call before a read), so that untouched_since
-    /// can tell a generation change that concerns table `name` from one that does not.
-    /// false: not available; every generation change then counts as a change.
-    virtual bool follow(const std::string& name) { (void)name; return false; }
+    /// can tell a generation change that concerns table `name` from one that does not. Reads
+    /// then keep a dump that commits interrupted if none touched the table (element changes
+    /// of the `ignore` sets aside). false: not available; every generation change counts.
+    virtual bool follow(const std::string& name, const std::set<std::string>& ignore = {}) {
+        (void)name, (void)ignore;
+        return false;
+    }
     /// Every commit after generation `since` up to now left the followed table alone (element
     /// changes of the `ignore` sets aside): returns the current generation. nullopt when one
     /// touched it, or it is not known (not followed, events lost, an event late).
@@ -117,7 +121,7 @@ public:
     /// A second socket in the nftables multicast group (events.h). With it, a read whose
     /// dumps other tables' commits interrupted is still good, and so is a plan whose commit
     /// lost the race to a commit elsewhere: no re-read.
-    bool follow(const std::string& name) override;
+    bool follow(const std::string& name, const std::set<std::string>& ignore = {}) override;
     std::optional<uint32_t> untouched_since(uint32_t since, const std::set<std::string>& ignore) override;
 
     /// One GETCHAIN dump of every family (chains of all tables, no rules).

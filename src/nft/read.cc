@@ -383,7 +383,7 @@ std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<
         s.tolerate_interrupts = false;
         uint32_t g1 = g0;
         if (s.genid() != g0 || s.dump_interrupted) {
-            auto now = following ? untouched_since(g0, {}) : std::nullopt;
+            auto now = following ? untouched_since(g0, impl_->read_ignore) : std::nullopt;
             if (!now) {
                 cache = nullptr;
                 continue;

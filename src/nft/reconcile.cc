@@ -133,10 +133,10 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
     // that did not touch our table (another tool's table) costs neither a re-read nor a
     // re-plan. Element changes of dynamic sets (bans) do not change a plan that leaves them
     // alone; a command that reads only some sets (a ban) plans on exactly those.
-    bool following = k.follow(desired.name);
     std::set<std::string> ignore;
     for (const auto& [n, set] : desired.sets)
         if (set.dynamic && !opt.read_only.count(n)) ignore.insert(n);
+    bool following = k.follow(desired.name, ignore);
     // The writers' lock is taken after the first read, for plan and commit: a long read
     // (a big table without a valid cache) never keeps a ban waiting. If an ivozfw writer
     // committed to the table meanwhile, the read is done again, under the lock.

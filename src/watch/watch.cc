@@ -38,7 +38,28 @@ std::string who(const nft::Generation& g) {
 Watcher::Watcher(Config c, nft::Kernel& k, Drain drain, Log log)
     : c_(std::move(c)), k_(k), drain_(std::move(drain)), log_(std::move(log)) {}
 
-bool Watcher::ours(const nft::Generation& g) const { return g.process == c_.process || own_gens_.count(g.genid); }
+namespace {
+
+std::string exe_of(const std::string& proc) {
+    char buf[4096];
+    ssize_t n = readlink(proc.c_str(), buf, sizeof buf - 1);
+    if (n <= 0) return "";
+    std::string p(buf, size_t(n));
+    if (p.ends_with(" (deleted)")) p.resize(p.size() - 10);   // upgraded while it ran
+    return p;
+}
+
+}  // namespace
+
+// The kernel names the committing task; ivozfw names itself "ivozfw". A task of that name
+// whose executable is not ours (still running, so it can be looked at) is an impostor.
+bool Watcher::ours(const nft::Generation& g) const {
+    if (own_gens_.count(g.genid)) return true;
+    if (g.process != c_.process) return false;
+    static const std::string self = exe_of("/proc/self/exe");
+    std::string exe = g.pid ? exe_of("/proc/" + std::to_string(g.pid) + "/exe") : "";
+    return exe.empty() || self.empty() || exe == self;
+}
 
 std::set<std::string> Watcher::dynamic_sets() const {
     std::set<std::string> out;
@@ -278,8 +299,9 @@ void Watcher::drift(const nft::Generation* culprit, const std::string& what, std
         stats_.backing_off_since = now_iso();
         unlogged_ = 0;
         log_(LOG_ERR, fmt::format("watch: BACKING OFF: table inet {} was restored {} times in {} s and is being "
-                                  "changed again ({}): not restoring it until nothing has changed it for {} s. Find "
-                                  "what keeps rewriting the ruleset (`nft monitor`)",
+                                  "changed again ({}): not restoring it until nothing has changed it for {} s. Stop "
+                                  "what keeps rewriting the ruleset (the last culprit is named here and in `ivozfw "
+                                  "status`)",
                                   c_.table, restored_at_.size(), c_.window.count() / 1000.0, desc,
                                   quiet_now().count() / 1000.0));
         return save_state();

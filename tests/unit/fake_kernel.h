@@ -35,7 +35,7 @@ public:
     std::set<uint32_t> touching;
     int untouched_queries = 0;
     void foreign_commit_touching() { touching.insert(++gen); }
-    bool follow(const std::string&) override { return events; }
+    bool follow(const std::string&, const std::set<std::string>&) override { return events; }
     std::optional<uint32_t> untouched_since(uint32_t since, const std::set<std::string>&) override {
         ++untouched_queries;
         if (!events) return std::nullopt;
