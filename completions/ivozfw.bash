@@ -14,7 +14,7 @@ _ivozfw() {
     else   # without the bash-completion package
         cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
     fi
-    local commands="check diff apply confirm rollback export remove status explain bans ban unban geoip companies platform"
+    local commands="check diff apply confirm rollback export remove status explain bans ban unban geoip companies platform bansync watch"
     local i cmd="" sub=""
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
