@@ -241,7 +241,9 @@ int cmd_remove(const Options& o) {
     auto out = nft::reconcile(nl, empty, opt);
     if (out.plan.empty()) fmt::print("table inet {} is not loaded: nothing to remove\n", name);
     else fmt::print("table inet {} removed\n", name);
-    // `ivozfw watch`, started later, must not bring back a table removed on purpose.
+    // `ivozfw watch`, started later, must not bring back a table removed on purpose (a
+    // running watch records the removal itself, in order with later commits).
+    if (watch_running(o)) return 0;
     try {
         o.state.ensure();
         o.state.write_json(watch::kCommittedFile, ruleset::snapshot_to_json(std::nullopt, name));

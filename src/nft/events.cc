@@ -76,8 +76,12 @@ struct Events::Impl {
 
     void object(uint16_t type, const nlmsghdr* m) {
         auto* g = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(m));
-        bool destroy = type >= kDestroyFirst && type <= kDestroyLast;
-        if (destroy) type = uint16_t(NFT_MSG_DELTABLE + 3 * (type - kDestroyFirst));   // same order
+        if (type >= kDestroyFirst && type <= kDestroyLast) {
+            static constexpr uint16_t as_del[] = {NFT_MSG_DELTABLE,   NFT_MSG_DELCHAIN, NFT_MSG_DELRULE,
+                                                  NFT_MSG_DELSET,     NFT_MSG_DELSETELEM, NFT_MSG_DELOBJ,
+                                                  NFT_MSG_DELFLOWTABLE};
+            type = as_del[type - kDestroyFirst];
+        }
         if (type > NFT_MSG_DELSETELEM && type != NFT_MSG_NEWOBJ && type != NFT_MSG_DELOBJ &&
             type != NFT_MSG_NEWFLOWTABLE && type != NFT_MSG_DELFLOWTABLE)
             return;   // GET*, TRACE, resets: no change
@@ -184,12 +188,13 @@ bool Netlink::follow(const std::string& name, const std::set<std::string>& ignor
     } catch (const KernelError&) {
         return false;   // no multicast here: every generation change counts
     }
+    impl_->followed_from = impl_->sock.genid();   // subscribed first: nothing after it is missed
     return true;
 }
 
 std::optional<uint32_t> Netlink::untouched_since(uint32_t since, const std::set<std::string>& ignore) {
     auto& i = *impl_;
-    if (!i.events) return std::nullopt;
+    if (!i.events || int32_t(since - i.followed_from) < 0) return std::nullopt;   // before we listened
     uint32_t now = i.sock.genid();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
     for (;;) {

@@ -167,6 +167,7 @@ struct Netlink::Impl {
     std::unique_ptr<Events> events;
     std::map<uint32_t, Generation> seen;
     std::set<std::string> read_ignore;   // follow()'s: what a read may let change under it
+    uint32_t followed_from = 0;          // the generation when follow() subscribed
     std::optional<uint32_t> lost_upto;   // events were lost up to here (the newest genid then)
 };
 }  // namespace ivozfw::nft

@@ -360,13 +360,26 @@ std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<
     // Following the table's commits (follow()), a read that other tables' commits interrupted
     // is still a snapshot of this table: kept, at the generation the check ends on.
     bool following = impl_->events != nullptr;
+    struct Tolerate {   // never left on for another request, whatever is thrown
+        Socket& s;
+        ~Tolerate() { s.tolerate_interrupts = false; }
+    } tolerate{s};
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
         uint32_t g0 = s.genid();
         std::optional<Table> t;
         s.tolerate_interrupts = following;
         s.dump_interrupted = false;
+        ElementCache* valid = nullptr;
         try {
-            ElementCache* valid = cache && cache->valid_for(name, g0, cookie) ? cache : nullptr;
+            // A cache of an older generation is still good when every commit since, as
+            // followed, left the cached (non-dynamic) sets alone.
+            bool valid_now = cache && cache->valid_for(name, g0, cookie);
+            if (!valid_now && cache && following && cache->valid_for(name, cache->genid, cookie) &&
+                int32_t(g0 - cache->genid) > 0 && untouched_since(cache->genid, impl_->read_ignore) == g0) {
+                cache->genid = g0;
+                valid_now = true;
+            }
+            valid = valid_now ? cache : nullptr;
             Reader r(s, name, valid);
             t = sets ? r.read_sets(*sets) : r.read();
         } catch (const DumpInterrupted&) {
@@ -380,7 +393,6 @@ std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<
             }
             throw;
         }
-        s.tolerate_interrupts = false;
         uint32_t g1 = g0;
         if (s.genid() != g0 || s.dump_interrupted) {
             auto now = following ? untouched_since(g0, impl_->read_ignore) : std::nullopt;
@@ -390,10 +402,10 @@ std::optional<Table> Netlink::read_sets(const std::string& name, const std::set<
             }
             g1 = *now;
         }
+        if (valid) valid->genid = g1;   // what it vouched for held to the end of the read
         if (genid) *genid = g1;
         return t;
     }
-    s.tolerate_interrupts = false;
     throw GenerationChanged(EAGAIN, "table " + name + ": ruleset kept changing while reading it");
 }
 

@@ -172,6 +172,9 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
             lost_race(e, attempt);
             continue;
         }
+        // Whether the read took elements from the cache (a read moves the cache on to the
+        // generation it returns when it did).
+        bool used_cache = cache && cache->valid_for(desired.name, gen, k.netns_cookie());
         if (locking && !lock) {
             take_lock();
             // Read without the lock: still good if nobody touched the table since.
@@ -181,8 +184,8 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
                 continue;
             }
             gen = *now;
+            if (used_cache) cache->genid = gen;
         }
-        bool used_cache = cache && cache->valid_for(desired.name, gen, k.netns_cookie());
         out.plan = opt.make_plan ? opt.make_plan(out.before) : plan::plan(desired, out.before, opt.scope);
         if (opt.before_commit) opt.before_commit(out.before, out.plan);
         if (out.plan.empty() || opt.dry_run) return out;
@@ -196,6 +199,7 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
                 bool in_time = Clock::now() - start < opt.deadline;
                 if (auto now = in_time ? k.untouched_since(gen, ignore) : std::nullopt; now && *now != gen) {
                     gen = *now;
+                    if (used_cache) cache->genid = gen;
                     ++out.attempts;
                     continue;
                 }

@@ -72,12 +72,15 @@ std::set<std::string> Watcher::dynamic_sets() const {
 void Watcher::start() {
     std::vector<nft::Generation> before;   // what was committed before the read below is in it
     drain_(before);
-    std::optional<io::FileLock> lock;
-    if (!c_.lock_path.empty()) lock.emplace(c_.lock_path, ms(120000), fmt::format("pid {}: watch", getpid()));
+    k_.follow(c_.table);
+    // The writers' lock as a meeting point (no writer between its commit and its cache);
+    // restore() takes it again for its commit (flock: never twice in one process).
+    if (!c_.lock_path.empty()) io::FileLock sync(c_.lock_path, ms(120000), fmt::format("pid {}: watch", getpid()));
     auto cache = c_.cache_path.empty() ? std::nullopt : nft::ElementCache::load(c_.cache_path).cache;
     uint32_t gen = 0;
     auto live = k_.read_table(c_.table, &gen, cache ? &*cache : nullptr);
     stats_.generation = gen;
+    clean_since_ = last_seen_ = gen;
     if (live) {
         adopt(std::move(live), gen, "at start");
         return;
@@ -143,10 +146,39 @@ void Watcher::step() {
         check_at_ = Clock::time_point::max();
         check_due_ = true;
     }
-    if (!gens.empty() || check_due_ || lost_) handle(std::move(gens));
+    track_clean(gens, lost_);
+    if (Clock::now() < retry_at_) {
+        carry_ = std::move(gens);   // a read failed a moment ago: not before retry_at_
+    } else if (!gens.empty() || check_due_ || lost_) {
+        handle(std::move(gens));
+    }
+    bump_cache();
     if (Clock::now() >= next_poll_) poll_bans();
     // Other tables' commits: watch.json follows the generation, at most once a second.
     if (stats_.generation != saved_gen_ && Clock::now() - saved_at_ >= ms(1000)) save_state();
+}
+
+void Watcher::track_clean(const std::vector<nft::Generation>& gens, bool lost) {
+    auto ignore = dynamic_sets();
+    if (lost) clean_since_.reset(), last_seen_.reset();
+    for (const auto& g : gens) {
+        if (last_seen_ && int32_t(g.genid - *last_seen_) <= 0) continue;   // before the start read
+        bool contiguous = last_seen_ && g.genid == *last_seen_ + 1;
+        if (!clean_since_ || !contiguous || g.touches(ignore)) clean_since_ = g.genid;
+        last_seen_ = g.genid;
+    }
+}
+
+void Watcher::bump_cache() {
+    if (c_.cache_path.empty() || !clean_since_ || !last_seen_ || *clean_since_ == *last_seen_) return;
+    try {
+        auto c = nft::ElementCache::peek(c_.cache_path);
+        if (!c || c->table != c_.table || c->boot_id != nft::boot_id() || c->netns_cookie != k_.netns_cookie()) return;
+        if (int32_t(c->genid - *clean_since_) < 0 || int32_t(*last_seen_ - c->genid) <= 0) return;
+        nft::ElementCache::bump(c_.cache_path, *c, *last_seen_);
+    } catch (const std::exception&) {
+        // an optimisation only: the next writer dumps the elements
+    }
 }
 
 ms Watcher::next_due() const {
@@ -154,7 +186,7 @@ ms Watcher::next_due() const {
     auto due = std::min(next_poll_, check_at_);
     if (stats_.generation != saved_gen_) due = std::min(due, saved_at_ + ms(1000));
     if (stats_.backing_off) due = std::min(due, last_foreign_ + quiet_now());
-    if (!carry_.empty() || check_due_) return ms(0);
+    if (!carry_.empty() || check_due_ || lost_) due = std::min(due, std::max(now, retry_at_));
     return due <= now ? ms(0) : std::chrono::duration_cast<ms>(due - now) + ms(1);
 }
 
@@ -174,18 +206,21 @@ void Watcher::handle(std::vector<nft::Generation> gens) {
         return;
     }
     auto seen = Clock::now();
-    // Under the writers' lock: no ivozfw writer is between its commit and its element cache,
-    // and none commits while we read and restore.
-    std::optional<io::FileLock> lock;
+    // The writers' lock as a meeting point only: once we hold it, no ivozfw writer is between
+    // its commit and its element cache. It is not held for the read (a ban must not wait
+    // behind it); a restore takes it again for its commit.
     if (!c_.lock_path.empty()) {
         try {
-            lock.emplace(c_.lock_path, ms(120000), fmt::format("pid {}: watch", getpid()));
+            io::FileLock sync(c_.lock_path, ms(120000), fmt::format("pid {}: watch", getpid()));
         } catch (const io::LockTimeout& e) {
             log_(LOG_WARNING, fmt::format("watch: {}; trying again", e.what()));
             carry_ = std::move(gens);
             return;
         }
     }
+    k_.follow(c_.table, ignore);
+    track_clean({}, false);
+    bump_cache();
     if (!drain_(gens)) lost_ = true;
     auto cache = c_.cache_path.empty() ? std::nullopt : nft::ElementCache::load(c_.cache_path).cache;
     uint32_t gen = 0;
@@ -193,16 +228,18 @@ void Watcher::handle(std::vector<nft::Generation> gens) {
     try {
         live = k_.read_table(c_.table, &gen, cache ? &*cache : nullptr);
     } catch (const std::exception& e) {   // an interrupted dump (someone committing): next step
-        log_(LOG_INFO, fmt::format("watch: reading table inet {}: {}; trying again", c_.table, e.what()));
+        log_(LOG_INFO, fmt::format("watch: reading table inet {}: {}; trying again in 100 ms", c_.table, e.what()));
         carry_ = std::move(gens);
-        check_at_ = Clock::now() + ms(100);
+        retry_at_ = Clock::now() + ms(100);
         return;
     }
     if (!drain_(gens)) lost_ = true;   // every generation up to `gen` is queued by now
     // The last generation up to the read that touched the table decides who had the last word.
     const nft::Generation* last = nullptr;
     const nft::Generation* last_ours = nullptr;
-    std::vector<const nft::Generation*> foreign;
+    std::vector<const nft::Generation*> foreign;   // foreign touches since the last ours
+    bool foreign_before_ours = false, ours_structure = false;
+    std::set<std::string> ours_elements;             // sets ivozfw's element-only commits changed
     for (const auto& g : gens) {
         if (int32_t(g.genid - gen) > 0) {
             carry_.push_back(g);   // committed after our read: next step
@@ -211,18 +248,46 @@ void Watcher::handle(std::vector<nft::Generation> gens) {
         stats_.generation = g.genid;
         if (!touching(g)) continue;
         last = &g;
-        if (ours(g)) last_ours = &g, foreign.clear();
-        else foreign.push_back(&g);
+        if (ours(g)) {
+            last_ours = &g;
+            foreign_before_ours = foreign_before_ours || !foreign.empty();
+            foreign.clear();
+            ours_structure = ours_structure || g.structure || g.table_added || g.table_deleted;
+            ours_elements.insert(g.element_sets.begin(), g.element_sets.end());
+        } else {
+            foreign.push_back(&g);
+            last_culprit_ = who(g);
+        }
     }
     bool lost = std::exchange(lost_, false);
     check_due_ = false;
-    if (last && ours(*last)) {
-        for (const auto* f : foreign)   // cannot happen: foreign is cleared at each ours
-            log_(LOG_WARNING, "watch: " + f->describe(c_.table) + who(*f));
-        adopt(std::move(live), gen, fmt::format("committed by pid {}", last->pid));
+    if (!lost && last && ours(*last)) {
+        // After a change by another tool (this round, or one not restored before: report mode,
+        // backing off), an element-only commit of ivozfw (a sync, a refresh, a ban) vouches
+        // for its sets only: the rest is compared with the committed table.
+        bool mixed = (foreign_before_ours || foreign_pending_) && !ours_structure && baseline_ && live;
+        if (!mixed) {
+            foreign_pending_ = false;
+            adopt(std::move(live), gen, fmt::format("committed by pid {}", last->pid));
+            return;
+        }
+        for (const auto& name : ours_elements) {
+            auto b = baseline_->sets.find(name);
+            auto l = live->sets.find(name);
+            if (b != baseline_->sets.end() && l != live->sets.end() && !b->second.dynamic) b->second.elements = l->second.elements;
+        }
+        save_committed();
+        stats_.commits_seen++;
+        if (plan::plan(*baseline_, live).empty()) {
+            foreign_pending_ = false;
+            return save_state();
+        }
+        drift(nullptr, fmt::format("table inet {} differs from the committed one (changed{} before ivozfw's commit of "
+                                   "generation {})", c_.table, last_culprit_, last->genid),
+              std::move(live), gen, seen);
         return;
     }
-    if (last) {
+    if (!lost && last) {
         if (last_ours)
             log_(LOG_WARNING, fmt::format("watch: ivozfw committed generation {} just before another tool changed table "
                                           "inet {}: the table from before that commit is restored; run `ivozfw apply` "
@@ -233,7 +298,7 @@ void Watcher::handle(std::vector<nft::Generation> gens) {
         drift(last, what, std::move(live), gen, seen);
         return;
     }
-    // No event says who: events were lost, a back-off ended, or a restore failed. Compare.
+    // No event says who (or some were lost): a back-off ended, a restore failed. Compare.
     if (!baseline_ && !live) return save_state();
     if (baseline_ && live && plan::plan(*baseline_, live).empty()) return save_state();
     if (lost && live && cache && cache->valid_for(c_.table, gen, k_.netns_cookie())) {
@@ -282,6 +347,7 @@ void Watcher::drift(const nft::Generation* culprit, const std::string& what, std
         log_(LOG_NOTICE, "watch: " + desc + "; ivozfw has no table committed (removed, or never applied): left alone");
         return save_state();
     }
+    foreign_pending_ = true;   // until a restore puts the committed table back
     if (!c_.restore) {
         log_(LOG_WARNING, "watch: " + desc + "; not restored (watch.drift is \"report\")");
         return save_state();
@@ -338,10 +404,27 @@ void Watcher::restore(const std::string& desc, const std::optional<ruleset::Tabl
         return save_state();
     }
     try {
-        k_.commit(p, *baseline_, gen);
-    } catch (const nft::GenerationChanged&) {
-        check_due_ = true;   // somebody committed between our read and our batch: read again
-        return;
+        // Under the writers' lock, like every ivozfw writer. Our read was made without it:
+        // still good if nothing touched the table since (events), else read again.
+        std::optional<io::FileLock> lock;
+        if (!c_.lock_path.empty()) lock.emplace(c_.lock_path, ms(120000), fmt::format("pid {}: watch", getpid()));
+        for (int attempt = 0;; ++attempt) {
+            auto now = k_.untouched_since(gen, {});
+            if (now) gen = *now;
+            else if (k_.genid() != gen) {
+                check_due_ = true;
+                return;
+            }
+            try {
+                k_.commit(p, *baseline_, gen);
+                break;
+            } catch (const nft::GenerationChanged&) {
+                if (attempt == 3) {
+                    check_due_ = true;   // somebody keeps committing: read again
+                    return;
+                }
+            }
+        }
     } catch (const std::exception& e) {
         stats_.failures++;
         log_(LOG_ERR, fmt::format("watch: {}; the restore FAILED: {}; trying again in 1 s", desc, e.what()));
@@ -353,6 +436,7 @@ void Watcher::restore(const std::string& desc, const std::optional<ruleset::Tabl
     if (own_gens_.size() > 64) own_gens_.erase(own_gens_.begin());
     double took = std::chrono::duration<double, std::milli>(Clock::now() - seen).count();
     restored_at_.push_back(Clock::now());
+    foreign_pending_ = false;
     stats_.restores++;
     stats_.last_restore_ms = took;
     stats_.last_restore_epoch_ms = std::chrono::duration_cast<ms>(std::chrono::system_clock::now().time_since_epoch()).count();

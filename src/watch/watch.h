@@ -124,6 +124,14 @@ private:
     Clock::time_point resumed_{};            // when the last back-off ended
     ms quiet_now() const;
     bool lost_ = false;                      // events were dropped: compare with the kernel
+    bool foreign_pending_ = false;           // another tool's change is in the kernel, not restored
+    Clock::time_point retry_at_{};           // a read failed: handle nothing before this
+    // Element cache: every generation after clean_since_ up to last_seen_ was seen and left
+    // the cached (non-dynamic) sets alone, so a cache valid in that stretch is valid at
+    // last_seen_: its .gen side file is moved on, and the next writer reads no elements.
+    std::optional<uint32_t> clean_since_, last_seen_;
+    void track_clean(const std::vector<nft::Generation>& gens, bool lost);
+    void bump_cache();
     mutable uint32_t saved_gen_ = 0;         // the generation watch.json shows
     mutable Clock::time_point saved_at_{};
     std::string last_culprit_;

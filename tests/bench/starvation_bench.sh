@@ -16,6 +16,8 @@
 # Every ivozfw command is bounded (CMD_TIMEOUT, default 90 s: apply's 60 s deadline plus a
 # read); no apply starts after MAX_S seconds (default 600). FOREIGN_PERIOD=0 turns the other
 # tool off (ivozfw writers only), any other value is its period in seconds (default 1).
+# WATCH=1 runs `ivozfw watch` in the namespace (same state directory) during the whole run, as
+# deployed: it keeps the element cache valid across other tables' commits.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$(readlink -f "${1:-$here/build/ivozfw}")
@@ -24,6 +26,8 @@ applies=${3:-10}
 cmd_timeout=${CMD_TIMEOUT:-90}
 max_s=${MAX_S:-600}
 foreign_period=${FOREIGN_PERIOD:-1}
+with_watch=${WATCH:-0}
+watch_pid=
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespace)" >&2; exit 77; }
 [ -x "$bin" ] || { echo "$bin is not an executable" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/ivozfw-starve.XXXXXX)
@@ -31,7 +35,7 @@ ns=ivozfw-starve-$$
 bg=()
 cleanup() {
     rm -f "$tmp/run"
-    for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${bg[@]}" $watch_pid; do kill "$p" 2>/dev/null; done
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
     rm -rf "$tmp"
@@ -66,6 +70,14 @@ ip netns exec "$ns" "$bin" --state-dir "$tmp/state" apply -p "$tmp/A.json" >"$tm
 rc=$?
 echo "intervals: $n; first apply (fresh namespace, policy A): $(( ($(us) - t0) / 1000 )) ms, exit $rc"
 [ $rc -eq 0 ] || [ $rc -eq 3 ] || { cat "$tmp/first.out"; exit 1; }
+
+if [ "$with_watch" = 1 ]; then
+    ip netns exec "$ns" "$bin" --state-dir "$tmp/state" watch -p "$tmp/A.json" 2>"$tmp/watch.log" &
+    watch_pid=$!
+    for _ in $(seq 100); do [ -s "$tmp/state/watch.json" ] && break; sleep 0.1; done
+    [ -s "$tmp/state/watch.json" ] || { echo "watch did not start: $(cat "$tmp/watch.log")"; exit 1; }
+    echo "ivozfw watch runs (pid $watch_pid)"
+fi
 
 # The loops run inside the namespace; each line: op start_us duration_us exit
 ban_loop() {
@@ -124,6 +136,12 @@ end=$(us)
 rm -f "$tmp/run"
 wait "${bg[@]}" 2>/dev/null
 bg=()
+if [ -n "$watch_pid" ]; then
+    kill "$watch_pid" 2>/dev/null
+    wait "$watch_pid" 2>/dev/null
+    echo "watch: $(jq -c '{restores, drifts, commits_seen, events_lost}' "$tmp/state/watch.json")"
+    watch_pid=
+fi
 
 python3 - "$tmp" "$start" "$end" <<'PY'
 import sys

@@ -182,8 +182,8 @@ PR=$T/report.json
 "$PY" - "$P2" "$PR" <<'EOF' || fail "report policy"
 import sys
 s = open(sys.argv[1]).read()
-i = s.index("{")
-open(sys.argv[2], "w").write(s[:i + 1] + '\n  "watch": { "drift": "report" },' + s[i + 1:])
+assert '"watch": { "drift": "restore" }' in s, "the shipped policy has no watch section"
+open(sys.argv[2], "w").write(s.replace('"watch": { "drift": "restore" }', '"watch": { "drift": "report" }'))
 EOF
 chmod 600 "$PR"
 expect_exit 0 ivz "$ns" check -p "$PR"
