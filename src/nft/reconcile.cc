@@ -57,24 +57,27 @@ bool dynamic_only(const plan::Plan& p, const Table& desired) {
 // generation on (a side file), so it stays valid without being read or rewritten; with
 // cached reads too (bansync reads the exemption sets from it), as nothing cached changed.
 void save_cache(Kernel& k, const ReconcileOptions& opt, Outcome& out, const Table& desired, uint32_t gen,
-                std::optional<ElementCache> valid_before, const std::optional<ElementCache>& peeked) {
+                std::optional<ElementCache> valid_before, const std::optional<ElementCache>& peeked,
+                const std::set<std::string>& ignore) {
     if (opt.cache_path.empty()) return;
     try {
         uint32_t now = k.genid();
         bool partial = !opt.read_only.empty();
-        bool one_step = now == gen + 1 || (gen == UINT32_MAX && now == 1);
-        if (!opt.cache_reads) {
-            if (one_step && peeked && peeked->valid_for(desired.name, gen, k.netns_cookie()) &&
-                dynamic_only(out.plan, desired))
-                ElementCache::bump(opt.cache_path, *peeked, now);
-            else
-                drop_cache(opt.cache_path);
+        uint32_t ours = gen == UINT32_MAX ? 1 : gen + 1;   // the batch was guarded at gen
+        // Other tools' commits after ours that left the cached sets alone (followed events)
+        // do not change what the cache holds: valid at `now` all the same.
+        bool one_step = now == ours || k.untouched_since(ours, ignore) == now;
+        if (dynamic_only(out.plan, desired)) {
+            // Nothing cached changed (dynamic sets never are): a ban, bansync's batches. A
+            // cache valid at our base generation moves on to now; any other is left as it
+            // is: it still holds what it held, and only an exact generation is believed.
+            auto base = valid_before ? valid_before : (peeked ? ElementCache::peek(opt.cache_path) : std::nullopt);
+            if (one_step && base && base->valid_for(desired.name, gen, k.netns_cookie()))
+                ElementCache::bump(opt.cache_path, *base, now);
             return;
         }
-        if (one_step && valid_before && dynamic_only(out.plan, desired)) {
-            // Nothing cached changed (dynamic sets never are): bansync's batches and the like
-            // move the generation on instead of rewriting every cached element.
-            ElementCache::bump(opt.cache_path, *valid_before, now);
+        if (!opt.cache_reads) {
+            drop_cache(opt.cache_path);
             return;
         }
         if (!one_step || (partial && !valid_before)) {
@@ -221,7 +224,7 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
         if (read_again) continue;
         if (opt.check_only) return out;
         out.committed = true;
-        save_cache(k, opt, out, desired, gen, used_cache ? std::move(cache) : std::nullopt, peeked);
+        save_cache(k, opt, out, desired, gen, used_cache ? std::move(cache) : std::nullopt, peeked, ignore);
         return out;
     }
 }
