@@ -15,6 +15,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # tests/kernel/neighbours.sh: Debian's fail2ban (nftables ban action) next to ivozfw and watch
   fail2ban
+  # tests/kernel/other_tables.sh: Docker's published-port rules as Docker writes them (iptables-nft)
+  iptables
   # tests/package/deb.sh: build and lint the Debian package
   debhelper dpkg-dev fakeroot lintian
 )

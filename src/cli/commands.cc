@@ -21,6 +21,7 @@
 #include "plan/report.h"
 #include "cli/confirm.h"
 #include "cli/explain_context.h"
+#include "cli/neighbours.h"
 #include "explain/explain.h"
 #include "io/lock.h"
 #include "plan/apply.h"
@@ -145,6 +146,7 @@ int cmd_check(const Options& o) {
     if (out.plan.empty()) fmt::print("kernel: nothing to send, the live table already matches\n");
     else fmt::print("kernel: accepted the {}-change batch ({} netlink messages, {} bytes) and discarded it\n",
                     out.plan.ops.size(), out.stats.messages, out.stats.bytes);
+    for (const auto& n : overriding_neighbours(nl, t.name)) std::cerr << "ivozfw: warning: " << n << "\n";
     return 0;
 }
 
@@ -205,6 +207,7 @@ int cmd_apply(const Options& o) {
     // From here on the kernel has the new table: failures are reported as such.
     print_outcome(out, "applied");
     warn_untracked_nat(d, *kernel);
+    for (const auto& n : overriding_neighbours(*kernel, t.name)) std::cerr << "ivozfw: warning: " << n << "\n";
     std::vector<std::string> after_commit;
     try {
         o.state.write_json(kApplied, {{"time", now_iso()}, {"policy", o.policy}, {"table", t.name},

@@ -11,6 +11,7 @@
 
 #include "cli/desired.h"
 #include "cli/explain_context.h"
+#include "cli/neighbours.h"
 #include "explain/explain.h"
 #include "geoip/mmdb.h"
 #include "input/quote.h"
@@ -87,6 +88,8 @@ int cmd_explain(const Options& o) {
     else if (!out.plan.empty())
         notes.push_back(fmt::format("the live table differs from the policy ({} pending changes, see `ivozfw diff`): "
                                     "the rules walked are the policy's, the sets the kernel's", out.plan.ops.size()));
+    // What this walk cannot see: another table's verdicts, a port another table forwards.
+    for (const auto& n : overriding_neighbours(nl, d.table.name)) notes.push_back(n);
     std::vector<explain::Packet> packets =
         pp ? std::vector<explain::Packet>{{*addr, pp->first, pp->second}} : service_packets(d.policy, *addr);
     std::vector<explain::Result> results;

@@ -19,6 +19,7 @@
 
 #include "cli/confirm.h"
 #include "cli/desired.h"
+#include "cli/neighbours.h"
 #include "io/atomic_file.h"
 #include "nft/reconcile.h"
 #include "watch/watch.h"
@@ -78,8 +79,9 @@ struct Status {
     std::vector<std::string> notes;      // platform rows fine but not loaded (host names)
     std::string confirm;     // "" none; "armed until ...", "ORPHANED ...", "rollback FAILED ..."
     bool confirm_problem = false;
+    std::vector<std::string> neighbours;   // other tables whose verdicts can override ivozfw's
     bool watch_up = false;
-    nlohmann::json watch;    // watch.json of the running (or last) `ivozfw watch`
+    nlohmann::json watch = nlohmann::json::object();   // watch.json of the running (or last) `ivozfw watch`
     std::vector<std::string> warnings;
     size_t printed = 0;   // warnings build_desired already printed
 };
@@ -147,6 +149,7 @@ Status collect(const Options& o) {
     };
     auto out = nft::reconcile(nl, d.table, opt);
     s.loaded = out.before.has_value();
+    s.neighbours = overriding_neighbours(nl, d.table.name);
     s.pending = out.plan.ops.size();
     for (const auto& op : out.plan.ops) {
         std::string line = fmt::format("{} {}", verb_name(op.verb), op.name);
@@ -186,7 +189,7 @@ Status collect(const Options& o) {
         }
     };
     s.watch_up = watch_running(o);
-    if (auto j = read(watch::kStateFile)) s.watch = *j;
+    if (auto j = read(watch::kStateFile); j && j->is_object()) s.watch = *j;
     if (auto j = read("last-apply.json")) {
         s.last_apply = epoch_of(j->value("time", ""));
         s.last_apply_policy = j->value("policy", "");
@@ -280,6 +283,7 @@ std::string text(const Status& s) {
     }
     line("");
     line("watch:            " + watch_line(s));
+    for (const auto& n : s.neighbours) line("other table:      " + n);
     line(fmt::format("last apply:       {}{}", s.last_apply ? iso_of(s.last_apply) : "never (no record)",
                      s.last_apply_policy.empty() ? "" : " (" + s.last_apply_policy + ")"));
     if (s.geoip_refresh || s.geoip_build)
@@ -330,6 +334,7 @@ nlohmann::json json(const Status& s) {
                        {"drift", s.watch.value("drift", "")}, {"last_drift", s.watch.value("last_drift", "")},
                        {"last_restore", s.watch.value("last_restore", "")},
                        {"last_drift_time", s.watch.value("last_drift_time", "")}}},
+            {"other_tables", s.neighbours},
             {"warnings", s.warnings}, {"confirm", s.confirm}, {"exit", exit_code(s)}};
 }
 

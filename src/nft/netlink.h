@@ -38,6 +38,14 @@ struct GenerationChanged : KernelError {
     using KernelError::KernelError;
 };
 
+/// A base chain of any table (hooked into the packet path), for the warnings about other
+/// tables whose verdicts can override ivozfw's.
+struct BaseChain {
+    std::string family, table, chain, hook, type;   // "ip", "nat", "PREROUTING", "prerouting", "nat"
+    int32_t priority = 0;
+    bool policy_drop = false;
+};
+
 struct CommitStats {
     size_t messages = 0;        // netlink messages in the batch, BEGIN/END excluded
     size_t bytes = 0;           // size of the batch datagram
@@ -90,6 +98,8 @@ public:
     /// nat PREROUTING (prerouting)"), for a warning: an untracked packet skips NAT. Reads
     /// chains only.
     virtual std::vector<std::string> nat_chains() = 0;
+    /// Every base chain of the ip, ip6 and inet tables of this namespace (chains only).
+    virtual std::vector<BaseChain> base_chains() { return {}; }
 
     /// Send `plan` as one batch, guarded by `genid` (0 = unguarded). `desired` supplies the
     /// full definitions (sets, chains) the ops refer to by name. check_only: the kernel
@@ -126,6 +136,7 @@ public:
 
     /// One GETCHAIN dump of every family (chains of all tables, no rules).
     std::vector<std::string> nat_chains() override;
+    std::vector<BaseChain> base_chains() override;
 
     /// BATCH_BEGIN carries NFNL_BATCH_GENID; check_only leaves out BATCH_END.
     CommitStats commit(const plan::Plan& plan, const Table& desired, uint32_t genid,

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <tuple>
 #include <cerrno>
 
 #include "nft/element_cache.h"
@@ -314,11 +315,11 @@ uint64_t Netlink::netns_cookie() {
     return cookie;
 }
 
-std::vector<std::string> Netlink::nat_chains() {
+std::vector<BaseChain> Netlink::base_chains() {
     Socket& s = impl_->sock;
     std::vector<char> tx(MNL_SOCKET_BUFFER_SIZE);
     for (int attempt = 0;; ++attempt) {
-        std::vector<std::string> out;
+        std::vector<BaseChain> out;
         nlmsghdr* nlh = nftnl_nlmsg_build_hdr(tx.data(), NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NLM_F_DUMP, s.next_seq());
         try {
             s.request(nlh, [&](const nlmsghdr* m) {
@@ -327,21 +328,36 @@ std::vector<std::string> Netlink::nat_chains() {
                 if (!nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE) || !nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM))
                     return;
                 uint32_t f = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY);
-                uint32_t hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
-                if (std::string(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE)) != "nat" ||
-                    (f != NFPROTO_IPV4 && f != NFPROTO_IPV6 && f != NFPROTO_INET))
-                    return;
-                const char* family = f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : "inet";
-                out.push_back(fmt::format("{} {} {} ({})", family, nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE),
-                                          nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME), hook_name(hook)));
+                if (f != NFPROTO_IPV4 && f != NFPROTO_IPV6 && f != NFPROTO_INET) return;
+                BaseChain b;
+                b.family = f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : "inet";
+                b.table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
+                b.chain = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+                b.hook = hook_name(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+                b.type = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE);
+                if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_PRIO))
+                    b.priority = int32_t(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_PRIO));
+                b.policy_drop = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY) &&
+                                nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_DROP;
+                out.push_back(std::move(b));
             }, "list chains");
         } catch (const DumpInterrupted&) {
             if (attempt + 1 < kAttempts) continue;
             throw KernelError(EINTR, "list chains: the ruleset kept changing during the dump");
         }
-        std::sort(out.begin(), out.end());
+        std::sort(out.begin(), out.end(), [](const BaseChain& a, const BaseChain& b) {
+            return std::tie(a.family, a.table, a.chain) < std::tie(b.family, b.table, b.chain);
+        });
         return out;
     }
+}
+
+std::vector<std::string> Netlink::nat_chains() {
+    std::vector<std::string> out;
+    for (const auto& b : base_chains())
+        if (b.type == "nat") out.push_back(fmt::format("{} {} {} ({})", b.family, b.table, b.chain, b.hook));
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 std::optional<Table> Netlink::read_table(const std::string& name, uint32_t* genid, ElementCache* cache) {

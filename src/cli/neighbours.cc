@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "cli/neighbours.h"
+
+#include <fmt/format.h>
+
+namespace ivozfw::cli {
+
+std::vector<std::string> overriding_neighbours(nft::Kernel& k, const std::string& table) {
+    std::vector<nft::BaseChain> chains;
+    try {
+        chains = k.base_chains();
+    } catch (const std::exception& e) {
+        return {fmt::format("the other tables' chains could not be listed ({})", e.what())};
+    }
+    std::vector<std::string> out;
+    for (const auto& b : chains) {
+        if (b.family == "inet" && b.table == table) continue;
+        std::string where = fmt::format("table {} {} chain {} ({}, {}", b.family, b.table, b.chain, b.hook, b.type);
+        if (b.hook == "input" && b.type == "filter" && b.policy_drop)
+            out.push_back(where + ", policy drop): a packet ivozfw accepts is still dropped there unless that chain "
+                                  "accepts it too: both tables decide");
+        else if (b.hook == "prerouting" && b.type == "nat")
+            out.push_back(where + "): a port it DNATs to a container, VM or namespace is forwarded, and ivozfw does "
+                                  "not filter forwarded packets: such a port is open to every source unless that "
+                                  "table filters it (Docker: the DOCKER-USER chain)");
+    }
+    return out;
+}
+
+}  // namespace ivozfw::cli
