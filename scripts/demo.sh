@@ -8,7 +8,12 @@ cd "$(dirname "$0")/.."
 
 ns="ivozfw-demo-$$"
 state=$(mktemp -d)
-cleanup() { ip netns del "$ns" 2>/dev/null || true; rm -rf "$state"; }
+watch_pid=
+cleanup() {
+  [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$state"
+}
 trap cleanup EXIT
 ip netns add "$ns"
 ip -n "$ns" link set lo up
@@ -22,4 +27,17 @@ run apply -p "$policy"
 run diff -p "$policy"
 echo; echo "\$ nft list ruleset   # inside namespace $ns"
 ip netns exec "$ns" nft list ruleset
+
+# Another tool takes the table away (what `systemctl restart nftables` does); ivozfw watch
+# puts it back. Waits on the conditions themselves, each with a deadline.
+echo; echo "\$ ivozfw watch &    # then, as another tool would: nft flush ruleset"
+ip netns exec "$ns" ./build/ivozfw --state-dir "$state" watch -p "$policy" 2>"$state/watch.log" &
+watch_pid=$!
+for _ in $(seq 100); do [ -s "$state/watch.json" ] && break; sleep 0.1; done
+[ -s "$state/watch.json" ] || { echo "watch did not start: $(cat "$state/watch.log")" >&2; exit 1; }
+ip netns exec "$ns" nft flush ruleset
+for _ in $(seq 100); do grep -q "restored in" "$state/watch.log" && break; sleep 0.05; done
+grep "restored in" "$state/watch.log" || { echo "watch did not restore the table: $(cat "$state/watch.log")" >&2; exit 1; }
+run diff -p "$policy"
+run status -p "$policy" | grep -E "^table|^watch|^ +last:"
 rm -f "$policy"
