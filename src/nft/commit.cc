@@ -387,6 +387,25 @@ CommitStats Netlink::commit(const plan::Plan& plan, const Table& desired, uint32
                             bool check_only) {
     Batch b(impl_->sock, plan, desired);
     b.build(genid, check_only);
+    // Any socket in the nftables group makes the kernel build a notification for every
+    // element a batch commits: several times the cost of a big batch. Our own follower
+    // (follow()) leaves the group while a big one is sent; what happened meanwhile is then
+    // unknown to it, and untouched_since says so.
+    constexpr size_t kQuietAbove = 1000;
+    auto& i = *impl_;
+    if (!i.events || plan.element_count() <= kQuietAbove) return b.send_and_check();
+    i.events->leave();
+    struct Rejoin {
+        Impl& i;
+        ~Rejoin() {
+            try {
+                i.events->join();
+                i.lost_upto = i.sock.genid();
+            } catch (const std::exception&) {
+                i.events.reset();   // not following any more: every generation change counts
+            }
+        }
+    } rejoin{i};
     return b.send_and_check();
 }
 

@@ -145,6 +145,17 @@ Events::~Events() { mnl_socket_close(impl_->nl); }
 
 int Events::fd() const { return mnl_socket_get_fd(impl_->nl); }
 
+void Events::leave() {
+    int group = NFNLGRP_NFTABLES;
+    mnl_socket_setsockopt(impl_->nl, NETLINK_DROP_MEMBERSHIP, &group, sizeof group);
+}
+
+void Events::join() {
+    int group = NFNLGRP_NFTABLES;
+    if (mnl_socket_setsockopt(impl_->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0)
+        throw KernelError(errno, fmt::format("nftables events: join group: {}", strerror(errno)));
+}
+
 bool Events::drain(std::vector<Generation>& out) {
     bool complete = true;
     for (;;) {

@@ -43,6 +43,10 @@ public:
     Events& operator=(const Events&) = delete;
 
     int fd() const;
+    /// Leave and join the group again: while out of it, nothing is queued (the kernel builds
+    /// no notification for a listener that is not there).
+    void leave();
+    void join();
     /// Read everything queued, without blocking, appending each complete generation (its
     /// NEWGEN received) to `out`. Returns false when the kernel dropped events because the
     /// socket's buffer was full (ENOBUFS): the caller no longer knows what happened.
