@@ -8,8 +8,8 @@
 //   - a commit by anybody else that changed it (deleted, flushed, a rule inserted, an element
 //     of a policy set added or removed): in drift mode "restore", the committed table is put
 //     back in one generation-guarded transaction, bans included with their remaining time
-//     (the ban sets are read every second: the packet path adds bans without an event); in
-//     "report", it is logged, counted and shown;
+//     (the ban sets are read every second, at most 5% of the time: the packet path adds
+//     bans without an event); in "report", it is logged, counted and shown;
 //   - restored `burst` times within `window`: it backs off (loudly) until nobody has changed
 //     the table for `quiet`, then compares and restores once.
 // Restoring never reads a data source again: it replays what ivozfw last committed. It takes
