@@ -105,18 +105,10 @@ void Watcher::start() {
         return;
     }
     baseline_ = std::move(committed);
-    stats_.drifts++;
-    last_foreign_ = Clock::now();
-    std::string what = fmt::format("table inet {} is not loaded at start (the last table ivozfw committed is in {})",
-                                   c_.table, c_.committed_path);
-    stats_.last_drift = what;
-    stats_.last_drift_time = now_iso();
-    if (!c_.restore) {
-        log_(LOG_WARNING, "watch: " + what + "; not restored (watch.drift is \"report\")");
-        save_state();
-        return;
-    }
-    restore(what, std::nullopt, gen, Clock::now());
+    drift(nullptr,
+          fmt::format("table inet {} is not loaded at start (the last table ivozfw committed is in {})", c_.table,
+                      c_.committed_path),
+          std::nullopt, gen, Clock::now());
 }
 
 // A table that is taken away again right after a resume is being fought over: wait longer.
@@ -141,10 +133,6 @@ void Watcher::step() {
         unlogged_ = 0;
         check_due_ = true;
         save_state();
-    }
-    if (now >= check_at_) {
-        check_at_ = Clock::time_point::max();
-        check_due_ = true;
     }
     track_clean(gens, lost_);
     if (Clock::now() < retry_at_) {
@@ -183,7 +171,7 @@ void Watcher::bump_cache() {
 
 ms Watcher::next_due() const {
     auto now = Clock::now();
-    auto due = std::min(next_poll_, check_at_);
+    auto due = next_poll_;
     if (stats_.generation != saved_gen_) due = std::min(due, saved_at_ + ms(1000));
     if (stats_.backing_off) due = std::min(due, last_foreign_ + quiet_now());
     if (!carry_.empty() || check_due_ || lost_) due = std::min(due, std::max(now, retry_at_));
@@ -428,7 +416,8 @@ void Watcher::restore(const std::string& desc, const std::optional<ruleset::Tabl
     } catch (const std::exception& e) {
         stats_.failures++;
         log_(LOG_ERR, fmt::format("watch: {}; the restore FAILED: {}; trying again in 1 s", desc, e.what()));
-        check_at_ = Clock::now() + ms(1000);
+        check_due_ = true;
+        retry_at_ = Clock::now() + ms(1000);
         return save_state();
     }
     uint32_t after = k_.genid();

@@ -102,7 +102,6 @@ private:
     void restore(const std::string& what, const std::optional<ruleset::Table>& live, uint32_t gen,
                  Clock::time_point seen);
     void poll_bans();
-    void check(const std::string& why);
     void save_state() const;
     void save_committed() const;
 
@@ -118,14 +117,13 @@ private:
     std::deque<Clock::time_point> restored_at_;
     std::set<uint32_t> own_gens_;            // generations watch itself committed
     std::vector<nft::Generation> carry_;     // drained after a read: handled at the next step
-    Clock::time_point check_at_{Clock::time_point::max()};   // compare again then (after a failure)
     size_t unlogged_ = 0;                    // foreign changes seen while backing off
     int level_ = 0;                          // back-offs in a row: each waits twice as long
     Clock::time_point resumed_{};            // when the last back-off ended
     ms quiet_now() const;
     bool lost_ = false;                      // events were dropped: compare with the kernel
     bool foreign_pending_ = false;           // another tool's change is in the kernel, not restored
-    Clock::time_point retry_at_{};           // a read failed: handle nothing before this
+    Clock::time_point retry_at_{};           // a read or restore failed: handle nothing before this
     // Element cache: every generation after clean_since_ up to last_seen_ was seen and left
     // the cached (non-dynamic) sets alone, so a cache valid in that stretch is valid at
     // last_seen_: its .gen side file is moved on, and the next writer reads no elements.

@@ -67,6 +67,12 @@ struct Rig {
         g.what["table deleted"] = 1;
         queue.push_back(std::move(g));
     }
+    // The kernel holds `t`, committed by ivozfw, and watch has started on it.
+    void started_on(const ruleset::Table& t) {
+        commit(t, "ivozfw");
+        queue.clear();
+        w.start();
+    }
     bool equals(const ruleset::Table& t) { return k.table && plan::plan(t, k.table).empty(); }
     std::string last() { return log.empty() ? "" : log.back(); }
     bool logged(const std::string& part) {
@@ -78,9 +84,7 @@ struct Rig {
 
 TEST_CASE("watch: a flush by another tool is restored and the culprit named") {
     Rig r;
-    r.commit(r.a, "ivozfw");
-    r.queue.clear();
-    r.w.start();   // the live table is the committed one
+    r.started_on(r.a);   // the live table is the committed one
     r.flush();
     r.w.step();
     CHECK(r.equals(r.a));
@@ -90,9 +94,7 @@ TEST_CASE("watch: a flush by another tool is restored and the culprit named") {
 
 TEST_CASE("watch: ivozfw's own commit is obeyed, then restored as the new committed table") {
     Rig r;
-    r.commit(r.a, "ivozfw");
-    r.queue.clear();
-    r.w.start();
+    r.started_on(r.a);
     r.commit(r.b, "ivozfw");   // ivozfw apply with another policy
     r.w.step();
     CHECK(r.equals(r.b));
@@ -111,18 +113,14 @@ TEST_CASE("watch: ivozfw's own commit is obeyed, then restored as the new commit
 
 TEST_CASE("watch: a hand edit by another tool is reverted; report mode only counts") {
     Rig r;
-    r.commit(r.a, "ivozfw");
-    r.queue.clear();
-    r.w.start();
+    r.started_on(r.a);
     r.commit(r.b, "nft");
     r.w.step();
     CHECK(r.equals(r.a));
     watch::Config report;
     report.restore = false;
     Rig q(report);
-    q.commit(q.a, "ivozfw");
-    q.queue.clear();
-    q.w.start();
+    q.started_on(q.a);
     q.flush();
     q.w.step();
     CHECK(!q.k.table);
@@ -137,9 +135,7 @@ TEST_CASE("watch: backs off after `burst` restores within the window, resumes wh
     c.window = std::chrono::seconds(60);
     c.quiet = std::chrono::milliseconds(30);
     Rig r(c);
-    r.commit(r.a, "ivozfw");
-    r.queue.clear();
-    r.w.start();
+    r.started_on(r.a);
     for (int i = 0; i < 2; ++i) {
         r.flush();
         r.w.step();
@@ -161,9 +157,7 @@ TEST_CASE("watch: backs off after `burst` restores within the window, resumes wh
 
 TEST_CASE("watch: ivozfw's commit and another tool's flush in one read: the older table, said loudly") {
     Rig r;
-    r.commit(r.a, "ivozfw");
-    r.queue.clear();
-    r.w.start();
+    r.started_on(r.a);
     r.commit(r.b, "ivozfw");
     r.flush();
     r.w.step();
@@ -173,9 +167,7 @@ TEST_CASE("watch: ivozfw's commit and another tool's flush in one read: the olde
 
 TEST_CASE("watch: lost events: a missing table is restored, a changed one taken as it is") {
     Rig r;
-    r.commit(r.a, "ivozfw");
-    r.queue.clear();
-    r.w.start();
+    r.started_on(r.a);
     r.k.table.reset();
     ++r.k.gen;
     r.lose = true;
@@ -192,9 +184,7 @@ TEST_CASE("watch: lost events: a missing table is restored, a changed one taken 
 
 TEST_CASE("watch: another tool's change, then an element-only commit of ivozfw: only ivozfw's sets are taken") {
     Rig r;
-    r.commit(r.a, "ivozfw");
-    r.queue.clear();
-    r.w.start();
+    r.started_on(r.a);
     // nft removes an element of the services map...
     auto& services = r.k.table->sets.at("services").elements;
     REQUIRE(!services.empty());
