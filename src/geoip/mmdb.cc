@@ -74,6 +74,13 @@ void check_type(const Db& db) {
         throw Error(fmt::format("{}: unsupported ip_version {}", db.path, m.ip_version));
     if (m.record_size != 24 && m.record_size != 28 && m.record_size != 32)
         throw Error(fmt::format("{}: unsupported record size {}", db.path, m.record_size));
+    // The search tree (two records a node) and its 16-byte separator must fit in the file.
+    // libmaxminddb 1.7.1 computes that size in 32 bits: a huge node_count wraps around the
+    // check and MMDB_read_node reads past the mapping (a fuzzer finding).
+    uint64_t tree = uint64_t(m.node_count) * m.record_size / 4;
+    if (db.mmdb.file_size < 0 || tree + 16 > uint64_t(db.mmdb.file_size))
+        throw Error(fmt::format("{}: corrupt metadata: a search tree of {} nodes does not fit in {} bytes", db.path,
+                                m.node_count, db.mmdb.file_size));
     std::string type = m.database_type ? m.database_type : "";
     for (const char* bad : {"ASN", "ISP", "Connection-Type", "Domain", "Anonymous"})
         if (type.find(bad) != std::string::npos)
