@@ -2,6 +2,7 @@
 // Typed statements -> kernel expressions, the same sequence nft 1.0.6 generates for the
 // equivalent text. Nothing implicit is added: typed rules carry their own dependencies.
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include <stdexcept>
@@ -19,6 +20,7 @@ struct SelInfo {
     uint32_t offset;       // payload only
     uint32_t len;          // bytes loaded
     bool host_endian;      // nft byteorder of the selector (conversions for interval sets)
+    bool original = false; // ct only: NFTA_CT_DIRECTION original (nft `ct original ...`)
 };
 
 SelInfo info(Selector s) {
@@ -36,6 +38,8 @@ SelInfo info(Selector s) {
     case Selector::icmp_type:
     case Selector::icmpv6_type: return {SelInfo::payload, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, false};
     case Selector::fib_daddr_type: return {SelInfo::fib, NFT_FIB_RESULT_ADDRTYPE, 0, 4, true};
+    case Selector::ct_status: return {SelInfo::ct, NFT_CT_STATUS, 0, 4, true};
+    case Selector::ct_orig_dport: return {SelInfo::ct, NFT_CT_PROTO_DST, 0, 2, false, true};
     }
     throw std::logic_error("unknown selector");
 }
@@ -94,6 +98,7 @@ void Builder::load(Selector s, uint32_t reg) {
         e = add("ct");
         nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, i.key_or_base);
         nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, reg);
+        if (i.original) nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
         break;
     case SelInfo::payload:
         e = add("payload");

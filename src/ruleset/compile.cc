@@ -111,6 +111,35 @@ Chain input_chain(const policy::Policy& p) {
     return c;
 }
 
+// Flows another table DNATs to a container, VM or namespace (Docker's `-p 8080:80`) never
+// meet the input hook: they are judged here, new ones only, by the port they were sent to
+// (conntrack's original destination), through the same services map and service chains.
+// Routed traffic nobody DNATed passes: this host is not a router, its owner's routing is
+// not ivozfw's to judge. One rule per protocol: nft 1.0.6 types `ct original proto-dst`
+// only after a protocol match, and `export` must stay nft text.
+Chain forward_chain() {
+    Chain c;
+    c.name = names::forward;
+    c.hook = "forward";
+    c.priority = 0;
+    c.policy = Verdict::accept;
+    auto dnat_new = [] {
+        return std::vector<Stmt>{Match{Match::any_bit, {Selector::ct_status}, host_u32(ct_status_dnat), {}},
+                                 ct_any(ct_new)};
+    };
+    for (auto [proto, name] : {std::pair{kTcp, "tcp"}, std::pair{kUdp, "udp"}}) {
+        auto st = dnat_new();
+        st.push_back(eq(Selector::meta_l4proto, {proto}));
+        st.push_back(VmapLookup{{Selector::meta_l4proto, Selector::ct_orig_dport}, names::services});
+        c.rules.push_back(rule(std::string("forwarded-dispatch-") + name, std::move(st)));
+    }
+    auto st = dnat_new();
+    st.push_back(CounterRef{names::drop_not_exposed});
+    st.push_back(drop());
+    c.rules.push_back(rule("forwarded-not-exposed", std::move(st)));
+    return c;
+}
+
 }  // namespace
 
 bool is_public(const policy::Service& s) { return s.from.empty(); }
@@ -172,6 +201,7 @@ Table compile(const policy::Policy& p, const Sources& src) {
     for (const auto& svc : p.services) add_chain(t, service_chain(p, svc));
     antiflood_chains(p, t);
     add_chain(t, input_chain(p));
+    add_chain(t, forward_chain());
     logging_rules(p, t);
     return t;
 }

@@ -22,6 +22,7 @@ struct Sources {
 /// Names of the objects compile creates, shared with the commands, tests and docs.
 namespace names {
 inline const char* const input = "input";
+inline const char* const forward = "forward";
 inline const char* const services = "services";
 inline const char* const icmp_ok = "icmp_ok";
 inline const char* const icmpv6_ok = "icmpv6_ok";

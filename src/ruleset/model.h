@@ -213,15 +213,20 @@ enum class Selector : uint8_t {
     icmp_type_code, // 2 bytes: type, code (nft merges `icmp type x icmp code y` into one load)
     icmpv6_type,    // 1 byte
     fib_daddr_type, // 4 bytes host order: route type of the destination (RTN_LOCAL = 2)
+    ct_status,      // 4 bytes host order bitmask (IPS_DST_NAT = 0x20: another table DNATed the flow)
+    ct_orig_dport,  // `ct original proto-dst`: 2 bytes, the port the flow was sent to, before any DNAT
 };
 
 /// ct state bits (host order), as the kernel defines them.
 enum CtState : uint32_t { ct_invalid = 1, ct_established = 2, ct_related = 4, ct_new = 8, ct_untracked = 64 };
 
+/// ct status bits (host order): IPS_DST_NAT, set once a DNAT rule translated the flow.
+constexpr uint32_t ct_status_dnat = 0x20;
+
 /// Route types (fib daddr type), as the kernel numbers them.
 constexpr uint32_t rtn_local = 2;
 
-/// `sel == value`, `sel != value`, `sel & mask != 0` (ct state), `sel @set`, `sel != @set`.
+/// `sel == value`, `sel != value`, `sel & mask != 0` (ct state, ct status), `sel @set`, `sel != @set`.
 struct Match {
     enum Op : uint8_t { eq, neq, any_bit, in_set, not_in_set } op = eq;
     std::vector<Selector> sel;   // >1 only for in_set on a concatenation

@@ -27,6 +27,8 @@ std::string selector(Selector s) {
     case Selector::icmp_type_code: return "icmp type";
     case Selector::icmpv6_type: return "icmpv6 type";
     case Selector::fib_daddr_type: return "fib daddr type";
+    case Selector::ct_status: return "ct status";
+    case Selector::ct_orig_dport: return "ct original proto-dst";
     }
     return "?";
 }
@@ -64,6 +66,8 @@ std::string value(Selector s, const Bytes& b) {
                (b.at(1) == 4 ? std::string("frag-needed") : std::to_string(b.at(1)));
     case Selector::icmpv6_type: return format_key(KeyType::icmpv6_type, b.data());
     case Selector::fib_daddr_type: return host_value(b) == rtn_local ? "local" : std::to_string(host_value(b));
+    case Selector::ct_status: return host_value(b) == ct_status_dnat ? "dnat" : std::to_string(host_value(b));
+    case Selector::ct_orig_dport: return format_key(KeyType::inet_service, b.data());
     }
     return "?";
 }
