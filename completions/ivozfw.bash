@@ -57,7 +57,7 @@ _ivozfw() {
     remove) opts+=" --table" ;;
     status) opts+=" --json --format --output" ;;
     explain)
-        opts+=" --json"
+        opts+=" --json --forwarded"
         if [[ $cur != -* ]]; then
             local n=0
             for ((i = 2; i < cword; i++)); do [[ ${words[i]} != -* && ${words[i - 1]} != -p && ${words[i - 1]} != --policy ]] && ((n++)); done

@@ -42,6 +42,7 @@ struct Options {
     std::string format;         // status --format text|json|prometheus
     std::string output;         // status --output FILE (written atomically)
     std::string proto_port;     // explain PROTO/PORT ("udp/5060"); empty = every service
+    bool forwarded = false;     // explain --forwarded: another table DNATs it (forward hook)
 };
 
 constexpr int kExitWarnings = 3;

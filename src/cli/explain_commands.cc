@@ -28,7 +28,7 @@ nlohmann::json result_json(const explain::Result& r, const explain::Packet& p) {
     for (const auto& s : r.steps)
         steps.push_back({{"chain", s.chain}, {"rule", s.rule}, {"text", s.text}, {"decided_by", s.decided_by},
                          {"matched", s.matched}});
-    return {{"proto", p.proto == policy::Proto::tcp ? "tcp" : "udp"}, {"port", p.port},
+    return {{"proto", p.proto == policy::Proto::tcp ? "tcp" : "udp"}, {"port", p.port}, {"forwarded", p.forwarded},
             {"verdict", r.accepted ? "accept" : "drop"}, {"reason", r.reason}, {"counter", r.counter},
             {"rule", r.decided_by}, {"service", r.service}, {"summary", r.summary}, {"steps", steps}};
 }
@@ -55,11 +55,11 @@ explain::Context explain_context(const Desired& d, const ruleset::Table* sets, c
     return c;
 }
 
-std::vector<explain::Packet> service_packets(const policy::Policy& p, const net::Address& src) {
+std::vector<explain::Packet> service_packets(const policy::Policy& p, const net::Address& src, bool forwarded) {
     std::vector<explain::Packet> out;
     for (const auto& s : p.services) {
-        if (!s.tcp.empty()) out.push_back({src, policy::Proto::tcp, s.tcp.front().lo});
-        if (!s.udp.empty()) out.push_back({src, policy::Proto::udp, s.udp.front().lo});
+        if (!s.tcp.empty()) out.push_back({src, policy::Proto::tcp, s.tcp.front().lo, forwarded});
+        if (!s.udp.empty()) out.push_back({src, policy::Proto::udp, s.udp.front().lo, forwarded});
     }
     return out;
 }
@@ -91,7 +91,8 @@ int cmd_explain(const Options& o) {
     // What this walk cannot see: another table's verdicts, a port another table forwards.
     for (const auto& n : overriding_neighbours(nl, d.table.name)) notes.push_back(n);
     std::vector<explain::Packet> packets =
-        pp ? std::vector<explain::Packet>{{*addr, pp->first, pp->second}} : service_packets(d.policy, *addr);
+        pp ? std::vector<explain::Packet>{{*addr, pp->first, pp->second, o.forwarded}}
+           : service_packets(d.policy, *addr, o.forwarded);
     std::vector<explain::Result> results;
     for (const auto& p : packets) results.push_back(explain::explain(c, p));
 
@@ -99,7 +100,7 @@ int cmd_explain(const Options& o) {
         auto arr = nlohmann::json::array();
         for (size_t i = 0; i < results.size(); ++i) arr.push_back(result_json(results[i], packets[i]));
         nlohmann::json j{{"source", net::format_address(addr->family, addr->value)},
-                         {"table", d.table.name}, {"loaded", out.before.has_value()},
+                         {"table", d.table.name}, {"loaded", out.before.has_value()}, {"forwarded", o.forwarded},
                          {"pending_changes", out.plan.ops.size()}, {"notes", notes}};
         if (c.country) j["country"] = *c.country;
         if (pp) j.update(arr[0]);
@@ -109,13 +110,14 @@ int cmd_explain(const Options& o) {
         for (const auto& n : notes) fmt::print("note: {}\n", n);
         if (pp) {
             const auto& r = results[0];
-            fmt::print("new {} packet from {} to port {}:\n", o.proto_port, o.address, pp->second);
+            fmt::print("new {} packet from {} to port {}{}:\n", o.proto_port, o.address, pp->second,
+                       o.forwarded ? ", DNATed by another table (forwarded)" : "");
             size_t i = 0;
             for (const auto& s : r.steps)
                 fmt::print("  {:>2}. [{} {}] {}\n", ++i, s.chain, s.rule, s.text);
             fmt::print("{}\n", r.summary);
         } else {
-            fmt::print("new packets from {} ({}):\n", o.address,
+            fmt::print("new {}packets from {} ({}):\n", o.forwarded ? "forwarded (DNATed) " : "", o.address,
                        c.country ? "country " + (c.country->empty() ? std::string("unknown") : *c.country)
                                  : std::string("no GeoIP"));
             for (size_t i = 0; i < results.size(); ++i) {

@@ -18,6 +18,7 @@ explain::Context explain_context(const Desired& d, const ruleset::Table* sets, c
                                  std::vector<std::string>* notes = nullptr);
 
 /// One packet per exposed service (its first port per protocol).
-std::vector<explain::Packet> service_packets(const policy::Policy& p, const net::Address& src);
+std::vector<explain::Packet> service_packets(const policy::Policy& p, const net::Address& src,
+                                            bool forwarded = false);
 
 }  // namespace ivozfw::cli

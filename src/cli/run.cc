@@ -142,6 +142,9 @@ void add_flags(CLI::App* sub, const std::string& name, Options& o) {
     if (name == "explain") {
         sub->add_option("source", o.address, "source IPv4 or IPv6 address")->required();
         sub->add_option("proto_port", o.proto_port, "tcp/PORT or udp/PORT; omitted: every exposed service");
+        sub->add_flag("--forwarded", o.forwarded,
+                      "the packet is DNATed by another table to a container or VM (Docker's -p): "
+                      "the forward hook, judged by the port it was sent to");
         sub->add_flag("--json", o.json, "print JSON");
     }
     if (name == "geoip refresh") sub->add_flag("--force", o.force, "accept a database that is older or shrinks the sets a lot");

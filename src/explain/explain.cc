@@ -25,6 +25,7 @@ struct Pkt {
     uint8_t l4 = kUdp;
     uint16_t dport = 0;
     uint32_t ct = ct_new;   // a new flow: never established, related nor invalid
+    bool forwarded = false; // DNATed by another table (conntrack says so after prerouting)
 };
 
 std::string proto_name(uint8_t p) { return p == kTcp ? "tcp" : "udp"; }
@@ -49,7 +50,11 @@ std::optional<Bytes> read(const Pkt& p, Selector s) {
     case Selector::icmp_type:
     case Selector::icmp_type_code:
     case Selector::icmpv6_type: return std::nullopt;
-    case Selector::fib_daddr_type: return host_u32(rtn_local);   // a packet for this host
+    case Selector::fib_daddr_type: return host_u32(rtn_local);   // sent to this host (before any DNAT)
+    case Selector::ct_status:
+        if (p.ct == ct_untracked) return std::nullopt;
+        return host_u32(p.forwarded ? ct_status_dnat : 0);
+    case Selector::ct_orig_dport: return p.ct == ct_untracked ? std::nullopt : std::optional<Bytes>(be_bytes(p.dport, 2));
     }
     return std::nullopt;
 }
@@ -86,6 +91,7 @@ struct Walker {
     // The base chain being walked. An accept in a hook before input (prerouting, before
     // conntrack) only ends that hook: the packet goes on to the input chain.
     std::string base = names::input;
+    std::string next_hook = names::input;   // where a packet accepted before conntrack goes on
     bool final_hook = true;
     size_t hook_start = 0;   // steps recorded before this hook
 
@@ -264,7 +270,7 @@ struct Walker {
                 return;
             }
             step(name, "policy", fmt::format("end of chain {}: policy {}{}", name, acc ? "accept" : "drop",
-                                             acc && !final_hook ? ", on to conntrack and the input chain" : ""),
+                                             acc && !final_hook ? ", on to conntrack and the " + next_hook + " chain" : ""),
                  "chain " + name + " policy", true);
             finish(acc, "chain " + name + " policy", "", "no rule decided, chain policy", "");
         }
@@ -395,7 +401,7 @@ struct Walker {
                                                                              : "accepted by rule " + rule.id)
                                                    : text;
                     if (decided.empty()) decided = "rule " + rule.id;
-                    std::string then = final_hook ? "accepted" : "passes before conntrack, on to the input chain";
+                    std::string then = final_hook ? "accepted" : "passes before conntrack, on to the " + next_hook + " chain";
                     if (!final_hook && text.empty()) why = rule.id.ends_with("/to-input") ? "under every meter" : why;
                     step(cn, rule.id, (text.empty() ? why : text) + ": " + then, decided, true);
                     finish(true, rule.id, "", why, decided);
@@ -455,9 +461,12 @@ Result explain(const Context& c, const Packet& in) {
     p.saddr = be_bytes(in.src.value, p.v6 ? 16 : 4);
     p.l4 = uint8_t(in.proto);
     p.dport = in.port;
+    p.forwarded = in.forwarded;
     Walker w{c, p, in.src, r};
-    // The hooks a packet for this host meets, in order: prerouting (anti-flood, before
-    // conntrack), then input.
+    // The hooks a packet sent to this host meets, in order: prerouting (anti-flood, before
+    // conntrack and before any DNAT), then input; or forward, when another table DNATs it.
+    const std::string last = in.forwarded ? names::forward : names::input;
+    w.next_hook = last;
     if (c.compiled->chains.count(names::prerouting)) {
         w.base = names::prerouting;
         w.final_hook = false;
@@ -466,10 +475,24 @@ Result explain(const Context& c, const Packet& in) {
         if (w.done && !r.summary.empty()) return r;   // dropped before conntrack
         w.done = false;
     }
-    w.base = names::input;
+    w.base = last;
     w.final_hook = true;
-    w.chain(names::input);
-    if (!w.done) w.finish(false, "input", "", "no verdict (input chain missing)", "");
+    if (in.forwarded) {
+        if (p.ct == ct_untracked) {
+            // conntrack skipped it, so no table can DNAT it: it stays a packet for this host.
+            w.step(last, "dnat", "untracked before conntrack: no table can DNAT it, it goes to the input chain",
+                   "", false);
+            w.base = w.next_hook = names::input;
+            w.chain(names::input);
+            if (!w.done) w.finish(false, "input", "", "no verdict (input chain missing)", "");
+            return r;
+        }
+        w.step(last, "dnat", fmt::format("forwarded: another table DNATs it to a container, VM or namespace; "
+                                         "judged by the port it was sent to, {}/{}", proto_name(p.l4), p.dport),
+               "", true);
+    }
+    w.chain(last);
+    if (!w.done) w.finish(false, last, "", "no verdict (" + last + " chain missing)", "");
     return r;
 }
 

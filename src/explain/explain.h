@@ -3,8 +3,9 @@
 // kernel, no files): the command reads the live table, the GeoIP country and the company
 // source, and hands them in.
 //
-// It walks the compiled rules in their real order (input chain, the services map, the
-// service chain) the way the kernel would for a new flow that does not come in on lo, and
+// It walks the compiled rules in their real order (prerouting, then the input chain, or the
+// forward chain for a packet another table DNATs; the services map, the service chain) the
+// way the kernel would for a new flow that does not come in on lo, and
 // looks set membership up in the live kernel sets when given (bans, GeoIP, companies are
 // the kernel's), else in the compiled ones. Dynamic meters (anti-flood rate, connection
 // and media-flow counts) depend on traffic, not on the source: they are reported as
@@ -27,7 +28,10 @@ namespace ivozfw::explain {
 struct Packet {
     net::Address src;
     policy::Proto proto = policy::Proto::udp;
-    uint16_t port = 0;
+    uint16_t port = 0;   // the port it was sent to (before any DNAT)
+    /// Another table DNATs it to a container, VM or namespace: after prerouting it meets the
+    /// forward hook, not input.
+    bool forwarded = false;
 };
 
 struct Context {
@@ -49,7 +53,7 @@ struct Context {
 };
 
 struct Step {
-    std::string chain;        // "input", "svc_sip"
+    std::string chain;        // "input", "forward", "svc_sip"
     std::string rule;         // rule id ("sip/geoip-v4"), or "map services", "policy"
     std::string text;         // what was checked and what came out
     std::string decided_by;   // set / list / rule / counter that decides, for this step

@@ -7,8 +7,10 @@
 # verdict of `ivozfw explain --json` must be what a real new packet gets: a TCP SYN or a UDP
 # datagram from a client namespace holding that source address, to a listener in the
 # firewall namespace (accepted = the connection opened / the datagram was echoed). Then the
-# lockout guard of `ivozfw apply` (SSH_CONNECTION) must refuse exactly the sources whose SYN
-# to that port the policy drops.
+# same cases forwarded (`explain --forwarded`): sent to 192.0.2.2 / 2001:db8::2, which
+# another table of the firewall DNATs to a container namespace, port unchanged; the
+# container's listener answers. Then the lockout guard of `ivozfw apply` (SSH_CONNECTION)
+# must refuse exactly the sources whose SYN to that port the policy drops.
 #
 # Sources are documentation addresses only (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24,
 # 2001:db8::/32). Explain runs once per source for the every-service summary (10 cases) and
@@ -91,15 +93,47 @@ POLICIES=(deny allow strict nostrict)
 
 listen_in "$fw" "$T/rx.log" 600 --tcp "$(IFS=,; echo "${TCP_PORTS[*]}")" --udp "$(IFS=,; echo "${UDP_PORTS[*]}")"
 
+# The container: its own namespace behind fw (point-to-point 192.0.2.249 <-> 192.0.2.250,
+# 2001:db8:ff::/64), reached only through the DNAT of fw's published addresses. fw routes.
+new_ns ct container
+ip link add vfwc netns "$fw" type veth peer name vctc netns "$ct" || fail "veth to the container"
+in_ns "$fw" ip link set vfwc up
+in_ns "$ct" ip link set vctc up
+in_ns "$fw" ip addr add 192.0.2.249 peer 192.0.2.250 dev vfwc || fail "fw container link"
+in_ns "$ct" ip addr add 192.0.2.250 peer 192.0.2.249 dev vctc || fail "container address"
+in_ns "$fw" ip addr add 2001:db8:ff::1/64 dev vfwc nodad
+in_ns "$ct" ip addr add 2001:db8:ff::2/64 dev vctc nodad
+in_ns "$ct" ip route add default via 192.0.2.249 || fail "container route"
+in_ns "$ct" ip -6 route add default via 2001:db8:ff::1 || fail "container route v6"
+in_ns "$fw" ip addr add 192.0.2.2/32 dev vfw
+# deprecated, so that fw's own answers (bound to ::) never take it as their source address
+in_ns "$fw" ip addr add 2001:db8::2/128 dev vfw nodad preferred_lft 0
+in_ns "$fw" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || fail "forwarding on"
+in_ns "$fw" nft -f - <<'EOF' || fail "the publishing table"
+table inet publish {
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        ip daddr 192.0.2.2 dnat ip to 192.0.2.250
+        ip6 daddr 2001:db8::2 dnat ip6 to 2001:db8:ff::2
+    }
+}
+EOF
+listen_in "$ct" "$T/ct-rx.log" 600 --tcp "$(IFS=,; echo "${TCP_PORTS[*]}")" --udp "$(IFS=,; echo "${UDP_PORTS[*]}")"
+# Forwarded rounds: the policies whose SIP UDP conntrack tracks (GeoIP guards it). Without
+# GeoIP (nostrict) 5060/udp is untracked before conntrack, which no table can DNAT: it
+# reaches fw's own listener, whose answer comes from 192.0.2.1, not the probed address.
+FWD_POLICIES=" deny allow strict "
+
 # --- explain: runs inside fw, one process per summary and per sampled case -----------------
 cat >"$T/explain.py" <<'EOF'
 import json, random, subprocess, sys
 ivozfw, policy, sources, tcp, udp, sample, seed, out = sys.argv[1:9]
+extra = sys.argv[9:]   # ["--forwarded"]
 srcs = open(sources).read().split()
 ports = [("tcp", int(p)) for p in tcp.split(",")] + [("udp", int(p)) for p in udp.split(",")]
 cases = {}   # (src, proto, port) -> (verdict, reason, how)
 def run(args):
-    r = subprocess.run([ivozfw, "explain", "-p", policy, "--json"] + args, capture_output=True, text=True, timeout=60)
+    r = subprocess.run([ivozfw, "explain", "-p", policy, "--json"] + extra + args, capture_output=True, text=True, timeout=60)
     try:
         return r.returncode, json.loads(r.stdout)
     except ValueError:
@@ -107,7 +141,7 @@ def run(args):
 from concurrent.futures import ThreadPoolExecutor
 pool = ThreadPoolExecutor(4)   # processes: mostly start-up time, run a few at once
 for s, (rc, j) in zip(srcs, pool.map(lambda s: run([s]), srcs)):
-    if rc != 0 or not j.get("loaded") or j.get("pending_changes"):
+    if rc != 0 or not j.get("loaded") or j.get("pending_changes") or j.get("forwarded") != bool(extra):
         sys.exit(f"explain {s}: exit {rc}, loaded {j.get('loaded')}, pending {j.get('pending_changes')}, {j.get('notes')}")
     for e in j["services"]:
         if e["verdict"] not in ("accept", "drop"):
@@ -126,24 +160,18 @@ with open(out, "w") as f:
         f.write(f"{s} {pr} {po} {v} {why} {how}\n")
 EOF
 
-total_cases=0 total_mis=0 total_guard=0 total_guard_mis=0 explain_ms=0 probe_ms=0 guard_ms=0
+total_cases=0 total_mis=0 fwd_rounds=0 total_guard=0 total_guard_mis=0 explain_ms=0 probe_ms=0 guard_ms=0
 MIS="$T/mismatches"
 : >"$MIS"
 
-# verdict_of FILE SRC PROTO PORT : the packet verdict recorded for that case
-verdict_of() { awk -v s="$2" -v p="$3" -v o="$4" '$1 == s && $2 == p && $3 == o { print $5 }' "$1"; }
-
-for name in "${POLICIES[@]}"; do
-    P="$T/$name.json"
-    expect_exit 0 ivz "$fw" apply -p "$P"
-    for b in "${BANS[@]}"; do expect_exit 0 ivz "$fw" ban -p "$P" "$b" --for 1h; done
-    expect_exit 0 ivz "$fw" bans -p "$P" --json
-    nb=$(jq 'if type == "array" then length else (.bans // []) | length end' <<<"$OUT")
-    [ "$nb" -ge "${#BANS[@]}" ] || fail "$name: ${#BANS[@]} bans made, \`bans\` lists $nb: $OUT"
-
+# round NAME DST4 DST6 [--forwarded] : explain every case of policy NAME (live in fw), send
+# the real packets to DST4/DST6, compare. Writes $T/NAME.explain and $T/NAME.packets.
+round() {
+    local name=$1 dst4=$2 dst6=$3 t0 t1 t2 n na nd mis m pa
+    shift 3
     t0=$(now_ms)
     in_ns "$fw" "$PY" "$T/explain.py" "$IVOZFW" "$P" "$T/sources" "$(IFS=,; echo "${TCP_PORTS[*]}")" \
-        "$(IFS=,; echo "${UDP_PORTS[*]}")" "$SAMPLE" "$name" "$T/$name.explain" || fail "$name: explain failed"
+        "$(IFS=,; echo "${UDP_PORTS[*]}")" "$SAMPLE" "$name" "$T/$name.explain" "$@" || fail "$name: explain failed"
     t1=$(now_ms)
     explain_ms=$((explain_ms + t1 - t0))
     n=$(wc -l <"$T/$name.explain")
@@ -155,8 +183,8 @@ for name in "${POLICIES[@]}"; do
     # Real packets, all cases at once, then a second, slower look at any disagreement
     # (a late reply must not count as a drop).
     awk '{ print $1, $2, $3 }' "$T/$name.explain" >"$T/$name.cases"
-    in_ns "$cl" "$PY" "$LIB_DIR/probe.py" batch "$T/$name.cases" --timeout 0.4 >"$T/$name.probe1" ||
-        fail "$name: probe batch failed"
+    in_ns "$cl" "$PY" "$LIB_DIR/probe.py" batch "$T/$name.cases" --dst4 "$dst4" --dst6 "$dst6" --timeout 0.4 \
+        >"$T/$name.probe1" || fail "$name: probe batch failed"
     awk '{ r = $4; v = (r == "connected" || r == "echo") ? "accept" : (r == "timeout" ? "drop" : "bad:" r); print $1, $2, $3, r, v }' \
         "$T/$name.probe1" >"$T/$name.packets"
     [ "$(wc -l <"$T/$name.packets")" -eq "$n" ] || fail "$name: probe returned $(wc -l <"$T/$name.packets") results for $n cases"
@@ -164,8 +192,8 @@ for name in "${POLICIES[@]}"; do
         "$T/$name.explain" "$T/$name.packets" >"$T/$name.retry"
     if [ -s "$T/$name.retry" ]; then
         log "$name: $(wc -l <"$T/$name.retry") disagreements on the first look; probing them again (timeout 1.5 s)"
-        in_ns "$cl" "$PY" "$LIB_DIR/probe.py" batch "$T/$name.retry" --timeout 1.5 >"$T/$name.probe2" ||
-            fail "$name: probe batch (retry) failed"
+        in_ns "$cl" "$PY" "$LIB_DIR/probe.py" batch "$T/$name.retry" --dst4 "$dst4" --dst6 "$dst6" --timeout 1.5 \
+            >"$T/$name.probe2" || fail "$name: probe batch (retry) failed"
         awk 'NR == FNR { r = $4; v[$1 " " $2 " " $3] = r " " ((r == "connected" || r == "echo") ? "accept" : (r == "timeout" ? "drop" : "bad:" r)); next }
              ($1 " " $2 " " $3) in v { print $1, $2, $3, v[$1 " " $2 " " $3]; next } { print }' \
             "$T/$name.probe2" "$T/$name.packets" >"$T/$name.packets2"
@@ -184,6 +212,32 @@ for name in "${POLICIES[@]}"; do
     log "$name: $n cases ($na accepted, $nd dropped by explain; $pa packets passed), $m mismatches, explain $((t1 - t0)) ms, packets $((t2 - t1)) ms"
     total_cases=$((total_cases + n))
     total_mis=$((total_mis + m))
+}
+
+# verdict_of FILE SRC PROTO PORT : the packet verdict recorded for that case
+verdict_of() { awk -v s="$2" -v p="$3" -v o="$4" '$1 == s && $2 == p && $3 == o { print $5 }' "$1"; }
+
+for name in "${POLICIES[@]}"; do
+    P="$T/$name.json"
+    expect_exit 0 ivz "$fw" apply -p "$P"
+    for b in "${BANS[@]}"; do expect_exit 0 ivz "$fw" ban -p "$P" "$b" --for 1h; done
+    expect_exit 0 ivz "$fw" bans -p "$P" --json
+    nb=$(jq 'if type == "array" then length else (.bans // []) | length end' <<<"$OUT")
+    [ "$nb" -ge "${#BANS[@]}" ] || fail "$name: ${#BANS[@]} bans made, \`bans\` lists $nb: $OUT"
+
+    round "$name" 192.0.2.1 2001:db8::1
+    if [[ $FWD_POLICIES == *" $name "* ]]; then
+        d0=$(counter_packets "$fw" drop_not_exposed)
+        round "$name.fwd" 192.0.2.2 2001:db8::2 --forwarded
+        fwd_rounds=$((fwd_rounds + 1))
+        # The forward chain dropped what it says it dropped: the not-exposed cases of that
+        # round, in drop_not_exposed (its TCP cases at least: the SYN retransmits; no input
+        # drop happens meanwhile: nothing else sends).
+        d1=$(counter_packets "$fw" drop_not_exposed)
+        ne=$(awk '$5 == "not_exposed"' "$T/$name.fwd.explain" | wc -l)
+        [ "$ne" -gt 0 ] && [ $((d1 - d0)) -ge "$ne" ] ||
+            fail "$name: $ne forwarded cases not exposed, drop_not_exposed rose by $((d1 - d0))"
+    fi
 
     # The lockout guard: apply this policy from an SSH session of each source; refused must
     # be exactly "a SYN from that source to that port is dropped". The first case starts from
@@ -231,13 +285,19 @@ for name in "${POLICIES[@]}"; do
     total_guard_mis=$((total_guard_mis + gm))
 done
 
-# The listener saw what the client said passed (TCP: one log line per accepted connection).
-acc_tcp=$(cat "$T"/*.packets | awk '$2 == "tcp" && $5 == "accept"' | wc -l)
+# The listeners saw what the client said passed (TCP: one log line per accepted connection):
+# fw's for the direct rounds, the container's for the forwarded ones.
+[ "$fwd_rounds" -eq 3 ] || fail "$fwd_rounds forwarded rounds, expected 3"
+acc_tcp=$(for n in "${POLICIES[@]}"; do cat "$T/$n.packets"; done | awk '$2 == "tcp" && $5 == "accept"' | wc -l)
 rx_tcp=$(grep -c '^tcp ' "$T/rx.log" || true)
 [ "$rx_tcp" -ge "$acc_tcp" ] || fail "the listener logged $rx_tcp TCP connections, the client opened $acc_tcp"
+acc_fwd=$(cat "$T"/*.fwd.packets | awk '$2 == "tcp" && $5 == "accept"' | wc -l)
+rx_fwd=$(grep -c '^tcp ' "$T/ct-rx.log" || true)
+[ "$acc_fwd" -gt 0 ] && [ "$rx_fwd" -ge "$acc_fwd" ] ||
+    fail "the container's listener logged $rx_fwd TCP connections, the client opened $acc_fwd through the DNAT"
 
 echo "explain == packets: $total_cases cases, $total_mis mismatches; guard == SYN: $total_guard cases, $total_guard_mis mismatches" \
-    "(${#POLICIES[@]} policies; explain $explain_ms ms, packets $probe_ms ms, guard $guard_ms ms, total $(($(now_ms) - START_MS)) ms)"
+    "(${#POLICIES[@]} policies, $fwd_rounds of them forwarded too; explain $explain_ms ms, packets $probe_ms ms, guard $guard_ms ms, total $(($(now_ms) - START_MS)) ms)"
 [ $((total_mis + total_guard_mis)) -eq 0 ] || fail "$((total_mis + total_guard_mis)) mismatches:
 $(cat "$MIS")"
 pass

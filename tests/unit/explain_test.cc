@@ -52,14 +52,14 @@ struct Fixture {
         t = ruleset::compile(p, src);
     }
     explain::Result run(const char* src, Proto proto, uint16_t port, const ruleset::Table* live = nullptr,
-                        const char* country = nullptr) {
+                        const char* country = nullptr, bool forwarded = false) {
         explain::Context c;
         c.policy = &p;
         c.compiled = &t;
         c.live = live;
         c.companies = &co;
         if (country) c.country = country;
-        return explain::explain(c, Packet{addr(src), proto, port});
+        return explain::explain(c, Packet{addr(src), proto, port, forwarded});
     }
 };
 
@@ -183,6 +183,72 @@ TEST_CASE("explain: anti-flood meters pass, the live ban set decides") {
     // the live GeoIP set decides, not the compiled one
     live.sets.at("geoip_v4").elements.clear();
     CHECK(f.run("203.0.113.5", Proto::udp, 5060, &live).accepted);
+}
+
+TEST_CASE("explain: a packet another table DNATs is judged in the forward chain, by the port it was sent to") {
+    Fixture f;
+    auto fwd = [&](const char* src, Proto proto, uint16_t port, const ruleset::Table* live = nullptr) {
+        return f.run(src, proto, port, live, nullptr, true);
+    };
+    // not exposed: the forward chain's own drop, same reason and counter as input's
+    auto no = fwd("198.51.100.5", Proto::tcp, 8080);
+    CHECK_FALSE(no.accepted);
+    CHECK(no.reason == "not_exposed");
+    CHECK(no.counter == "drop_not_exposed");
+    CHECK(no.decided_by == "forwarded-not-exposed");
+    CHECK(no.steps.front().chain == "forward");
+    CHECK_THAT(no.steps.front().text, Catch::Contains("forwarded") && Catch::Contains("tcp/8080"));
+    for (const auto& s : no.steps) CHECK(s.chain != "input");
+    // exposed: the service's chain decides, as for input (restriction, GeoIP, company)
+    CHECK(fwd("198.51.100.5", Proto::tcp, 22).reason == "not_allowed");
+    CHECK(fwd("192.0.2.10", Proto::tcp, 22).decided_by == "ssh/from-admin-v4");
+    CHECK(fwd("203.0.113.5", Proto::tcp, 5060).reason == "geoip");
+    CHECK(fwd("203.0.113.20", Proto::tcp, 5060).decided_by == "sip/company-v4");
+    auto rtp = fwd("198.51.100.5", Proto::udp, 15000);
+    CHECK(rtp.accepted);
+    CHECK(rtp.service == "rtp");
+    bool via_forward = false;
+    for (const auto& s : rtp.steps) via_forward = via_forward || (s.chain == "forward" && s.rule == "forwarded-dispatch-udp");
+    CHECK(via_forward);
+    // a ban in the live set drops a forwarded TCP flow in the service chain
+    ruleset::Table live = f.t;
+    live.sets.at("ban_v4").elements.push_back(ruleset::Element{ruleset::be_bytes(addr("198.51.100.7").value, 4)});
+    CHECK(fwd("198.51.100.7", Proto::tcp, 5060, &live).reason == "banned");
+    // the same verdict as input for every case where both hooks apply
+    for (const char* src : {"198.51.100.5", "192.0.2.10", "203.0.113.5", "203.0.113.20", "2001:db8:c::5"})
+        for (auto [proto, port] : {std::pair{Proto::tcp, uint16_t(22)}, {Proto::tcp, uint16_t(5060)},
+                                   {Proto::udp, uint16_t(5060)}, {Proto::udp, uint16_t(13000)}, {Proto::tcp, uint16_t(443)}}) {
+            auto in = f.run(src, proto, port, &live);
+            auto fw = fwd(src, proto, port, &live);
+            INFO(src << " " << port);
+            CHECK(in.accepted == fw.accepted);
+            CHECK(in.reason == fw.reason);
+        }
+    // untracked before conntrack (antiflood.conntrack_udp: false): no table can DNAT it
+    Fixture u(with_antiflood("\"conntrack_udp\": false"));
+    auto un = u.run("198.51.100.7", Proto::udp, 5060, nullptr, nullptr, true);
+    CHECK(un.accepted);
+    CHECK(un.decided_by == "sip/accept");
+    bool to_input = false;
+    for (const auto& s : un.steps) to_input = to_input || (s.chain == "forward" && s.text.find("input chain") != std::string::npos);
+    CHECK(to_input);
+}
+
+TEST_CASE("compile: the forward chain filters only new flows another table DNATed") {
+    Fixture f;
+    const auto& c = f.t.chains.at("forward");
+    CHECK(c.hook == "forward");
+    CHECK(c.policy == ruleset::Verdict::accept);   // routed traffic nobody DNATed is not ivozfw's
+    REQUIRE(c.rules.size() == 3);
+    for (const auto& r : c.rules) {
+        const auto& m = std::get<ruleset::Match>(r.stmts.at(0));
+        CHECK(m.sel == std::vector<ruleset::Selector>{ruleset::Selector::ct_status});
+        CHECK(m.value == ruleset::host_u32(ruleset::ct_status_dnat));
+    }
+    const auto& v = std::get<ruleset::VmapLookup>(c.rules[0].stmts.back());
+    CHECK(v.set == "services");
+    CHECK(v.sel.back() == ruleset::Selector::ct_orig_dport);   // the port it was sent to, not the DNATed one
+    CHECK(std::get<ruleset::Verdict>(c.rules[2].stmts.back()).kind == ruleset::Verdict::drop);
 }
 
 TEST_CASE("explain: PROTO/PORT parsing") {
