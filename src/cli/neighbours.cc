@@ -16,13 +16,17 @@ std::vector<std::string> overriding_neighbours(nft::Kernel& k, const std::string
     for (const auto& b : chains) {
         if (b.family == "inet" && b.table == table) continue;
         std::string where = fmt::format("table {} {} chain {} ({}, {}", b.family, b.table, b.chain, b.hook, b.type);
-        if (b.hook == "input" && b.type == "filter" && b.policy_drop)
-            out.push_back(where + ", policy drop): a packet ivozfw accepts is still dropped there unless that chain "
-                                  "accepts it too: both tables decide");
+        // An accept elsewhere never overrides ivozfw: netfilter runs every base chain of a
+        // hook and a drop in any of them is final. A drop elsewhere does override its accept.
+        if ((b.hook == "prerouting" || b.hook == "input" || b.hook == "forward") && b.type == "filter" &&
+            b.policy_drop)
+            out.push_back(where + fmt::format(", policy drop): a {}packet ivozfw accepts is still dropped there "
+                                              "unless that chain accepts it too: both tables decide",
+                                              b.hook == "forward" ? "forwarded " : ""));
         else if (b.hook == "prerouting" && b.type == "nat")
-            out.push_back(where + "): a port it DNATs to a container, VM or namespace is forwarded, and ivozfw does "
-                                  "not filter forwarded packets: such a port is open to every source unless that "
-                                  "table filters it (Docker: the DOCKER-USER chain)");
+            out.push_back(where + "): a port it DNATs to a container, VM or namespace is forwarded; ivozfw's "
+                                  "forward chain judges it by the port it was sent to (explain --forwarded). A "
+                                  "port it redirects to this host is judged by the port it is redirected to");
     }
     return out;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Other tables on the hooks ivozfw uses, whose verdicts can override ivozfw's: then neither
-// table alone decides, and check, apply, status and explain say so.
+// Other tables on the hooks ivozfw uses whose verdicts can override ivozfw's (a drop policy
+// on input or forward: then neither table alone decides), or that change which port ivozfw
+// judges (a nat prerouting chain): check, apply, status and explain say so.
 #pragma once
 
 #include <string>

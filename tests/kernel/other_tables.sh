@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Other tables whose verdicts can override ivozfw's are named by check --kernel, apply,
-# status and explain: Docker's published port (its nat PREROUTING chain, written with
-# iptables-nft exactly as Docker writes it: the port is forwarded, which ivozfw does not
-# filter), and an input chain with a drop policy (a packet ivozfw accepts is still dropped).
+# Other tables whose verdicts can override ivozfw's, or change the port it judges, are named
+# by check --kernel, apply, status and explain: Docker's published port (its nat PREROUTING
+# chain, written with iptables-nft exactly as Docker writes it: the port is forwarded, and
+# ivozfw's forward chain judges it), an input or forward chain with a drop policy (a packet
+# ivozfw accepts is still dropped). An accept elsewhere overrides nothing: not named.
 # None is reported before they exist, nor ivozfw's own table; adding them changes nothing in
 # ivozfw's table, and neither does ivozfw touch them.
 . "$(dirname "$0")/../lib/lib.sh"
@@ -42,20 +43,26 @@ printf '%s' "$OUT" | jq -e '.other_tables | length == 1' >/dev/null || fail "sta
 expect_exit 5 ivz "$ns" explain -p "$P" 203.0.113.5 tcp/8080
 expect_contains "note: $E_NAT" "$OUT" "explain of the published port"
 expect_contains "DROPPED" "$OUT" "explain of the published port (ivozfw's own verdict)"
+expect_exit 5 ivz "$ns" explain -p "$P" --forwarded 203.0.113.5 tcp/8080
+expect_contains "[forward forwarded-not-exposed] port tcp/8080 is not exposed" "$OUT" "explain --forwarded"
 expect_exit 0 ivz "$ns" check --kernel -p "$P"
 expect_contains "warning: $E_NAT" "$ERR" "check --kernel"
 expect_exit 0 ivz "$ns" apply -p "$P"
 expect_contains "warning: $E_NAT" "$ERR" "apply"
 expect_same "$before" "$(table_json "$ns")" "ivozfw's table beside Docker's rules"
 
-# An input chain that drops by default (iptables -P INPUT DROP).
-ipt -P INPUT DROP
-expect_exit 0 ivz "$ns" status -p "$P"
-expect_contains "other table:      table ip filter chain INPUT (input, filter, policy drop): a packet ivozfw accepts is still dropped there" \
-    "$OUT" "status with a drop policy elsewhere"
-ipt -P INPUT ACCEPT
-expect_exit 0 ivz "$ns" status -p "$P"
-expect_not_contains "policy drop" "$OUT" "status after the policy is accept again"
+# A chain that drops by default: Docker's FORWARD (iptables -P FORWARD DROP), an INPUT
+# (iptables -P INPUT DROP). Named while it drops, not once it accepts again.
+for c in "FORWARD forward a forwarded packet" "INPUT input a packet"; do
+    read -r chain hook what <<<"$c"
+    ipt -P "$chain" DROP
+    expect_exit 0 ivz "$ns" status -p "$P"
+    expect_contains "other table:      table ip filter chain $chain ($hook, filter, policy drop): $what ivozfw accepts is still dropped there" \
+        "$OUT" "status with $chain policy drop"
+    ipt -P "$chain" ACCEPT
+    expect_exit 0 ivz "$ns" status -p "$P"
+    expect_not_contains "policy drop" "$OUT" "status after $chain's policy is accept again"
+done
 # ivozfw left them alone.
 in_ns "$ns" iptables -t nat -S DOCKER | grep -q -- "--dport 8080 -j DNAT" || fail "Docker's DNAT rule is gone"
 pass

@@ -277,6 +277,18 @@ link_pair() {
     in_ns "$cl" ip -6 route replace 2001:db8::/64 dev vcl
 }
 
+# reach KIND HOST PORT [args] / blocked KIND HOST PORT [args] : a probe.py probe (tcp, udp,
+# ping) from namespace $PROBE_NS must get through / must time out (a silent drop).
+reach() {
+    local r
+    r=$(in_ns "$PROBE_NS" "$PY" "$LIB_DIR/probe.py" "$@") || fail "$1 to $2 port $3 ${*:4}: $r (expected it to get through)"
+}
+blocked() {
+    local r
+    r=$(in_ns "$PROBE_NS" "$PY" "$LIB_DIR/probe.py" "$@" ${BLOCKED_TIMEOUT:+--timeout $BLOCKED_TIMEOUT})
+    [ "$r" == timeout ] || fail "$1 to $2 port $3 ${*:4}: $r (expected a silent drop: timeout)"
+}
+
 # listen_in NS LOG LIFETIME [--tcp P,..] [--udp P,..] : start probe.py's listener in NS,
 # logging what arrives to LOG; killed at exit; returns once every socket is bound.
 listen_in() {

@@ -22,17 +22,7 @@ edit_policy "$P" -e 'p["lists"]["admin"] = ["192.0.2.10"]'
 # Listeners in fw, on every port the test probes.
 listen_in "$fw" "$T/listen.log" 90 --tcp 5060,22,3306,8000 --udp 5060,13000,8000
 
-probe() { in_ns "$client" "$PY" "$LIB_DIR/probe.py" "$@"; }
-# reach KIND HOST PORT [args] / blocked ...: the probe must connect / must time out.
-reach() {
-    local r
-    r=$(probe "$@") || fail "$1 to $2 port $3 ${*:4}: $r (expected it to get through)"
-}
-blocked() {
-    local r
-    r=$(probe "$@")
-    [ "$r" == timeout ] || fail "$1 to $2 port $3 ${*:4}: $r (expected a silent drop: timeout)"
-}
+PROBE_NS=$client
 
 # Control, without a firewall: everything gets through (so a timeout later means a drop).
 reach ping 192.0.2.1
