@@ -32,6 +32,7 @@ nft::ReconcileOptions reconcile_options(const Options& o) {
         o.state.ensure();
         opt.cache_path = o.state.file("elements.cache");
         opt.lock_path = o.state.file(kWriterLock);
+        if (watch_running(o)) opt.cache_catch_up = std::chrono::milliseconds(1000);
     } catch (const std::exception&) {
         // No writable state directory: every read dumps the elements, and there is no lock
         // to share with other ivozfw writers (the generation id still guards every commit).

@@ -23,6 +23,10 @@ bool Netlink::follow(const std::string& name, const std::set<std::string>& ignor
     return true;
 }
 
+std::optional<uint32_t> Netlink::followed_from() {
+    return impl_->events ? std::optional<uint32_t>(impl_->followed_from) : std::nullopt;
+}
+
 std::optional<uint32_t> Netlink::untouched_since(uint32_t since, const std::set<std::string>& ignore) {
     auto& i = *impl_;
     if (!i.events || int32_t(since - i.followed_from) < 0) return std::nullopt;   // before we listened

@@ -90,6 +90,8 @@ public:
         (void)since, (void)ignore;
         return std::nullopt;
     }
+    /// The generation follow() started at: untouched_since knows nothing before it.
+    virtual std::optional<uint32_t> followed_from() { return std::nullopt; }
 
     /// Identifies this network namespace until reboot (0 = unknown: never cache).
     virtual uint64_t netns_cookie() = 0;
@@ -133,6 +135,7 @@ public:
     /// lost the race to a commit elsewhere: no re-read.
     bool follow(const std::string& name, const std::set<std::string>& ignore = {}) override;
     std::optional<uint32_t> untouched_since(uint32_t since, const std::set<std::string>& ignore) override;
+    std::optional<uint32_t> followed_from() override;
 
     /// One GETCHAIN dump of every family (chains of all tables, no rules).
     std::vector<std::string> nat_chains() override;

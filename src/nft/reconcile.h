@@ -42,6 +42,11 @@ struct ReconcileOptions {
     /// false: never read the cache's elements (the sets read are small: a ban); a commit of
     /// dynamic sets only keeps the cache valid without rewriting it.
     bool cache_reads = true;
+    /// A cache some generations behind, while `ivozfw watch` runs: how long to wait for watch
+    /// to vouch for the generations before this command listened (it moves the cache on, see
+    /// ElementCache::bump) rather than dump every element again. 0 = never wait. Only a cache
+    /// older than the follower waits; one it already vouches for does not.
+    std::chrono::milliseconds cache_catch_up{0};
     /// The writers' lock file (io/lock.h), taken for read + plan + commit unless dry_run or
     /// check_only; empty = the caller holds it already (or takes none).
     std::string lock_path;

@@ -36,7 +36,12 @@ std::string who(const nft::Generation& g) {
 }  // namespace
 
 Watcher::Watcher(Config c, nft::Kernel& k, Drain drain, Log log)
-    : c_(std::move(c)), k_(k), drain_(std::move(drain)), log_(std::move(log)) {}
+    : c_(std::move(c)),
+      k_(k),
+      drain_(std::move(drain)),
+      log_(std::move(log)),
+      committed_(c_.committed_path, c_.table,
+                 [this](const std::string& e) { log_(LOG_WARNING, fmt::format("watch: {}: {}", c_.committed_path, e)); }) {}
 
 namespace {
 
@@ -157,6 +162,15 @@ void Watcher::track_clean(const std::vector<nft::Generation>& gens, bool lost) {
     }
 }
 
+// drain_, and what it adds counts for the cache (track_clean) like what step() drains: a
+// generation handled but never tracked would leave a gap, and the cache never moved on.
+bool Watcher::pull(std::vector<nft::Generation>& gens) {
+    size_t n = gens.size();
+    bool complete = drain_(gens);
+    track_clean(std::vector<nft::Generation>(gens.begin() + ptrdiff_t(n), gens.end()), !complete);
+    return complete;
+}
+
 void Watcher::bump_cache() {
     if (c_.cache_path.empty() || !clean_since_ || !last_seen_ || *clean_since_ == *last_seen_) return;
     try {
@@ -209,7 +223,7 @@ void Watcher::handle(std::vector<nft::Generation> gens) {
     k_.follow(c_.table, ignore);
     track_clean({}, false);
     bump_cache();
-    if (!drain_(gens)) lost_ = true;
+    if (!pull(gens)) lost_ = true;
     auto cache = c_.cache_path.empty() ? std::nullopt : nft::ElementCache::load(c_.cache_path).cache;
     uint32_t gen = 0;
     std::optional<ruleset::Table> live;
@@ -221,7 +235,8 @@ void Watcher::handle(std::vector<nft::Generation> gens) {
         retry_at_ = Clock::now() + ms(100);
         return;
     }
-    if (!drain_(gens)) lost_ = true;   // every generation up to `gen` is queued by now
+    if (!pull(gens)) lost_ = true;   // every generation up to `gen` is queued by now
+    bump_cache();
     // The last generation up to the read that touched the table decides who had the last word.
     const nft::Generation* last = nullptr;
     const nft::Generation* last_ours = nullptr;
@@ -511,13 +526,6 @@ void Watcher::save_state() const {
     }
 }
 
-void Watcher::save_committed() const {
-    if (c_.committed_path.empty()) return;
-    try {
-        io::write_atomic(c_.committed_path, ruleset::snapshot_to_json(baseline_, c_.table).dump() + "\n");
-    } catch (const std::exception& e) {
-        log_(LOG_WARNING, fmt::format("watch: {}: {}", c_.committed_path, e.what()));
-    }
-}
+void Watcher::save_committed() { committed_.write(baseline_); }
 
 }  // namespace ivozfw::watch

@@ -29,6 +29,7 @@
 #include "nft/events.h"
 #include "nft/netlink.h"
 #include "ruleset/model.h"
+#include "watch/committed_writer.h"
 
 namespace ivozfw::watch {
 
@@ -103,7 +104,7 @@ private:
                  Clock::time_point seen);
     void poll_bans();
     void save_state() const;
-    void save_committed() const;
+    void save_committed();
 
     Config c_;
     nft::Kernel& k_;
@@ -111,6 +112,7 @@ private:
     Log log_;
     Stats stats_;
     std::optional<ruleset::Table> baseline_;   // dynamic sets without elements
+    CommittedWriter committed_;                // committed.json, written off the loop
     std::map<std::string, std::vector<Ban>> bans_;
     Clock::time_point next_poll_{};
     Clock::time_point last_foreign_{};
@@ -130,6 +132,7 @@ private:
     std::optional<uint32_t> clean_since_, last_seen_;
     void track_clean(const std::vector<nft::Generation>& gens, bool lost);
     void bump_cache();
+    bool pull(std::vector<nft::Generation>& gens);
     mutable uint32_t saved_gen_ = 0;         // the generation watch.json shows
     mutable Clock::time_point saved_at_{};
     std::string last_culprit_;

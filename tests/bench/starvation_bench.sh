@@ -18,6 +18,8 @@
 # tool off (ivozfw writers only), any other value is its period in seconds (default 1).
 # WATCH=1 runs `ivozfw watch` in the namespace (same state directory) during the whole run, as
 # deployed: it keeps the element cache valid across other tables' commits.
+# BUSY=N runs N CPU burners (busy loops) during the concurrent phase: BUSY=2 keeps both cores
+# of a 2-core machine busy, as the issue's target asks.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$(readlink -f "${1:-$here/build/ivozfw}")
@@ -27,6 +29,7 @@ cmd_timeout=${CMD_TIMEOUT:-90}
 max_s=${MAX_S:-600}
 foreign_period=${FOREIGN_PERIOD:-1}
 with_watch=${WATCH:-0}
+busy=${BUSY:-0}
 watch_pid=
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespace)" >&2; exit 77; }
 [ -x "$bin" ] || { echo "$bin is not an executable" >&2; exit 1; }
@@ -116,6 +119,10 @@ if [ "$foreign_period" != 0 ]; then
 fi
 ip netns exec "$ns" bash -c ban_loop &
 bg+=($!)
+for _ in $(seq 1 "$busy"); do
+    bash -c 'while [ -e "$1" ]; do :; done' _ "$tmp/run" &
+    bg+=($!)
+done
 sleep 2   # both loops going
 start=$(us)
 for k in $(seq 1 "$applies"); do

@@ -35,7 +35,12 @@ public:
     std::set<uint32_t> touching;
     int untouched_queries = 0;
     void foreign_commit_touching() { touching.insert(++gen); }
-    bool follow(const std::string&, const std::set<std::string>&) override { return events; }
+    std::optional<uint32_t> followed;   // the generation follow() was first called at
+    bool follow(const std::string&, const std::set<std::string>&) override {
+        if (events && !followed) followed = gen;
+        return events;
+    }
+    std::optional<uint32_t> followed_from() override { return followed; }
     std::optional<uint32_t> untouched_since(uint32_t since, const std::set<std::string>&) override {
         ++untouched_queries;
         if (!events) return std::nullopt;

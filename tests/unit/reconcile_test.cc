@@ -3,6 +3,10 @@
 // lock, the element cache and its checks, all-or-nothing refusals, the rollback restore.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -439,4 +443,74 @@ TEST_CASE("reconcile following events: another table's commit during the read co
     REQUIRE(out.committed);
     CHECK(k.reads == 1);
     CHECK(k.commits == 1);
+}
+
+namespace {
+// A table whose cache is worth waiting for (the wait is bounded by what a dump would cost):
+// 40,000 intervals in one list.
+const ruleset::Table& bulk(bool other) {
+    static const auto make = [](bool o) {
+        std::string text = kPolicy, list = "\"bulk\": [";
+        for (int i = 0; i < 40000; ++i) list += fmt::format("{}\"2001:db8:{:x}:{:x}::/64\"", i ? "," : "", i >> 8, (i & 0xff) * 2);
+        text.replace(text.find("\"lists\": {") + 10, 0, list + (o ? ",\"2001:db8:ffff::/64\"" : "") + "], ");
+        auto t = ruleset::compile(policy::load_text(text, "p.json"));
+        nft::annotate(t);
+        return t;
+    };
+    static const auto a = make(false), b = make(true);
+    return other ? b : a;
+}
+}  // namespace
+
+TEST_CASE("reconcile following events: a stale cache waits for watch to vouch for it, then is used") {
+    FakeKernel k;
+    TempDir d;
+    auto opt = options(d);
+    opt.deadline = std::chrono::milliseconds(5000);
+    REQUIRE(nft::reconcile(k, bulk(false), opt).committed);   // cache valid at this generation
+    k.events = true;
+    for (int i = 0; i < 3; ++i) k.foreign_commit();   // other tables, before this command listens
+    opt.cache_catch_up = std::chrono::milliseconds(2000);
+    auto base = nft::ElementCache::peek(opt.cache_path);
+    REQUIRE(base);
+    // ivozfw watch, which followed those commits, moves the cache on a moment later.
+    uint32_t now = k.gen;
+    std::thread watch([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        nft::ElementCache::bump(opt.cache_path, *base, now);
+    });
+    auto out = nft::reconcile(k, bulk(true), opt);
+    watch.join();
+    REQUIRE(out.committed);
+    CHECK(k.cache_reads == 1);   // no dump of the cached sets
+    CHECK(plan::plan(bulk(true), k.table).empty());
+}
+
+TEST_CASE("reconcile following events: nobody vouches for a stale cache: wait a bounded time, then dump") {
+    FakeKernel k;
+    TempDir d;
+    auto opt = options(d);
+    opt.deadline = std::chrono::milliseconds(5000);
+    REQUIRE(nft::reconcile(k, bulk(false), opt).committed);
+    k.events = true;
+    k.foreign_commit();
+    opt.cache_catch_up = std::chrono::milliseconds(100);
+    auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(nft::reconcile(k, bulk(true), opt).committed);
+    auto spent = std::chrono::steady_clock::now() - t0;
+    CHECK(k.cache_reads == 0);
+    CHECK(spent >= std::chrono::milliseconds(100));
+    // A small table never waits: its dump costs less than the wait (and without watch,
+    // cache_catch_up 0, nothing ever waits).
+    FakeKernel s;
+    TempDir d2;
+    auto o2 = options(d2);
+    REQUIRE(nft::reconcile(s, desired(), o2).committed);
+    s.events = true;
+    s.foreign_commit();
+    o2.cache_catch_up = std::chrono::milliseconds(2000);
+    t0 = std::chrono::steady_clock::now();
+    REQUIRE(nft::reconcile(s, desired20(), o2).committed);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500));
+    CHECK(s.cache_reads == 0);
 }

@@ -6,9 +6,11 @@
 #include <syslog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <thread>
 
 #include "fake_kernel.h"
+#include "nft/element_cache.h"
 #include "nft/netlink.h"
 #include "plan/plan.h"
 #include "ruleset/compile.h"
@@ -205,4 +207,40 @@ TEST_CASE("watch: another tool's change, then an element-only commit of ivozfw: 
     CHECK(r.equals(r.b));   // ivozfw's admin list kept, the services element put back
     CHECK(r.w.stats().restores == 1);
     CHECK(r.w.stats().last_drift.find("by pid 4242 (nft) before ivozfw's commit") != std::string::npos);
+}
+
+TEST_CASE("watch: other tables' commits move the element cache on, those seen while handling ours too") {
+    char tmpl[] = "/tmp/ivozfw-watch-unit.XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    watch::Config c;
+    c.cache_path = dir + "/elements.cache";
+    Rig r(c);
+    r.started_on(r.a);
+    // ivozfw applies b and writes its cache, valid at its generation...
+    r.commit(r.b, "ivozfw");
+    auto cache = nft::ElementCache::of(r.k.table, r.b.name);
+    cache.boot_id = nft::boot_id();
+    cache.netns_cookie = r.k.cookie;
+    cache.genid = r.k.gen;
+    cache.save(c.cache_path);
+    // ...and another tool commits to its own table while watch reads ours after that commit.
+    auto other = [&] {
+        nft::Generation g;
+        g.genid = ++r.k.gen;
+        g.process = "nft";
+        return g;
+    };
+    int reads = 0;
+    r.k.after_read = [&] {
+        if (reads++ == 0) r.queue.push_back(other());
+    };
+    r.w.step();
+    REQUIRE(r.equals(r.b));
+    auto peeked = nft::ElementCache::peek(c.cache_path);
+    REQUIRE(peeked);
+    CHECK(peeked->genid == r.k.gen);   // vouched for the generation drained during the read
+    r.queue.push_back(other());        // later ones, contiguous: vouched too
+    r.w.step();
+    CHECK(nft::ElementCache::peek(c.cache_path)->genid == r.k.gen);
+    std::filesystem::remove_all(dir);
 }
