@@ -3,7 +3,10 @@
 // stream, events.h), so that another table's commit costs a command no re-read.
 #include <poll.h>
 
+#include <fmt/format.h>
+
 #include <chrono>
+#include <map>
 
 #include "nft/internal.h"
 
@@ -25,6 +28,29 @@ bool Netlink::follow(const std::string& name, const std::set<std::string>& ignor
 
 std::optional<uint32_t> Netlink::followed_from() {
     return impl_->events ? std::optional<uint32_t>(impl_->followed_from) : std::nullopt;
+}
+
+std::string Netlink::committers() {
+    auto& i = *impl_;
+    if (!i.events) return "";
+    std::vector<Generation> got;
+    i.events->drain(got);
+    for (auto& g : got) i.seen[g.genid] = std::move(g);
+    std::map<std::string, std::pair<size_t, std::set<uint32_t>>> by;   // process -> commits, pids
+    for (const auto& [id, g] : i.seen) {
+        if (int32_t(id - i.followed_from) <= 0) continue;
+        auto& b = by[g.process.empty() ? "?" : g.process];
+        ++b.first;
+        if (b.second.size() < 3) b.second.insert(g.pid);
+    }
+    std::string out;
+    for (const auto& [process, b] : by) {
+        std::string pids;
+        for (uint32_t p : b.second) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+        out += fmt::format("{}{} (pid {}{}) {}", out.empty() ? "" : ", ", process, pids,
+                           b.second.size() >= 3 ? ", ..." : "", b.first == 1 ? "once" : fmt::format("{} times", b.first));
+    }
+    return out;
 }
 
 std::optional<uint32_t> Netlink::untouched_since(uint32_t since, const std::set<std::string>& ignore) {

@@ -92,6 +92,9 @@ public:
     }
     /// The generation follow() started at: untouched_since knows nothing before it.
     virtual std::optional<uint32_t> followed_from() { return std::nullopt; }
+    /// Who committed since follow(), as the events say: "ivozfw (pid 4242) 412 times, nft
+    /// (pid 99) once"; "" when not followed or nothing was seen.
+    virtual std::string committers() { return ""; }
 
     /// Identifies this network namespace until reboot (0 = unknown: never cache).
     virtual uint64_t netns_cookie() = 0;
@@ -136,6 +139,7 @@ public:
     bool follow(const std::string& name, const std::set<std::string>& ignore = {}) override;
     std::optional<uint32_t> untouched_since(uint32_t since, const std::set<std::string>& ignore) override;
     std::optional<uint32_t> followed_from() override;
+    std::string committers() override;
 
     /// One GETCHAIN dump of every family (chains of all tables, no rules).
     std::vector<std::string> nat_chains() override;

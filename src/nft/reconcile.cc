@@ -185,10 +185,15 @@ Outcome reconcile(Kernel& k, const Table& desired, const ReconcileOptions& opt) 
     // and try again, until the deadline.
     auto lost_race = [&](const GenerationChanged& e, int attempt) {
         auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-        if (spent >= opt.deadline)
-            throw KernelError(e.err, fmt::format("the ruleset kept changing under us ({} attempts in {:.1f} s): "
-                                                 "another tool keeps writing it",
-                                                 attempt, spent.count() / 1000.0));
+        if (spent >= opt.deadline) {
+            // Say who, when the events tell (a reader starved by ivozfw's own bans once blamed
+            // "another tool").
+            std::string who = k.committers();
+            throw KernelError(e.err, fmt::format("the ruleset kept changing under us ({} attempts in {:.1f} s): {}",
+                                                 attempt, spent.count() / 1000.0,
+                                                 who.empty() ? "the writers could not be identified (no kernel events)"
+                                                             : "committed meanwhile by " + who));
+        }
         std::this_thread::sleep_for(backoff(attempt));
     };
     for (int attempt = 1;; ++attempt) {

@@ -7,6 +7,9 @@
 //   IVOZFW_TEST_RACE=CMD          run CMD before the first commit (lose the race once)
 //   IVOZFW_TEST_RACE_ALWAYS=1     ... before every commit
 //   IVOZFW_TEST_DEADLINE_MS=N     give up retrying after N ms (default: the product's)
+//   IVOZFW_TEST_LOSE_ACKS=1       commit for real, then fail as if the acks were lost: the
+//                                 outcome is unknown to the command (Changed::unknown)
+#include <cerrno>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -28,10 +31,21 @@ public:
     }
     uint64_t netns_cookie() override { return real_.netns_cookie(); }
     std::vector<std::string> nat_chains() override { return real_.nat_chains(); }
+    std::vector<nft::BaseChain> base_chains() override { return real_.base_chains(); }
+    bool follow(const std::string& n, const std::set<std::string>& i) override { return real_.follow(n, i); }
+    std::optional<uint32_t> untouched_since(uint32_t s, const std::set<std::string>& i) override {
+        return real_.untouched_since(s, i);
+    }
+    std::optional<uint32_t> followed_from() override { return real_.followed_from(); }
+    std::string committers() override { return real_.committers(); }
     nft::CommitStats commit(const plan::Plan& p, const ruleset::Table& d, uint32_t genid, bool check_only) override {
         const char* race = std::getenv("IVOZFW_TEST_RACE");
         if (race && (commits_++ == 0 || std::getenv("IVOZFW_TEST_RACE_ALWAYS")))
             if (std::system(race) != 0) throw std::runtime_error("IVOZFW_TEST_RACE command failed");
+        if (std::getenv("IVOZFW_TEST_LOSE_ACKS") && !check_only) {
+            real_.commit(p, d, genid, check_only);
+            throw nft::KernelError(ENOBUFS, "batch: acks were lost (injected)", nft::Changed::unknown);
+        }
         if (!std::getenv("IVOZFW_INJECT_FAILURE")) return real_.commit(p, d, genid, check_only);
         plan::Plan bad = p;
         bad.ops.push_back(plan::Op{plan::Op::delete_set, "ivozfw-injected-failure", {}, {}, 0, "injected"});

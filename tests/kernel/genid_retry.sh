@@ -41,6 +41,8 @@ before=$(table_json "$ns")
 run env IVOZFW_TEST_RACE="$race" IVOZFW_TEST_RACE_ALWAYS=1 IVOZFW_TEST_DEADLINE_MS=3000 ip netns exec "$ns" timeout 60 "$HOOKED" apply -p "$A"
 [ "$RC" == 1 ] || fail "apply losing every race exited $RC, not 1: $OUT $ERR"
 expect_contains "kept changing" "$ERR" "stderr of apply losing every race"
+# Who: the kernel events name the racing process (never a guess such as "another tool").
+expect_match "committed meanwhile by nft \\(pid [0-9]+(, [0-9]+)*(, \\.\\.\\.)?\\) [0-9]+ times" "$ERR" "the racer named"
 expect_contains "nothing was changed" "$ERR" "stderr of apply losing every race"
 expect_not_contains "applied" "$OUT" "stdout of apply losing every race"
 expect_same "$before" "$(table_json "$ns")" "table inet ivozfw before/after apply losing every race"
