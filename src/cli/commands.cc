@@ -97,12 +97,18 @@ void warn_untracked_nat(const Desired& d, nft::Kernel& k) {
                              nat.size() == 1 ? "" : "s", fmt::join(nat, ", "), fmt::join(ports, ", "));
 }
 
+// The table `remove` deletes: --table, or the policy's. A policy that does not load names
+// no table: guessing "ivozfw" could delete a table the policy never named (another
+// instance's), so the command refuses and asks for --table.
 std::string table_name(const Options& o) {
     if (!o.table.empty()) return o.table;
     try {
         return load_policy(o).table;
-    } catch (const std::exception&) {
-        return "ivozfw";
+    } catch (const policy::LoadError& e) {
+        for (const auto& d : e.diagnostics) std::cerr << d.str() << "\n";
+        throw std::runtime_error(fmt::format("{} does not load, so which table to remove is not known: fix it, or "
+                                             "name the table: ivozfw remove --table NAME",
+                                             o.policy));
     }
 }
 
@@ -202,7 +208,18 @@ int cmd_apply(const Options& o) {
         if (!o.force) lockout_guard(d, live, plan);
         if (arming) arming->arm(live, t.name);   // snapshot + state synced, watcher running
     };
-    auto out = nft::reconcile(*kernel, t, opt);
+    nft::Outcome out;
+    try {
+        out = nft::reconcile(*kernel, t, opt);
+    } catch (const nft::KernelError& e) {
+        // Sent, outcome unknown: it may have committed, so the rollback stays armed.
+        if (!arming || !arming->armed() || e.changed != nft::Changed::unknown) throw;
+        arming->maybe_committed();
+        throw nft::KernelError(e.err, fmt::format("{}. The rollback stays armed: unless `ivozfw confirm` runs "
+                                                  "within {} seconds, the table from before this apply is restored",
+                                                  e.what(), o.confirm_s),
+                               e.changed);
+    }
     if (arming && out.committed) arming->committed();
     // From here on the kernel has the new table: failures are reported as such.
     print_outcome(out, "applied");

@@ -9,7 +9,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <iostream>
 #include <random>
 #include <thread>
@@ -45,17 +47,24 @@ void update(const Options& o, nlohmann::json st, const nlohmann::json& change) {
 int spawn_watcher(const Options& o, const std::string& token) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("cannot start the rollback watcher: pipe failed");
+    // Everything the child needs is built before fork: between fork and exec it only makes
+    // async-signal-safe calls.
+    std::string fd = std::to_string(fds[1]);
+    const char* argv[] = {"ivozfw", "--state-dir", o.state.path.c_str(), "rollback-watch", "--token", token.c_str(),
+                          "--ready-fd", fd.c_str(), nullptr};
     pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("cannot start the rollback watcher: fork failed");
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]), close(fds[1]);
+        throw std::runtime_error(std::string("cannot start the rollback watcher: fork failed: ") + strerror(e));
+    }
     if (pid == 0) {
         setsid();
         if (fork() != 0) _exit(0);
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0), dup2(null, 1), dup2(null, 2);
-        int ready = dup(fds[1]);   // without O_CLOEXEC: it survives the exec
-        std::string fd = std::to_string(ready);
-        execl("/proc/self/exe", "ivozfw", "--state-dir", o.state.path.c_str(), "rollback-watch", "--token",
-              token.c_str(), "--ready-fd", fd.c_str(), (char*)nullptr);
+        fcntl(fds[1], F_SETFD, 0);   // the ready pipe alone survives the exec
+        execv("/proc/self/exe", const_cast<char* const*>(argv));
         _exit(127);
     }
     close(fds[1]);
@@ -145,18 +154,31 @@ std::string restore(const Options& o, nft::Kernel& k) {
         empty.name = name;
         if (!table) opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan::plan_remove(live, name); };
         auto out = nft::reconcile(k, table ? *table : empty, opt);
-        // Check, attribute by attribute, that the kernel now holds the snapshot.
-        uint32_t gen = 0;
-        auto now = k.read_table(name, &gen);
-        bool exact = ruleset::comparable(ruleset::snapshot_to_json(now, name)) == ruleset::comparable(*snap);
-        update(o, *st, {{"state", "rolled_back"}, {"restored_ms", now_ms()}, {"changes", out.plan.ops.size()},
-                        {"verified", exact}});
-        std::string line = fmt::format("rolled back table inet {} to the table of {} ({} changes); {}", name,
-                                       clock_text(st->value("armed_ms", int64_t{0})), out.plan.ops.size(),
-                                       exact ? "the kernel now equals the snapshot, attribute by attribute"
-                                             : "WARNING: the kernel does not equal the snapshot after the restore");
-        if (!exact) throw AfterCommit(line);
-        return line;
+        // Committed. Whatever fails from here on is reported as after the commit.
+        try {
+            // Check, attribute by attribute, that the kernel now holds the snapshot.
+            uint32_t gen = 0;
+            auto now = k.read_table(name, &gen);
+            bool exact = ruleset::comparable(ruleset::snapshot_to_json(now, name)) == ruleset::comparable(*snap);
+            update(o, *st, {{"state", "rolled_back"}, {"restored_ms", now_ms()}, {"changes", out.plan.ops.size()},
+                            {"verified", exact}});
+            std::string line = fmt::format("rolled back table inet {} to the table of {} ({} changes); {}", name,
+                                           clock_text(st->value("armed_ms", int64_t{0})), out.plan.ops.size(),
+                                           exact ? "the kernel now equals the snapshot, attribute by attribute"
+                                                 : "WARNING: the kernel does not equal the snapshot after the restore");
+            if (!exact) throw AfterCommit(line);
+            return line;
+        } catch (const AfterCommit&) {
+            throw;
+        } catch (const std::exception& e) {
+            try {
+                update(o, *st, {{"state", "rolled_back"}, {"restored_ms", now_ms()}, {"verified", false}});
+            } catch (const std::exception&) {
+            }
+            throw AfterCommit(fmt::format("rolled back table inet {} ({} changes committed), but then: {}; run "
+                                          "`ivozfw diff`",
+                                          name, out.plan.ops.size(), e.what()));
+        }
     } catch (const AfterCommit&) {
         throw;
     } catch (const std::exception& e) {

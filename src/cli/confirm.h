@@ -22,14 +22,18 @@ constexpr const char* kSnapshot = "rollback-snapshot.json";
 constexpr const char* kWatcherLock = "confirm-watcher.lock";
 
 /// Arms a rollback for one `apply --confirm`, from before_commit (again on every retry:
-/// the snapshot is always the table the batch replaces). Until committed() is called, the
-/// destructor disarms: a refused batch leaves no watcher and no pending state.
+/// the snapshot is always the table the batch replaces). Until committed() or
+/// maybe_committed() is called, the destructor disarms: a refused batch leaves no watcher and
+/// no pending state. A batch whose outcome is unknown (sent, acks lost) may have committed:
+/// the watcher stays armed and restores the snapshot unless someone confirms.
 class Arming {
 public:
     explicit Arming(const Options& o) : o_(o) {}
     ~Arming();
     void arm(const std::optional<ruleset::Table>& live, const std::string& table);
     void committed() { committed_ = true; }
+    void maybe_committed() { committed_ = true; }
+    bool armed() const { return !token_.empty(); }
 
 private:
     const Options& o_;

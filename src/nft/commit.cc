@@ -358,7 +358,12 @@ CommitStats Batch::send_and_check() {
     char buf[256];
     uint32_t sentinel = s_.next_seq();
     nlmsghdr* g = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, sentinel);
-    s_.send(g, g->nlmsg_len);
+    try {
+        s_.send(g, g->nlmsg_len);
+    } catch (const KernelError& e) {
+        // The batch is in the kernel's hands already: whether it committed is not known.
+        throw KernelError(e.err, std::string("batch sent, then: ") + e.what(), Changed::unknown);
+    }
     size_t acked = 0;
     auto errors = read_acks(s_, sentinel, &acked);
     if (errors.empty()) {

@@ -22,7 +22,7 @@ namespace {
 }  // namespace
 
 Socket::Socket() {
-    nl = mnl_socket_open(NETLINK_NETFILTER);
+    nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);   // never inherited by an exec (the rollback watcher)
     if (!nl) sys_error("netlink socket");
     if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
         int e = errno;
