@@ -6,6 +6,7 @@
 
 #include <ctime>
 #include <iostream>
+#include <set>
 
 #include "nft/netlink.h"
 #include "ruleset/values.h"
@@ -33,9 +34,16 @@ nft::ReconcileOptions reconcile_options(const Options& o) {
         opt.cache_path = o.state.file("elements.cache");
         opt.lock_path = o.state.file(kWriterLock);
         if (watch_running(o)) opt.cache_catch_up = std::chrono::milliseconds(1000);
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
         // No writable state directory: every read dumps the elements, and there is no lock
         // to share with other ivozfw writers (the generation id still guards every commit).
+        // A command that only reads needs neither; one that writes is told.
+        static const std::set<std::string> readers = {"check", "diff", "export", "bans", "status", "explain",
+                                                      "geoip lookup", "companies list", "companies show"};
+        if (!readers.count(o.command))
+            std::cerr << "ivozfw: warning: " << e.what()
+                      << ": without the state directory there is no writers' lock (other ivozfw commands are not "
+                         "kept out; each commit is still guarded by the ruleset generation) and no element cache\n";
     }
     return opt;
 }

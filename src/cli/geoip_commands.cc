@@ -73,17 +73,14 @@ bool geoip_unchanged(const Options& o, const policy::GeoIP& g) {
     }
 }
 
+// Throws: the callers run it after their commit and report it as such (exit 3).
 void record_geoip(const Options& o, const geoip::Resolved& g) {
-    try {
-        auto f = file_identity(g.walk.info.path);
-        o.state.write_json(kGeoipState, {{"time", now_iso()}, {"database", g.walk.info.path}, {"file", f},
-                                         {"type", g.walk.info.type}, {"build_epoch", g.walk.info.build_epoch},
-                                         {"schema", g.walk.info.schema}, {"networks_v4", g.walk.networks_v4},
-                                         {"networks_v6", g.walk.networks_v6}, {"intervals_v4", g.drop.v4.size()},
-                                         {"intervals_v6", g.drop.v6.size()}});
-    } catch (const std::exception& e) {
-        std::cerr << "warning: " << e.what() << "\n";
-    }
+    auto f = file_identity(g.walk.info.path);
+    o.state.write_json(kGeoipState, {{"time", now_iso()}, {"database", g.walk.info.path}, {"file", f},
+                                     {"type", g.walk.info.type}, {"build_epoch", g.walk.info.build_epoch},
+                                     {"schema", g.walk.info.schema}, {"networks_v4", g.walk.networks_v4},
+                                     {"networks_v6", g.walk.networks_v6}, {"intervals_v4", g.drop.v4.size()},
+                                     {"intervals_v6", g.drop.v6.size()}});
 }
 
 int cmd_geoip_refresh(const Options& o) {
@@ -109,7 +106,11 @@ int cmd_geoip_refresh(const Options& o) {
     if (out.plan.empty()) fmt::print("GeoIP sets already up to date: nothing sent\n");
     else fmt::print("GeoIP sets updated in one transaction: {} elements sent ({} messages, {} bytes)\n",
                     out.plan.element_count(), out.stats.messages, out.stats.bytes);
-    record_geoip(o, *d.geoip);
+    try {
+        record_geoip(o, *d.geoip);
+    } catch (const std::exception& e) {
+        warn(d, std::string(out.committed ? "committed, but " : "") + "the GeoIP state was not recorded: " + e.what());
+    }
     return exit_status(d, out);
 }
 

@@ -98,4 +98,32 @@ expect_contains "lock yourself out" "$ERR" "check of an empty admin list"
 expect_contains "ssh" "$ERR" "check of an empty admin list"
 expect_same "$before" "$(ruleset_raw "$ns")" "ruleset after check of the empty-admin policy"
 
+# remove with a policy that does not load names no table: refused, the table stays; with
+# --table it goes. (It used to delete table "ivozfw" whatever the policy named.)
+base | sed 's/"table": "ivozfw"/"table": "ivozfw_b"/' | write_policy "$T/b.json"
+expect_exit 0 ivz "$ns" apply -p "$T/b.json"
+sed 's/"ivozfw_b"/"ivozfw_b",,/' "$T/b.json" | write_policy "$T/b-broken.json"
+in_ns "$ns" nft add table inet ivozfw || fail "a table named ivozfw (another instance's)"
+expect_exit 1 ivz "$ns" remove -p "$T/b-broken.json"
+expect_contains "ivozfw remove --table NAME" "$ERR" "remove with a broken policy"
+expect_contains "nothing was changed" "$ERR" "remove with a broken policy"
+has_table "$ns" ivozfw || fail "remove with a broken policy deleted table inet ivozfw"
+has_table "$ns" ivozfw_b || fail "remove with a broken policy deleted table inet ivozfw_b"
+expect_exit 0 ivz "$ns" remove --table ivozfw_b -p "$T/b-broken.json"
+has_table "$ns" ivozfw_b && fail "remove --table ivozfw_b left it"
+has_table "$ns" ivozfw || fail "remove --table ivozfw_b took table ivozfw"
+in_ns "$ns" nft delete table inet ivozfw
+
+# A state directory that cannot be written: a writer says it runs without the writers' lock;
+# a reader does not.
+touch "$T/not-a-dir"
+expect_exit 0 ivz "$ns" apply -p "$T/b.json"
+in_ns "$ns" nft add element inet ivozfw_b admin_v4 "{ 192.0.2.99 }" || fail "a change for apply to undo"
+expect_exit 3 ivz "$ns" --state-dir "$T/not-a-dir/state" apply -p "$T/b.json"
+expect_contains "no writers' lock" "$ERR" "apply without a state directory"
+expect_contains "committed, but" "$ERR" "apply without a state directory (it committed)"
+expect_exit 0 ivz "$ns" --state-dir "$T/not-a-dir/state" diff -p "$T/b.json"   # applied
+expect_not_contains "writers' lock" "$ERR" "diff without a state directory"
+expect_exit 0 ivz "$ns" remove -p "$T/b.json"
+
 pass
