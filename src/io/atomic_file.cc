@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 
 namespace ivozfw::io {
@@ -23,14 +25,29 @@ std::string dir_of(const std::string& path) {
     throw std::runtime_error(path + ": cannot " + what + ": " + std::strerror(e));
 }
 
+// A temp file of our own next to `path`: a fresh name (pid, a per-process counter, random
+// bits), created with O_EXCL | O_NOFOLLOW, so two writers (processes or threads) never share
+// one, and a name planted in a directory another account can write (a symlink, a file) is
+// never followed or truncated: we pick another name.
+int create_temp(const std::string& path, mode_t mode, std::string* tmp) {
+    static std::atomic<uint64_t> seq{0};
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        *tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(seq++) + "." +
+               std::to_string(rng() & 0xffffffff);
+        int fd = open(tmp->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd >= 0) return fd;
+        if (errno != EEXIST) fail(*tmp, "create", errno);
+    }
+    fail(path, "create a temporary file beside it", EEXIST);
+}
+
 }  // namespace
 
 void write_atomic(const std::string& path, const std::string& content, mode_t mode, Sync sync) {
-    // One temp name per process: two writers of the same file never share a temp file.
-    std::string tmp = path + ".tmp." + std::to_string(getpid());
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) fail(tmp, "create", errno);
-    fchmod(fd, mode);   // an old temp file may have had other bits
+    std::string tmp;
+    int fd = create_temp(path, mode, &tmp);
+    fchmod(fd, mode);   // the umask may have taken bits away
     size_t done = 0;
     while (done < content.size()) {
         ssize_t n = write(fd, content.data() + done, content.size() - done);
