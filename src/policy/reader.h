@@ -95,4 +95,9 @@ struct Parsed {
 /// The validated policy for an already parsed document; problems go to `r`.
 Policy build(const Parsed& doc, Reader& r);
 
+/// normalize.cc: one range per group of a service's overlapping ports (warned before).
+void normalize_ports(Policy& p);
+/// normalize.cc: a list no service names and ivozfw gives no meaning of its own (a typo).
+void check_lists_used(Reader& r, const Policy& p);
+
 }  // namespace ivozfw::policy::detail

@@ -181,6 +181,13 @@ void read_list(Reader& r, const ListItems& items, const std::string& path, net::
             continue;
         }
         entries.push_back({prefix->addr.family, prefix->range(), i});
+        if (prefix->len == 0)
+            r.warn(index_path(path, i), quote_short(items.text(i)) + " is every address: whatever this list allows "
+                                                                     "or exempts, it does for the whole Internet");
+        else if (prefix->addr.family == net::Family::v6 && prefix->len >= 96 &&
+                 (prefix->addr.value >> 32) == 0xffff)   // ::ffff:0:0/96
+            r.warn(index_path(path, i), quote_short(items.text(i)) + " is an IPv4-mapped IPv6 address: IPv4 packets "
+                                                                     "never match it; write the IPv4 address");
     }
     // By value, then position: a duplicate comes right after its first occurrence, and the
     // ranges come out in order for normalize.
@@ -279,7 +286,7 @@ void check_port_overlaps(Reader& r, const Policy& p) {
                                             : std::string(proto) + " ports " + std::to_string(lo) + "-" +
                                                   std::to_string(hi) + " are";
                 if (reach->service == c.service)
-                    r.warn(c.path, what + " listed twice");
+                    r.warn(c.path, what + " listed twice (the service holds it once)");
                 else
                     r.error(c.path, what + " claimed by both " + quote_short(reach->service->name) +
                                         " and " + quote_short(c.service->name));
@@ -312,7 +319,8 @@ void read_icmp(Reader& r, const Json* j, Policy& p) {
             if (*v == 0) r.error("icmp.echo_rate", "0 is not a rate (must be >= 1)");
             else p.icmp.echo_rate = *v;
         }
-    r.read(*j, "icmp", "echo_burst", p.icmp.echo_burst, 0, 1000000);
+    // 0 would be stored as 5 by the kernel (NFT_LIMIT_PKT_BURST_DEFAULT): never in sync.
+    r.read(*j, "icmp", "echo_burst", p.icmp.echo_burst, 1, 1000000);
 }
 
 void read_countries(Reader& r, const Json& j, GeoIP& g) {
@@ -413,7 +421,7 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
             std::tie(a.service_tcp_rate, a.service_tcp_unit_s) = *rate;
     if (auto it = j->find("ban"); it != j->end())
         if (auto ban = read_duration(r, *it, "antiflood.ban")) a.ban_s = *ban;
-    r.read(*j, path, "burst", a.burst, 0, UINT32_MAX);
+    r.read(*j, path, "burst", a.burst, 1, UINT32_MAX);   // 0: the kernel stores 5
     r.read(*j, path, "max_connections_per_source", a.max_connections_per_source, 0, UINT32_MAX);
     r.read(*j, path, "ipv6_prefix", a.ipv6_prefix, 1, 128);
     r.read(*j, path, "max_tracked_sources", a.max_tracked_sources, 1, 16777216);
@@ -590,6 +598,8 @@ Policy build(const Parsed& doc, Reader& r) {
     read_lists(r, doc, p);
     read_services(r, member(root, "services"), p);
     check_port_overlaps(r, p);
+    normalize_ports(p);
+    check_lists_used(r, p);
     check_lockout(r, p);
     read_icmp(r, member(root, "icmp"), p);
     read_geoip(r, member(root, "geoip"), p);

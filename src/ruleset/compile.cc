@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "ruleset/compile.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <stdexcept>
 
 #include "ruleset/features.h"
 #include "ruleset/values.h"
@@ -168,6 +171,18 @@ Set address_set(const std::string& name, bool v6, const net::RangeList& ranges) 
 
 void put_set(Table& t, Set s) {
     if (!std::is_sorted(s.elements.begin(), s.elements.end())) std::sort(s.elements.begin(), s.elements.end());
+    // What the kernel cannot hold as written: a duplicate (stored once, so every apply would
+    // send it again) or, in an interval set, an overlap ("File exists"). The policy reader
+    // normalizes what it accepts; reaching this is a bug, refused before anything is sent.
+    for (size_t i = 1; i < s.elements.size(); ++i) {
+        const auto& a = s.elements[i - 1];
+        const auto& b = s.elements[i];
+        const Key& a_end = a.key_end.empty() ? a.key : a.key_end;
+        if (a == b || (s.interval && !(a_end < b.key)))
+            throw std::logic_error(fmt::format("set {}: elements {} and {} {}: the kernel cannot hold that", s.name,
+                                               format_element(s, a), format_element(s, b),
+                                               a == b ? "are the same" : "overlap"));
+    }
     t.sets[s.name] = std::move(s);
 }
 

@@ -131,7 +131,7 @@ TEST_CASE("numbers the kernel refuses are errors naming their path") {
           std::vector<std::string>{"p.json: antiflood.burst: error: a burst of 4294967295 at 1 per 3600s takes "
                                    "178956970 days to refill; at most 24855 days (raise the rate or lower the burst)"});
     CHECK(errors_of(with(R"("antiflood": {"burst": 4294967296})")) ==
-          std::vector<std::string>{"p.json: antiflood.burst: error: 4294967296 is out of range (0-4294967295)"});
+          std::vector<std::string>{"p.json: antiflood.burst: error: 4294967296 is out of range (1-4294967295)"});
     CHECK(errors_of(with(R"("antiflood": {"rate": "1/hour", "burst": 596523})")).empty());   // 24855 days
     CHECK(errors_of(with(R"("logging": {"rate": "1/hour", "burst": 1000000})")).size() == 1);
 }

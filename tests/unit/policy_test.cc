@@ -295,10 +295,40 @@ TEST_CASE("warnings do not stop loading") {
         {"duplicate country", with(R"("geoip": {"database": "/x", "countries": ["KP", "kp"]})"),
          {"p.json: geoip.countries[1]: warning: country \"KP\" is listed twice"}},
         {"port twice in one service", R"({"services": {"sip": {"udp": [5060, 5060]}}})",
-         {"p.json: services.sip.udp[1]: warning: udp port 5060 is listed twice"}},
+         {"p.json: services.sip.udp[1]: warning: udp port 5060 is listed twice (the service holds it once)"}},
+        {"a list no service uses (a typo)",
+         R"({"lists": {"application_jervers": ["192.0.2.5"]}, "services": {"sip": {"udp": [5060]}}})",
+         {"p.json: lists.application_jervers: warning: no service uses this list (\"from\") and ivozfw gives it no "
+          "meaning of its own: it filters nothing, did you mean \"application_servers\"?"}},
+        {"an IPv4-mapped address", R"({"lists": {"admin": ["::ffff:192.0.2.1"]}})",
+         {"p.json: lists.admin[0]: warning: \"::ffff:192.0.2.1\" is an IPv4-mapped IPv6 address: IPv4 packets never "
+          "match it; write the IPv4 address"}},
+        {"every address", R"({"lists": {"admin": ["0.0.0.0/0"]}})",
+         {"p.json: lists.admin[0]: warning: \"0.0.0.0/0\" is every address: whatever this list allows or exempts, it "
+          "does for the whole Internet"}},
     }));
     CAPTURE(c.name);
     CHECK(warnings_of(c.text) == c.warnings);
+}
+
+TEST_CASE("ports the kernel would hold differently are normalized: one range per overlap") {
+    auto p = policy::load_text(R"({"services": {
+        "web": {"tcp": [443, 80, 443, 80]},
+        "rtp": {"udp": ["13000-19000", 15000, "18000-20000", 12000]},
+        "trunks": {"tcp": [7060, "7060-7061"]}}})", "p.json");
+    auto ports = [&](const char* svc, bool tcp) {
+        std::vector<std::pair<int, int>> out;
+        for (const auto& s : p.services)
+            if (s.name == svc)
+                for (const auto& r : tcp ? s.tcp : s.udp) out.push_back({r.lo, r.hi});
+        return out;
+    };
+    CHECK(ports("web", true) == std::vector<std::pair<int, int>>{{443, 443}, {80, 80}});   // order kept
+    CHECK(ports("rtp", false) == std::vector<std::pair<int, int>>{{13000, 20000}, {12000, 12000}});
+    CHECK(ports("trunks", true) == std::vector<std::pair<int, int>>{{7060, 7061}});
+    // a burst of 0, which the kernel would store as 5, is refused
+    CHECK(errors_of(R"({"icmp": {"echo_burst": 0}})") ==
+          std::vector<std::string>{"p.json: icmp.echo_burst: error: 0 is out of range (1-1000000)"});
 }
 
 TEST_CASE("load_file checks the file before parsing it") {
