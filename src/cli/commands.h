@@ -34,6 +34,7 @@ struct Options {
     unsigned confirm_s = 0;     // apply --confirm N
     std::string token;          // rollback watcher
     int ready_fd = -1;          // rollback watcher: tell apply it runs (then apply commits)
+    int64_t deadline_boot_ms = 0;   // rollback watcher: its deadline, CLOCK_BOOTTIME (kept in memory)
     bool boot = false;          // apply --boot: restore an unconfirmed apply's table instead
     std::string source;         // companies --source
     std::string address;        // geoip lookup / explain / ban...

@@ -42,7 +42,8 @@ private:
     bool committed_ = false;
 };
 
-/// confirm.json, or nullopt.
+/// confirm.json, or nullopt. Throws Damaged (state.h) for a file that fails its checksum or
+/// holds an unknown state: never read as "nothing pending".
 std::optional<nlohmann::json> pending(const Options& o);
 bool watcher_alive(const Options& o);
 /// An armed apply whose watcher is gone: nobody will roll it back.
@@ -51,6 +52,7 @@ bool orphaned(const Options& o);
 /// Restore the snapshot (the caller holds the writers' lock), check that the kernel now
 /// equals it, and record state `rolled_back` (or `rollback_failed`). Returns a line for
 /// humans and the journal; throws (with the state recorded) on failure.
-std::string restore(const Options& o, nft::Kernel& k);
+/// `kept`: the snapshot as the watcher holds it in memory (used over the file).
+std::string restore(const Options& o, nft::Kernel& k, const nlohmann::json* kept = nullptr);
 
 }  // namespace ivozfw::cli::confirm

@@ -38,7 +38,7 @@ const Command kCommands[] = {
     {"unban", "lift the anti-flood ban of an address", cmd_unban, true},
     {"ban", "ban an address by hand (anti-flood ban set)", cmd_ban, true},
     {"status", "is the table loaded and equal to the policy; drops per reason, set sizes, data ages "
-               "(exit 0 in sync, 2 differs, 4 not loaded, 6 unconfirmed apply without a watcher, 7 watch backing off, "
+               "(exit 0 in sync, 2 differs, 4 not loaded, 6 unconfirmed apply without a watcher or its state damaged, 7 watch backing off, "
                "1 error)",
      cmd_status, true},
     {"explain", "what happens to a new packet from SOURCE to PROTO/PORT, and why "
@@ -221,6 +221,7 @@ int run(int argc, char** argv, Options o) {
     auto* watch = app.add_subcommand("rollback-watch", "")->group("");   // internal, hidden
     watch->add_option("--token", o.token)->required();
     watch->add_option("--ready-fd", o.ready_fd);
+    watch->add_option("--deadline-boot-ms", o.deadline_boot_ms)->required();
 
     if (int rc = check_command_words(argc, argv, groups); rc) return rc;
     try {

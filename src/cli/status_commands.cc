@@ -111,7 +111,17 @@ const char* verb_name(plan::Op::Verb v) {
 
 // A pending `apply --confirm`: fine while its watcher lives; a problem once nobody will act.
 void confirm_state(const Options& o, Status& s) {
-    auto st = confirm::pending(o);
+    std::optional<nlohmann::json> st;
+    try {
+        st = confirm::pending(o);
+    } catch (const Damaged& e) {
+        s.confirm = std::string("apply --confirm state DAMAGED (") + e.what() + "): " +
+                    (confirm::watcher_alive(o) ? "its watcher restores the previous table at its deadline"
+                                               : "no watcher is running") +
+                    "; `ivozfw rollback` restores it now";
+        s.confirm_problem = true;
+        return;
+    }
     if (!st) return;
     std::string state = st->value("state", "");
     int64_t deadline = st->value("deadline_ms", int64_t{0}) / 1000;

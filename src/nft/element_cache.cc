@@ -2,6 +2,7 @@
 #include "nft/element_cache.h"
 
 #include "io/atomic_file.h"
+#include "io/checksum.h"
 
 #include <fmt/format.h>
 
@@ -78,13 +79,7 @@ ElementCache ElementCache::of(std::optional<ruleset::Table> after, const std::st
     return c;
 }
 
-// FNV-1a, 64 bits: catches a flipped bit or a torn write; not a defence against an attacker
-// (who could write the state directory, and so the policy, anyway).
-static uint64_t checksum(const std::string& s, size_t from) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = from; i < s.size(); ++i) h = (h ^ uint8_t(s[i])) * 1099511628211ull;
-    return h;
-}
+static uint64_t checksum(const std::string& s, size_t from) { return io::checksum(std::string_view(s).substr(from)); }
 
 void ElementCache::save(const std::string& path,
                         const std::map<std::string, const std::vector<ruleset::Element>*>& whole) const {

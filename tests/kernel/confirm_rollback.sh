@@ -137,4 +137,51 @@ expect_exit 0 Z diff -p "$B"   # it had committed
 wait_until 10 diff_is "$A" || fail "no rollback to A after an apply --confirm whose outcome was unknown"
 expect_same "$table_a" "$(table_json "$ns")" "table after the rollback of an unknown outcome vs table A"
 
+# 8. confirm.json damaged during the window (one byte changed, as a disk or a hand might):
+# status says so and exits 6, confirm refuses, and the watcher, which keeps its token,
+# deadline and snapshot in memory, restores A at its deadline all the same.
+wait_until 5 test "$(state)" == rolled_back || fail "state before scenario 8: $(state): $(cat "$SD/confirm.json")"
+expect_exit 0 Z apply -p "$B" --confirm 3
+w=$(watcher)
+"$PY" - "$SD/confirm.json" <<'EOF' || fail "damaging confirm.json"
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+i = b.index(b'"armed"') + 3     # inside the state's value: still JSON, another state
+b[i] ^= 0x01
+open(p, "wb").write(bytes(b))
+EOF
+expect_exit 6 Z status -p "$B"
+expect_contains "DAMAGED" "$OUT" "status with a damaged confirm.json"
+expect_exit 1 Z confirm
+expect_contains "cannot confirm" "$ERR" "confirm with a damaged confirm.json"
+expect_not_contains "nothing was changed" "$ERR" "confirm with a damaged confirm.json"
+kill -0 "$w" 2>/dev/null || fail "the watcher gave up on a damaged confirm.json"
+wait_until 10 diff_is "$A" || fail "no rollback to A with a damaged confirm.json"
+expect_same "$table_a" "$(table_json "$ns")" "table after the rollback with a damaged confirm.json vs table A"
+wait_until 5 test "$(state)" == rolled_back || fail "state after that rollback: $(state)"
+
+# "armex" for "armed", checksum and all (a hand edit that resealed it): still damage, loud;
+# `rollback` restores from the snapshot.
+expect_exit 0 Z apply -p "$B" --confirm 60
+"$PY" - "$SD/confirm.json" <<'EOF' || fail "resealing confirm.json as armex"
+import json, sys
+p = sys.argv[1]
+j = json.load(open(p))
+j["state"] = "armex"
+del j["sum"]
+h = 1469598103934665603   # FNV-1a 64 over the compact, key-sorted dump, as ivozfw seals it
+for c in json.dumps(j, separators=(",", ":"), sort_keys=True).encode():
+    h = ((h ^ c) * 1099511628211) % (1 << 64)
+j["sum"] = "%016x" % h
+open(p, "w").write(json.dumps(j))
+EOF
+expect_exit 6 Z status -p "$B"
+expect_contains 'unknown state "armex"' "$OUT" "status with state armex (a valid checksum)"
+expect_exit 6 Z status -p "$B"
+expect_contains "DAMAGED" "$OUT" "status with state armex"
+expect_exit 0 Z rollback
+expect_same "$table_a" "$(table_json "$ns")" "table after \`rollback\` with a damaged state vs table A"
+wait_until 5 bash -c "! kill -0 $(watcher) 2>/dev/null" || fail "the watcher did not stand down after the rollback"
+
 pass

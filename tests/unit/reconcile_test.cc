@@ -12,6 +12,7 @@
 
 #include "cli/confirm.h"
 #include "fake_kernel.h"
+#include "io/atomic_file.h"
 #include "io/lock.h"
 #include "nft/element_cache.h"
 #include "nft/netlink.h"
@@ -291,15 +292,64 @@ TEST_CASE("rollback restore: the kernel ends equal to the snapshot, comments inc
     REQUIRE(k.table->counters.begin()->second.comment != "a comment to keep");
     cli::Options o;
     o.state.path = d.path;
-    o.state.write_json(cli::confirm::kSnapshot, snap);
-    o.state.write_json(cli::confirm::kState, {{"token", "t"}, {"state", "armed"}, {"table", "ivozfw"},
-                                             {"armed_ms", 1}, {"deadline_ms", 2}});
+    o.state.write_sealed(cli::confirm::kSnapshot, snap);
+    o.state.write_sealed(cli::confirm::kState, {{"token", "t"}, {"state", "armed"}, {"table", "ivozfw"},
+                                               {"armed_ms", 1}, {"deadline_ms", 2}});
     std::string line = cli::confirm::restore(o, k);
     CHECK(line.find("equals the snapshot") != std::string::npos);
     CHECK(ruleset::comparable(ruleset::snapshot_to_json(k.table, "ivozfw")) == ruleset::comparable(snap));
-    auto st = o.state.read_json(cli::confirm::kState);
+    auto st = o.state.read_sealed(cli::confirm::kState);
     CHECK(st->at("state") == "rolled_back");
     CHECK(st->at("verified") == true);
+}
+
+TEST_CASE("confirm state: one changed byte or an unknown state is damage, never \"nothing pending\"") {
+    TempDir d;
+    cli::Options o;
+    o.state.path = d.path;
+    o.state.write_sealed(cli::confirm::kState, {{"token", "t"}, {"state", "armed"}, {"table", "ivozfw"},
+                                               {"armed_ms", 1}, {"deadline_ms", 2}});
+    REQUIRE(cli::confirm::pending(o)->at("state") == "armed");
+    std::string file = d.path + "/" + cli::confirm::kState;
+    std::string text = io::read_file(file, 1 << 20);
+    // Every single-byte change is noticed: it no longer parses, or its checksum fails.
+    size_t caught = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+        std::string bad = text;
+        bad[i] = char(bad[i] ^ 0x01);
+        io::write_atomic(file, bad);
+        try {
+            auto st = cli::confirm::pending(o);
+            INFO(bad);
+            CHECK(st.has_value() == false);   // only a missing file is "nothing pending"
+        } catch (const cli::Damaged&) {
+            ++caught;
+        }
+    }
+    CHECK(caught == text.size());
+    // "armex" with a correct checksum (a hand edit that resealed it) is damage too.
+    o.state.write_sealed(cli::confirm::kState, {{"token", "t"}, {"state", "armex"}});
+    CHECK_THROWS_AS(cli::confirm::pending(o), cli::Damaged);
+    CHECK_FALSE(cli::confirm::orphaned(o));   // the boot applies the policy (and says why)
+}
+
+TEST_CASE("confirm state: rollback restores from the watcher's copy when the snapshot file is damaged") {
+    FakeKernel k;
+    TempDir d;
+    nft::reconcile(k, desired(), options(d));
+    auto snap = ruleset::snapshot_to_json(k.table, "ivozfw");
+    nft::reconcile(k, desired20(), options(d));
+    cli::Options o;
+    o.state.path = d.path;
+    o.state.write_sealed(cli::confirm::kSnapshot, snap);
+    io::write_atomic(d.path + "/" + cli::confirm::kState, "{\"state\": \"armed\", \"tok");   // torn
+    io::write_atomic(d.path + "/" + cli::confirm::kSnapshot, "{}");                          // damaged
+    CHECK_THROWS_AS(cli::confirm::restore(o, k), cli::Damaged);   // no copy: refuses, changes nothing
+    CHECK(plan::plan(desired20(), k.table).empty());
+    std::string line = cli::confirm::restore(o, k, &snap);
+    CHECK(line.find("equals the snapshot") != std::string::npos);
+    CHECK(plan::plan(desired(), k.table).empty());
+    CHECK(cli::confirm::pending(o)->at("state") == "rolled_back");   // rewritten, sealed
 }
 
 TEST_CASE("reconcile: a ban (dynamic set only, no cached reads) keeps the element cache valid without rewriting it") {
