@@ -14,6 +14,7 @@
 #include "fleet/message.h"
 #include "fleet/redis.h"
 #include "input/quote.h"
+#include "io/lock.h"
 #include "nft/reconcile.h"
 #include "ruleset/antiflood.h"
 #include "ruleset/values.h"
@@ -87,6 +88,28 @@ void warn_exempt(const ruleset::Table& live, const Target& t) {
         std::cerr << "warning: " << t.shown << " is a carrier: the ban has no effect on antiflood.carrier_services\n";
 }
 
+// The queue of unbans the fleet has not heard yet (fleet-unbans.json): read-modify-write under
+// the writers' lock, so two `unban`s and bansync never lose one another's entries.
+void edit_fleet_unbans(const Options& o, const std::function<void(nlohmann::json&)>& edit) {
+    io::FileLock lock(o.state.file(kWriterLock), std::chrono::seconds(120), "fleet unban queue");
+    auto j = o.state.read_json(kFleetUnbans).value_or(nlohmann::json::object());
+    edit(j);
+    if (j.empty()) o.state.remove(kFleetUnbans);
+    else o.state.write_json(kFleetUnbans, j);
+}
+
+}  // namespace
+
+void queue_fleet_unban(const Options& o, const std::string& addr) {
+    edit_fleet_unbans(o, [&](nlohmann::json& j) { j[addr] = std::time(nullptr); });
+}
+
+void unqueue_fleet_unban(const Options& o, const std::string& addr) {
+    edit_fleet_unbans(o, [&](nlohmann::json& j) { j.erase(addr); });
+}
+
+namespace {
+
 // An unban reaches every host: the live key goes, the other bansyncs hear it.
 bool tell_fleet(const Options& o, const policy::Policy& p, const Target& t) {
     fleet::Message m;
@@ -106,9 +129,7 @@ bool tell_fleet(const Options& o, const policy::Policy& p, const Target& t) {
         // bansync sends it when Redis is back (fleet-unbans.json in the state directory).
         bool queued = false;
         try {
-            auto j = o.state.read_json(kFleetUnbans).value_or(nlohmann::json::object());
-            j[t.shown] = std::time(nullptr);
-            o.state.write_json(kFleetUnbans, j);
+            queue_fleet_unban(o, t.shown);
             queued = true;
         } catch (const std::exception&) {
         }

@@ -53,17 +53,23 @@ int cmd_bansync(const Options& o) {
     c.v6_prefix = a.ipv6_prefix;
     c.max_ban_ms = f.max_ban_s * 1000;
     c.set_size = a.max_tracked_sources;
-    c.take_unbans = [&o] {
+    c.queued_unbans = [&o] {
         std::vector<std::string> out;
         try {
             auto j = o.state.read_json(kFleetUnbans);
             if (!j) return out;
             for (const auto& [addr, when] : j->items()) out.push_back(addr);
-            std::remove(o.state.file(kFleetUnbans).c_str());
         } catch (const std::exception& e) {
             std::cerr << "bansync: " << kFleetUnbans << ": " << e.what() << std::endl;
         }
         return out;
+    };
+    c.unban_published = [&o](const std::string& addr) {
+        try {
+            unqueue_fleet_unban(o, addr);
+        } catch (const std::exception& e) {
+            std::cerr << "bansync: " << kFleetUnbans << ": " << e.what() << " (it will be sent again)" << std::endl;
+        }
     };
     auto redis = open_fleet_redis(f);
     std::unique_ptr<fleet::BanRecorder> recorder;

@@ -84,6 +84,9 @@ int cmd_watch(const Options& o);
 bool watch_running(const Options& o);
 /// State file of unbans the fleet has not heard of yet (Redis was away): bansync sends them.
 inline const char* const kFleetUnbans = "fleet-unbans.json";
+/// The queue of unbans the fleet has not heard (bans_commands.cc), under the writers' lock.
+void queue_fleet_unban(const Options& o, const std::string& addr);
+void unqueue_fleet_unban(const Options& o, const std::string& addr);
 /// The fleet section's host name (fleet.host, else the hostname), and its Redis (not yet
 /// connected), for bansync and unban.
 std::string fleet_host(const policy::Fleet& f);

@@ -148,9 +148,44 @@ void BanSync::load_live_keys() {
     log_(fmt::format("bansync: loaded {} live bans from redis", n));
 }
 
+// The remote messages in as few transactions as the kernel takes. A batch the kernel refuses
+// (an element it will not hold) is split in halves and each tried again at once, down to the
+// one message at fault, which is dropped with a line in the log: one bad message never holds
+// up the others. A batch that could not be tried (the kernel busy, the lock held) waits for
+// the next turn.
 void BanSync::apply_remote() {
-    std::map<std::string, Message> batch;
-    batch.swap(remote_);
+    std::vector<std::map<std::string, Message>> work(1);
+    work.back().swap(remote_);
+    while (!work.empty()) {
+        auto batch = std::move(work.back());
+        work.pop_back();
+        switch (commit_remote(batch)) {
+        case Outcome::done: break;
+        case Outcome::refused:
+            if (batch.size() == 1) {
+                const auto& [addr, m] = *batch.begin();
+                log_(fmt::format("bansync: dropped the fleet message about {} from {}: the kernel refuses it",
+                                 addr, m.origin));
+                ++stats_.malformed;
+                break;
+            }
+            {
+                auto half = batch.begin();
+                std::advance(half, batch.size() / 2);
+                work.emplace_back(half, batch.end());
+                work.emplace_back(batch.begin(), half);
+            }
+            break;
+        case Outcome::later:
+            for (auto& b : work) batch.merge(b);
+            for (auto& [addr, m] : batch) remote_.emplace(addr, std::move(m));   // newer ones win
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            return;
+        }
+    }
+}
+
+BanSync::Outcome BanSync::commit_remote(const std::map<std::string, Message>& batch) {
     std::vector<std::string> notes;
     size_t added = 0, removed = 0;
     auto opt = base_;
@@ -228,11 +263,21 @@ void BanSync::apply_remote() {
             log_(fmt::format("bansync: applied {} bans and {} unbans from {} in one transaction ({} ms)", added,
                              removed, fmt::join(from, ", "), now_() - t0));
         }
+        return Outcome::done;
+    } catch (const nft::GenerationChanged& e) {
+        log_(fmt::format("bansync: could not apply {} fleet messages: {}; retrying", batch.size(), e.what()));
+        return Outcome::later;
+    } catch (const nft::KernelError& e) {
+        // Refused, nothing changed: split. Anything else (acks lost) is tried again as it is.
+        bool refused = e.changed == nft::Changed::no && e.err != EAGAIN && e.err != ERESTART && e.err != EINTR &&
+                       e.err != ENOBUFS && e.err != EBUSY;
+        log_(fmt::format("bansync: could not apply {} fleet messages: {}; {}", batch.size(), e.what(),
+                         refused ? (batch.size() > 1 ? "trying them in halves" : "dropping it") : "retrying"));
+        return refused ? Outcome::refused : Outcome::later;
     } catch (const std::exception& e) {
         // Kept for the next turn: nothing live is dropped because the kernel was busy.
         log_(fmt::format("bansync: could not apply {} fleet messages: {}; retrying", batch.size(), e.what()));
-        for (auto& [addr, m] : batch) remote_.emplace(addr, std::move(m));   // newer ones win
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return Outcome::later;
     }
 }
 
@@ -288,12 +333,18 @@ void BanSync::publish_pending() {
     if (!redis_.connected()) return;
     int64_t now = now_();
     // Unbans `ivozfw unban` could not send (Redis away then): the fleet hears them now.
-    if (c_.take_unbans) {
-        for (const auto& addr : c_.take_unbans()) {
+    if (c_.queued_unbans) {
+        for (const auto& addr : c_.queued_unbans()) {
+            if (unpublished_.count(addr)) continue;
             std::string why;
             auto m = unban(addr, c_.host, c_.v6_prefix, &why);
-            if (m) unpublished_[addr] = *m;
-            else log_(fmt::format("bansync: dropped a pending unban of {}: {}", addr, why));
+            if (m) {
+                unpublished_[addr] = *m;
+                from_queue_.insert(addr);
+            } else {
+                log_(fmt::format("bansync: dropped a queued unban of {}: {}", addr, why));
+                if (c_.unban_published) c_.unban_published(addr);   // never valid: out of the queue
+            }
         }
     }
     for (auto it = unpublished_.begin(); it != unpublished_.end();) {
@@ -313,6 +364,7 @@ void BanSync::publish_pending() {
         }
         ++stats_.published;
         if (m.op == Message::Op::unban) log_(fmt::format("bansync: published the end of {}", m.address()));
+        if (from_queue_.erase(it->first) && c_.unban_published) c_.unban_published(it->first);
         else log_(fmt::format("bansync: published {} ({}, {} s)", m.address(), m.reason, (left + 999) / 1000));
         it = unpublished_.erase(it);
     }

@@ -35,8 +35,11 @@ struct SyncConfig {
     int batch_ms = 5;               // after a first message, wait this long for the rest of a burst
     int resync_ms = 30000;          // reload the live keys, publish the live local bans
     int master_check_ms = 2000;     // ask the sentinels whether the master moved
-    /// Addresses `ivozfw unban` lifted while Redis was away (taken: the next call is empty).
-    std::function<std::vector<std::string>()> take_unbans;
+    /// Addresses `ivozfw unban` lifted while Redis was away, still queued. They stay queued
+    /// until published: unban_published() removes one then (a crash in between sends it
+    /// again, which is harmless; losing it is not).
+    std::function<std::vector<std::string>()> queued_unbans;
+    std::function<void(const std::string&)> unban_published;
 };
 
 struct SyncStats {
@@ -63,6 +66,8 @@ private:
     void lost(const std::string& why);
     void receive();
     void apply_remote();
+    enum class Outcome { done, refused, later };
+    Outcome commit_remote(const std::map<std::string, Message>& batch);
     void poll_local();
     void publish_pending();
     void record_pending();
@@ -81,6 +86,7 @@ private:
 
     std::map<std::string, int64_t> local_;          // local bans seen: address -> expiry (ms)
     std::map<std::string, Message> unpublished_;    // local bans (and early ends) not yet in Redis
+    std::set<std::string> from_queue_;              // unbans of unpublished_ that `ivozfw unban` queued
     std::map<std::string, int64_t> unrecorded_;     // addresses for BannedAddresses -> expiry
     std::map<std::string, Message> remote_;         // other hosts' bans and unbans: the latest wins
     bool first_poll_ = true;

@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <map>
+#include <thread>
 
+#include "cli/commands.h"
 #include "fake_kernel.h"
 #include "fleet/bansync.h"
 #include "fleet/message.h"
@@ -180,6 +182,36 @@ TEST_CASE("bansync: remote bans are applied in one transaction, capped by max_ba
     CHECK(f.ban_of("203.0.113.8"));
 }
 
+TEST_CASE("bansync: a message the kernel refuses is found by halving and dropped; the others apply at once") {
+    Fleet f;
+    f.sync->step();
+    // The kernel refuses any batch holding 203.0.113.13 (say, an element it will not hold).
+    f.k.refuse_if = [](const plan::Plan& p) {
+        for (const auto& op : p.ops)
+            for (const auto& e : op.elements.get())
+                if (e.key == ruleset::Key{203, 0, 113, 13}) return EINVAL;
+        return 0;
+    };
+    f.redis.inbox = {Fleet::remote("203.0.113.12", kNow + 60000), Fleet::remote("203.0.113.13", kNow + 60000),
+                     Fleet::remote("203.0.113.14", kNow + 60000), Fleet::remote("203.0.113.15", kNow + 60000),
+                     Fleet::remote("203.0.113.16", kNow + 60000)};
+    f.sync->step();   // one step: no retry loop, no wait for the next turn
+    for (const char* a : {"203.0.113.12", "203.0.113.14", "203.0.113.15", "203.0.113.16"}) {
+        INFO(a);
+        CHECK(f.ban_of(a));
+    }
+    CHECK_FALSE(f.ban_of("203.0.113.13"));
+    bool dropped = false;
+    for (const auto& l : f.log) dropped |= l.find("dropped the fleet message about 203.0.113.13") != std::string::npos;
+    CHECK(dropped);
+    // and it does not come back: the next messages apply in one transaction
+    uint32_t gen = f.k.gen;
+    f.redis.inbox = {Fleet::remote("203.0.113.17", kNow + 60000)};
+    f.sync->step();
+    CHECK(f.ban_of("203.0.113.17"));
+    CHECK(f.k.gen == gen + 1);
+}
+
 TEST_CASE("bansync: malformed messages are counted and dropped, the next one still applies") {
     Fleet f;
     f.sync->step();
@@ -292,12 +324,14 @@ TEST_CASE("bansync: a lifted ban is not sent later; an own key is re-applied onl
     c.host = "proxy-a";
     c.poll_ms = 0;
     c.batch_ms = 0;
-    c.take_unbans = [&] { return std::exchange(queued, {}); };
+    c.queued_unbans = [&] { return queued; };
+    c.unban_published = [&](const std::string& a) { std::erase(queued, a); };
     nft::ReconcileOptions opt;
     opt.lock_path = f.dir + "/writers.lock";
     f.sync = std::make_unique<fleet::BanSync>(c, f.k, f.table, opt, f.redis, &f.rec,
                                               [&](const std::string& l) { f.log.push_back(l); }, [&] { return f.clock; });
     f.sync->step();
+    CHECK(queued == std::vector<std::string>{"203.0.113.40"});   // Redis away: still queued
     f.local_ban("203.0.113.41", 100000);
     f.sync->step();   // seen, waiting for Redis
     f.bans().elements.clear();   // lifted by hand before Redis came back
@@ -318,6 +352,7 @@ TEST_CASE("bansync: a lifted ban is not sent later; an own key is re-applied onl
         unban_sent |= m && m->op == fleet::Message::Op::unban && m->address() == "203.0.113.40";
     }
     CHECK(unban_sent);
+    CHECK(queued.empty());   // out of the queue once published, not before
     // later (a resync), an own key no longer in our sets is not brought back
     f.bans().elements.clear();
     f.clock += 31000;
@@ -334,4 +369,22 @@ TEST_CASE("bansync: a comment someone else wrote is published as reason other") 
     REQUIRE(f.redis.keys.count("ivozfw:ban:203.0.113.50"));
     CHECK(f.redis.keys.at("ivozfw:ban:203.0.113.50").first.find(R"("reason":"other")") != std::string::npos);
     CHECK(f.sync->stats().published == 1);
+}
+
+TEST_CASE("fleet unban queue: concurrent unbans lose no entry; an entry leaves only when published") {
+    char tmpl[] = "/tmp/ivozfw-unbanq.XXXXXX";
+    cli::Options o;
+    o.state.path = mkdtemp(tmpl);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; ++t)
+        ts.emplace_back([&, t] {
+            for (int i = 0; i < 25; ++i) cli::queue_fleet_unban(o, fmt::format("203.0.113.{}", t * 25 + i + 1));
+        });
+    for (auto& t : ts) t.join();
+    auto j = o.state.read_json(cli::kFleetUnbans);
+    REQUIRE(j);
+    CHECK(j->size() == 100);
+    cli::unqueue_fleet_unban(o, "203.0.113.1");
+    CHECK(o.state.read_json(cli::kFleetUnbans)->size() == 99);
+    std::filesystem::remove_all(o.state.path);
 }

@@ -25,6 +25,8 @@ public:
     std::function<void()> before_commit;
     /// The next commit is refused with this errno (nothing changes).
     int refuse_next = 0;
+    /// Every batch this says an errno for is refused (an element the kernel will not take).
+    std::function<int(const plan::Plan&)> refuse_if;
     int commits = 0, reads = 0, cache_reads = 0, set_reads = 0;
 
     void foreign_commit() { ++gen; }
@@ -97,6 +99,7 @@ public:
             refuse_next = 0;
             throw nft::KernelError(e, "refused by the fake");
         }
+        if (int e = refuse_if ? refuse_if(p) : 0) throw nft::KernelError(e, "refused by the fake");
         std::optional<ruleset::Table> after;
         try {
             after = plan::apply(table, p, desired);
