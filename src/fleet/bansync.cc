@@ -33,9 +33,15 @@ net::AddressSet exempt_of(const ruleset::Table& live, bool v6) {
 }  // namespace
 
 BanSync::BanSync(SyncConfig c, nft::Kernel& k, const ruleset::Table& desired, nft::ReconcileOptions base, Redis& r,
-                 BanRecorder* recorder, Log log, Now now)
+                 BanRecorder* recorder, Log log, Now now, Now mono)
     : c_(std::move(c)), k_(k), desired_(desired), base_(std::move(base)), redis_(r), recorder_(recorder),
-      log_(std::move(log)), now_(std::move(now)) {
+      log_(std::move(log)), now_(std::move(now)), mono_(std::move(mono)) {
+    if (!mono_)
+        mono_ = [] {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+        };
     for (bool v6 : {false, true}) {
         ban_sets_.insert(ban_set(v6));
         for (const char* b : {ruleset::names::ban, ruleset::names::exempt, ruleset::names::companies,
@@ -45,7 +51,7 @@ BanSync::BanSync(SyncConfig c, nft::Kernel& k, const ruleset::Table& desired, nf
 }
 
 void BanSync::step() {
-    int64_t now = now_();
+    int64_t now = mono_();
     if (!redis_.connected() && now >= next_connect_) connect();
     if (redis_.connected()) {
         receive();
@@ -54,14 +60,14 @@ void BanSync::step() {
         std::this_thread::sleep_for(std::chrono::milliseconds(wait));
     }
     if (!remote_.empty()) apply_remote();
-    now = now_();
+    now = mono_();
     if (now >= next_poll_) {
         poll_local();
         next_poll_ = now + c_.poll_ms;
     }
     publish_pending();
     record_pending();
-    now = now_();
+    now = mono_();
     if (redis_.connected() && now >= next_resync_) {
         next_resync_ = now + c_.resync_ms;
         load_live_keys();
@@ -77,7 +83,7 @@ void BanSync::connect() {
     try {
         redis_.connect(kChannel);
     } catch (const RedisError& e) {
-        next_connect_ = now_() + backoff_ms_;
+        next_connect_ = mono_() + backoff_ms_;
         log_(fmt::format("bansync: {}; retrying in {} ms", e.what(), backoff_ms_));
         backoff_ms_ = std::min(backoff_ms_ * 2, 2000);
         return;
@@ -86,14 +92,14 @@ void BanSync::connect() {
     ++stats_.reconnects;
     log_("bansync: connected to redis master " + redis_.where());
     load_live_keys();
-    next_resync_ = now_() + c_.resync_ms;
+    next_resync_ = mono_() + c_.resync_ms;
     // Whatever is live here goes out again: bans made while Redis was away included.
     first_poll_ = true;
 }
 
 void BanSync::lost(const std::string& why) {
     log_(fmt::format("bansync: {}; reconnecting", why));
-    next_connect_ = now_() + backoff_ms_;
+    next_connect_ = mono_() + backoff_ms_;
     redis_.disconnect();
 }
 
@@ -372,8 +378,8 @@ void BanSync::publish_pending() {
 
 void BanSync::record_pending() {
     if (!recorder_ || unrecorded_.empty()) return;
+    if (mono_() < next_record_) return;
     int64_t now = now_();
-    if (now < next_record_) return;
     for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
         if (it->second <= now) {
             it = unrecorded_.erase(it);
@@ -383,7 +389,7 @@ void BanSync::record_pending() {
             recorder_->record(it->first);
         } catch (const std::exception& e) {
             log_(fmt::format("bansync: BannedAddresses: {}; retrying in {} s", e.what(), record_backoff_ms_ / 1000));
-            next_record_ = now + record_backoff_ms_;
+            next_record_ = mono_() + record_backoff_ms_;
             record_backoff_ms_ = std::min(record_backoff_ms_ * 2, 60000);
             return;
         }

@@ -50,10 +50,13 @@ struct SyncStats {
 class BanSync {
 public:
     using Log = std::function<void(const std::string&)>;
-    using Now = std::function<int64_t()>;   // unix time, ms
+    using Now = std::function<int64_t()>;   // ms
+    /// `now`: unix time, for what crosses hosts (a ban's end). `mono`: the schedule (polls,
+    /// resyncs, reconnects), which a clock stepped back or forward must not stop or rush;
+    /// steady_clock when not given.
 
     BanSync(SyncConfig c, nft::Kernel& k, const ruleset::Table& desired, nft::ReconcileOptions base, Redis& r,
-            BanRecorder* recorder, Log log, Now now);
+            BanRecorder* recorder, Log log, Now now, Now mono = {});
 
     /// One turn: (re)connect when due, take messages (waiting up to poll_ms), apply the
     /// remote bans, read the local ban sets, publish and record what is new. Never throws
@@ -80,7 +83,7 @@ private:
     Redis& redis_;
     BanRecorder* recorder_;
     Log log_;
-    Now now_;
+    Now now_, mono_;
     SyncStats stats_;
     std::set<std::string> ban_sets_, read_sets_;
 

@@ -83,7 +83,9 @@ struct Fleet {
     ruleset::Table table;
     std::vector<std::string> log;
     std::string dir;
-    int64_t clock = kNow;
+    int64_t clock = kNow;   // the wall clock (ban ends)
+    int64_t mono = 1000;    // the schedule's clock
+    void advance(int64_t ms) { clock += ms, mono += ms; }
     std::unique_ptr<fleet::BanSync> sync;
 
     explicit Fleet(uint32_t set_size = 262144) {
@@ -103,7 +105,7 @@ struct Fleet {
         c.batch_ms = 0;
         sync = std::make_unique<fleet::BanSync>(c, k, table, opt, redis, &rec,
                                                 [this](const std::string& l) { log.push_back(l); },
-                                                [this] { return clock; });
+                                                [this] { return clock; }, [this] { return mono; });
     }
     ~Fleet() { std::filesystem::remove_all(dir); }
 
@@ -212,6 +214,16 @@ TEST_CASE("bansync: a message the kernel refuses is found by halving and dropped
     CHECK(f.k.gen == gen + 1);
 }
 
+TEST_CASE("bansync: a wall clock stepped back an hour stops neither polling nor publishing") {
+    Fleet f;
+    f.sync->step();
+    f.clock -= 3600 * 1000;   // someone sets the clock back (the schedule's clock does not move)
+    f.local_ban("203.0.113.50", 100000);
+    f.sync->step();
+    f.sync->step();
+    CHECK(f.redis.keys.count("ivozfw:ban:203.0.113.50") == 1);
+}
+
 TEST_CASE("bansync: malformed messages are counted and dropped, the next one still applies") {
     Fleet f;
     f.sync->step();
@@ -238,7 +250,7 @@ TEST_CASE("bansync: with Redis away, local bans wait; when it is back they go ou
     f.redis.keys["ivozfw:ban:203.0.113.21"] = {Fleet::remote("203.0.113.21", kNow + 90000, "proxy-c"), 90000};
     f.sync->step();
     CHECK_FALSE(f.redis.connected());   // the backoff is not over
-    f.clock += 3000;
+    f.advance(3000);
     f.sync->step();
     REQUIRE(f.redis.connected());
     f.sync->step();
@@ -329,7 +341,8 @@ TEST_CASE("bansync: a lifted ban is not sent later; an own key is re-applied onl
     nft::ReconcileOptions opt;
     opt.lock_path = f.dir + "/writers.lock";
     f.sync = std::make_unique<fleet::BanSync>(c, f.k, f.table, opt, f.redis, &f.rec,
-                                              [&](const std::string& l) { f.log.push_back(l); }, [&] { return f.clock; });
+                                              [&](const std::string& l) { f.log.push_back(l); }, [&] { return f.clock; },
+                                              [&] { return f.mono; });
     f.sync->step();
     CHECK(queued == std::vector<std::string>{"203.0.113.40"});   // Redis away: still queued
     f.local_ban("203.0.113.41", 100000);
@@ -339,7 +352,7 @@ TEST_CASE("bansync: a lifted ban is not sent later; an own key is re-applied onl
     f.redis.up = true;
     // an own key from before: applied at start (a rebooted host), nothing else of ours
     f.redis.keys["ivozfw:ban:203.0.113.42"] = {Fleet::remote("203.0.113.42", kNow + 90000, "proxy-a"), 90000};
-    f.clock += 3000;
+    f.advance(3000);
     f.sync->step();
     REQUIRE(f.redis.connected());
     f.sync->step();
@@ -355,7 +368,7 @@ TEST_CASE("bansync: a lifted ban is not sent later; an own key is re-applied onl
     CHECK(queued.empty());   // out of the queue once published, not before
     // later (a resync), an own key no longer in our sets is not brought back
     f.bans().elements.clear();
-    f.clock += 31000;
+    f.advance(31000);
     f.sync->step();
     f.sync->step();
     CHECK_FALSE(f.ban_of("203.0.113.42"));
