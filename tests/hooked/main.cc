@@ -9,7 +9,13 @@
 //   IVOZFW_TEST_DEADLINE_MS=N     give up retrying after N ms (default: the product's)
 //   IVOZFW_TEST_LOSE_ACKS=1       commit for real, then fail as if the acks were lost: the
 //                                 outcome is unknown to the command (Changed::unknown)
+//   IVOZFW_TEST_PAUSE=WHEN:FILE   at the first non-empty commit, WHEN = before (nothing sent) or
+//                                 after (the kernel took the batch, nothing recorded yet):
+//                                 create FILE and sleep, so a test kills the process right there
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <thread>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -40,6 +46,23 @@ public:
     std::optional<uint32_t> followed_from() override { return real_.followed_from(); }
     std::string committers() override { return real_.committers(); }
     nft::CommitStats commit(const plan::Plan& p, const ruleset::Table& d, uint32_t genid, bool check_only) override {
+        std::string pause = std::getenv("IVOZFW_TEST_PAUSE") ? std::getenv("IVOZFW_TEST_PAUSE") : "";
+        bool paused_before = false;
+        if (!check_only && !p.empty() && pause.starts_with("before:")) paused_before = true, hold(pause.substr(7));
+        if (!check_only && !p.empty() && pause.starts_with("after:") && !paused_before) {
+            auto stats = commit_hooked(p, d, genid, check_only);
+            hold(pause.substr(6));
+            return stats;
+        }
+        return commit_hooked(p, d, genid, check_only);
+    }
+
+private:
+    static void hold(const std::string& file) {
+        if (FILE* f = std::fopen(file.c_str(), "w")) std::fclose(f);
+        std::this_thread::sleep_for(std::chrono::seconds(60));
+    }
+    nft::CommitStats commit_hooked(const plan::Plan& p, const ruleset::Table& d, uint32_t genid, bool check_only) {
         const char* race = std::getenv("IVOZFW_TEST_RACE");
         if (race && (commits_++ == 0 || std::getenv("IVOZFW_TEST_RACE_ALWAYS")))
             if (std::system(race) != 0) throw std::runtime_error("IVOZFW_TEST_RACE command failed");

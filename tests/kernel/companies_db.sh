@@ -106,7 +106,8 @@ mariadb --no-defaults -S "$DB_SOCK" -u root ivozprovider \
     -e "LOCK TABLES kam_users_address WRITE; SELECT SLEEP(8);" >/dev/null 2>&1 &
 locker=$!
 bg_pid "$locker"
-sleep 0.5
+table_locked() { [ -n "$(db_sql "SHOW OPEN TABLES FROM ivozprovider WHERE In_use > 0 AND \`Table\` = 'kam_users_address'")" ]; }
+wait_until 10 table_locked || fail "the table lock was never taken"
 t=$(now_ms)
 expect_exit 1 sync
 log "query without answer: $(($(now_ms) - t)) ms: $ERR"

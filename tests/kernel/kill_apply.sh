@@ -49,5 +49,33 @@ for i in $(seq 1 "$KILLS"); do
     expect_exit 0 ivz "$ns" apply -p "$to"
     expect_exit 0 ivz "$ns" diff -p "$to"
 done
-log "$KILLS kills: $olds left the old table whole (killed before the commit), $news the new one whole"
+log "$KILLS kills at random points: $olds left the old table whole (killed before the commit), $news the new one whole"
+
+# Random delays prove nothing about the moment that matters. ivozfw-hooked stops at a chosen
+# point (IVOZFW_TEST_PAUSE) and the test kills it there: just before the batch is sent (the
+# old table stays whole), and just after the kernel took it, before the command recorded
+# anything (the element cache, applied.json): the new table is whole, and the next command
+# does not believe a cache the killed one never wrote.
+HOOKED=${IVOZFW_HOOKED:-$(dirname "$IVOZFW")/ivozfw-hooked}
+[ -x "$HOOKED" ] || fail "test binary $HOOKED is missing (built with ivozfw)"
+expect_exit 0 ivz "$ns" apply -p "$A"
+for when in before after; do
+    rm -f "$T/paused"
+    IVOZFW_TEST_PAUSE="$when:$T/paused" ip netns exec "$ns" "$HOOKED" apply -p "$B" >/dev/null 2>&1 &
+    pid=$!
+    wait_until 60 test -e "$T/paused" || fail "the hooked apply never reached the pause ($when)"
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null
+    now=$(table_json "$ns")
+    if [ "$when" == before ]; then
+        expect_same "$state_a" "$now" "table after a kill just before the batch was sent"
+    else
+        expect_same "$state_b" "$now" "table after a kill just after the kernel took the batch"
+    fi
+    expect_exit 0 ivz "$ns" diff -p "$([ "$when" == before ] && echo "$A" || echo "$B")"
+    # nothing stuck, and the next apply (back to A) is right whatever cache is there
+    expect_exit 0 ivz "$ns" apply -p "$A"
+    expect_exit 0 ivz "$ns" diff -p "$A"
+    expect_same "$state_a" "$(table_json "$ns")" "table after the next apply ($when)"
+done
 pass

@@ -251,6 +251,21 @@ wait_until() {
     return 0
 }
 
+# settle CMD... : CMD's output once it stops changing (two reads 0.1 s apart agree), within
+# 5 s: for counts that packets still in flight may raise, instead of a guessed sleep.
+settle() {
+    local prev cur deadline=$((SECONDS + 5))
+    prev=$("$@")
+    while :; do
+        sleep 0.1
+        cur=$("$@")
+        [ "$cur" == "$prev" ] && break
+        [ "$SECONDS" -ge "$deadline" ] && break
+        prev=$cur
+    done
+    printf '%s\n' "$cur"
+}
+
 # now_ms : milliseconds (for timings).
 now_ms() { date +%s%3N; }
 

@@ -16,7 +16,8 @@ expect_contains 'ct count over 3' "$(in_ns "$fw" nft list chain inet ivozfw svc_
 in_ns "$fw" "$PY" "$TOOL" udp-sink 13000 13019 --log "$T/flows.log" --ready "$T/ready" --lifetime 60 &
 bg_pid $!
 wait_until 10 test -e "$T/ready" || fail "sink did not start"
-flows() { sleep 0.3; grep -c "^$1 " "$T/flows.log" || true; }
+count_flows() { grep -c "^$1 " "$T/flows.log" || true; }
+flows() { settle count_flows "$1"; }
 
 in_ns "$a" "$PY" "$TOOL" udp-flows 198.51.100.1 13000 6 --src 198.51.100.7
 n=$(flows 198.51.100.7)
