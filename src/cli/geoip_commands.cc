@@ -57,17 +57,11 @@ void age_guard(const Options& o, const geoip::Resolved& g) {
 
 }  // namespace
 
-std::string file_identity(const std::string& path) {
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) return "";
-    return fmt::format("{}:{}:{}:{}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-}
-
 bool geoip_unchanged(const Options& o, const policy::GeoIP& g) {
     try {
         auto j = o.state.read_json(kGeoipState);
         std::string f = j ? j->value("file", "") : "";
-        return !f.empty() && j->value("database", "") == g.database && f == file_identity(g.database);
+        return !f.empty() && j->value("database", "") == g.database && f == geoip::file_identity(g.database);
     } catch (const std::exception&) {
         return false;
     }
@@ -75,7 +69,7 @@ bool geoip_unchanged(const Options& o, const policy::GeoIP& g) {
 
 // Throws: the callers run it after their commit and report it as such (exit 3).
 void record_geoip(const Options& o, const geoip::Resolved& g) {
-    auto f = file_identity(g.walk.info.path);
+    const auto& f = g.identity;   // taken before the walk
     o.state.write_json(kGeoipState, {{"time", now_iso()}, {"database", g.walk.info.path}, {"file", f},
                                      {"type", g.walk.info.type}, {"build_epoch", g.walk.info.build_epoch},
                                      {"schema", g.walk.info.schema}, {"networks_v4", g.walk.networks_v4},

@@ -37,7 +37,15 @@ private:
         // No unique key on (ip, blocker): a named lock keeps two hosts banning the same
         // address at once from inserting two rows.
         std::string lock = fmt::format("'ivozfw-banned-{}'", ip);
-        db_->exec(fmt::format("SELECT GET_LOCK({}, 5)", lock), "BannedAddresses lock");
+        // GET_LOCK says 1 (ours), 0 (timed out: another host holds it) or NULL (an error):
+        // without it two hosts could insert the same row, so only 1 goes on.
+        std::string got;
+        db_->select("BannedAddresses", fmt::format("SELECT GET_LOCK({}, 5)", lock),
+                    [&](char** row) { got = row[0] ? row[0] : "NULL"; });
+        if (got != "1")
+            throw std::runtime_error(fmt::format("BannedAddresses: the lock {} was not obtained (GET_LOCK said {}): "
+                                                 "another host holds it; trying again later",
+                                                 lock, got.empty() ? "nothing" : got));
         std::string id;
         db_->select("BannedAddresses",
                     fmt::format("SELECT id FROM BannedAddresses WHERE ip = '{}' AND blocker = 'antiflood' "

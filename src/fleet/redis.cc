@@ -2,10 +2,13 @@
 // hiredis (Debian 12: 0.14), synchronous: a command connection and a subscribed one whose
 // socket is polled, so bansync needs no event loop and no thread.
 #include "fleet/redis.h"
+#include "input/quote.h"
 
 #include "io/private_file.h"
 
 #include <fmt/format.h>
+
+#include <charconv>
 #include <hiredis/hiredis.h>
 #include <poll.h>
 
@@ -181,7 +184,13 @@ private:
                 auto r = command(c.get(), where, {"SENTINEL", "get-master-addr-by-name", f_.master});
                 if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
                     throw RedisError(where + ": does not know master " + f_.master);
-                unsigned port = unsigned(std::stoul(text(r->element[1])));
+                // A reply is data from the network: a port it names is checked, never truncated.
+                std::string p = text(r->element[1]);
+                unsigned port = 0;
+                auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+                if (ec != std::errc{} || end != p.data() + p.size() || port == 0 || port > 65535)
+                    throw RedisError(where + ": names master " + f_.master + " at port " + input::quote_short(p) +
+                                     ", not a port");
                 return {text(r->element[0]), uint16_t(port)};
             } catch (const std::exception& e) {
                 errors += std::string(errors.empty() ? "" : "; ") + e.what();

@@ -2,12 +2,20 @@
 #include "geoip/resolve.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 namespace ivozfw::geoip {
 
+std::string file_identity(const std::string& path) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return "";
+    return fmt::format("{}:{}:{}:{}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
 Resolved resolve(const policy::GeoIP& g) {
     std::set<std::string> countries(g.countries.begin(), g.countries.end());
-    Resolved r{{}, walk(g.database, countries, g.field)};
+    std::string before = file_identity(g.database);
+    Resolved r{{}, walk(g.database, countries, g.field), before};
     if (r.walk.matched.empty())
         throw Error(fmt::format("{}: no network of {} in this database; refusing (a truncated or wrong "
                                 "database must not change the firewall)",

@@ -188,6 +188,9 @@ std::string read_policy_file(const std::string& path) {
     std::string err;
     if (fstat(fd, &st) != 0) err = std::string("cannot read: ") + std::strerror(errno);
     else if (st.st_mode & S_IWOTH) err = "is world-writable; refusing to load (chmod o-w)";
+    else if ((st.st_mode & S_IWGRP) && st.st_gid != 0)
+        // Whoever is in that group could rewrite the firewall: root's group only.
+        err = fmt::format("is writable by group {}; refusing to load (chmod g-w, or chgrp root)", st.st_gid);
     std::string text = err.empty() ? read_fd(fd, &err) : std::string();
     ::close(fd);
     if (!err.empty()) fail(err);

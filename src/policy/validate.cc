@@ -470,6 +470,13 @@ std::optional<Fleet::Endpoint> read_endpoint(Reader& r, const std::string& path,
 
 // redis://HOST:PORT[/DB] or sentinel://H1:P1[,H2:P2...]/MASTER[/DB]
 void read_redis_url(Reader& r, const std::string& path, const std::string& url, Fleet& f) {
+    // Credentials never go in the URL (nor, then, in an error that quotes it): they belong in
+    // the 0600 file fleet.credentials names.
+    if (auto at = url.find('@'); at != std::string::npos && url.find("//") < at) {
+        r.error(path, "the URL holds credentials (user:password@): never quoted here; put them in the file "
+                      "fleet.credentials names, and the URL without them");
+        return;
+    }
     auto bad = [&](const std::string& why) {
         r.error(path, quote_short(url) + ": " + why + " (redis://HOST:PORT[/DB] or "
                                                       "sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB])");

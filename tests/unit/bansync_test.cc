@@ -324,6 +324,10 @@ TEST_CASE("fleet: the policy section") {
     CHECK_THAT(error(with(R"({"redis": "redis://h:0"})")), Catch::Contains("is not HOST:PORT"));
     CHECK_THAT(error(with(R"({"redis": "redis://h:1", "host": "a b"})")), Catch::Contains("fleet.host"));
     CHECK_THAT(error(with(R"({"redis": "redis://h:1"})", false)), Catch::Contains("needs an antiflood section"));
+    // a password in the URL is refused, and never echoed
+    auto secret = error(with(R"({"redis": "redis://:s3cr3t@192.0.2.1:6379"})"));
+    CHECK_THAT(secret, Catch::Contains("holds credentials"));
+    CHECK_THAT(secret, !Catch::Contains("s3cr3t"));
 }
 
 TEST_CASE("bansync: a lifted ban is not sent later; an own key is re-applied only at start; unbans queued while Redis was away go out") {

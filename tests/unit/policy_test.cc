@@ -351,6 +351,19 @@ TEST_CASE("load_file checks the file before parsing it") {
                   f.path + ": error: is world-writable; refusing to load (chmod o-w)");
         }
     }
+    SECTION("writable by a group other than root's") {
+        TempFile f(with(""), 0664);
+        REQUIRE(chown(f.path.c_str(), -1, 65534) == 0);   // nogroup
+        try {
+            policy::load_file(f.path);
+            FAIL("no error");
+        } catch (const LoadError& e) {
+            CHECK(std::string(e.what()) ==
+                  f.path + ": error: is writable by group 65534; refusing to load (chmod g-w, or chgrp root)");
+        }
+        REQUIRE(chown(f.path.c_str(), -1, 0) == 0);   // root's group: fine
+        CHECK_NOTHROW(policy::load_file(f.path));
+    }
     SECTION("errors name the file") {
         TempFile f("{\"table\": 1}", 0644);
         try {
