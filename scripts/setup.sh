@@ -17,6 +17,8 @@ PACKAGES=(
   fail2ban
   # tests/kernel/other_tables.sh: Docker's published-port rules as Docker writes them (iptables-nft)
   iptables
+  # tests/kernel/lockout.sh: apply run through sudo (env_reset drops SSH_CONNECTION)
+  sudo
   # tests/package/deb.sh: build and lint the Debian package
   debhelper dpkg-dev fakeroot lintian
 )

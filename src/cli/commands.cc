@@ -27,6 +27,7 @@
 #include "plan/apply.h"
 #include "ruleset/compile.h"
 #include "ruleset/render.h"
+#include "net/sessions.h"
 #include "ruleset/values.h"
 #include "ruleset/snapshot.h"
 #include "watch/watch.h"
@@ -41,26 +42,59 @@ struct Refused : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// SSH_CONNECTION = "client_ip client_port server_ip server_port": refuse a table that would
-// not let this client open a new session to this port again. Decided by the one evaluator
-// on the table the batch produces (GeoIP sets, company ranges, bans and all).
+// The sessions to protect: SSH_CONNECTION ("client_ip client_port server_ip server_port"), and
+// every established TCP connection to a port of the policy's ssh service (22 without one),
+// from the kernel's socket table: sudo's env_reset, `su -` and a serial console lose the
+// environment, not the connections.
+std::vector<net::Session> ssh_sessions(const Desired& d) {
+    std::set<uint16_t> ports;
+    for (const auto& s : d.policy.services)
+        if (s.name == "ssh")
+            for (const auto& r : s.tcp)
+                for (unsigned p = r.lo; p <= r.hi && ports.size() < 64; ++p) ports.insert(uint16_t(p));
+    if (ports.empty()) ports.insert(22);
+    std::vector<net::Session> out;
+    if (const char* env = std::getenv("SSH_CONNECTION")) {
+        std::string client, cport, server;
+        unsigned sport = 0;
+        std::istringstream in(env);
+        if (in >> client >> cport >> server >> sport && sport > 0 && sport <= 65535)
+            if (auto addr = net::parse_address(client)) {
+                out.push_back({*addr, uint16_t(sport)});
+                ports.insert(uint16_t(sport));
+            }
+    }
+    for (auto& s : net::established_tcp(ports))
+        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+    return out;
+}
+
+// Refuse a table that would not let a client of a live SSH session open a new one to that
+// port again. Decided by the one evaluator on the table the batch produces (GeoIP sets,
+// company ranges, bans and all).
 void lockout_guard(const Desired& d, const std::optional<ruleset::Table>& live, const plan::Plan& plan) {
-    const char* env = std::getenv("SSH_CONNECTION");
-    if (!env) return;
-    std::string client, cport, server;
-    unsigned sport = 0;
-    std::istringstream in(env);
-    if (!(in >> client >> cport >> server >> sport) || sport == 0 || sport > 65535) return;
-    auto addr = net::parse_address(client);
-    if (!addr) return;
+    auto sessions = ssh_sessions(d);
+    if (sessions.empty()) {
+        if (isatty(STDIN_FILENO))
+            std::cerr << "ivozfw: warning: lockout guard: no SSH session found (SSH_CONNECTION is not set and no "
+                         "connection to the ssh service is established): nothing to protect\n";
+        return;
+    }
     auto after = plan::apply(live, plan, d.table);
     if (!after) return;   // no table: nothing filters
-    auto c = explain_context(d, &*after, *addr);
-    auto r = explain::explain(c, {*addr, policy::Proto::tcp, uint16_t(sport)});
-    if (!r.accepted)
-        throw Refused(fmt::format("refusing to apply: your SSH session from {} to port {} would be cut off: {}. "
-                                  "Fix the policy, or use --force if you mean it.",
-                                  client, sport, r.summary));
+    std::vector<std::string> cut;
+    for (const auto& s : sessions) {
+        auto c = explain_context(d, &*after, s.remote);
+        auto r = explain::explain(c, {s.remote, policy::Proto::tcp, s.local_port});
+        if (!r.accepted)
+            cut.push_back(fmt::format("from {} to port {}: {}", net::format_address(s.remote.family, s.remote.value),
+                                      s.local_port, r.summary));
+    }
+    if (!cut.empty())
+        throw Refused(fmt::format("refusing to apply: {} would be cut off: {}. Fix the policy, or use --force if you "
+                                  "mean it.",
+                                  cut.size() == 1 ? "your SSH session" : fmt::format("{} SSH sessions", cut.size()),
+                                  fmt::join(cut, "; ")));
 }
 
 void print_outcome(const nft::Outcome& out, const std::string& verb) {

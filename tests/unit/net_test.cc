@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "net/ip.h"
+#include "net/sessions.h"
 
 using namespace ivozfw::net;
 
@@ -156,4 +157,28 @@ TEST_CASE("AddressSet splits families and answers membership") {
     // The same number in the other family is not a member.
     CHECK_FALSE(s.contains(Address{Family::v6, 0xc0000201u}));
     CHECK(AddressSet{}.empty());
+}
+
+TEST_CASE("sessions: established connections to a port, from /proc/net/tcp and tcp6 as the kernel prints them") {
+    const std::string v4 =
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n"   // listen
+        "   1: 010200C0:0016 056433C6:C350 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n"   // ssh
+        "   2: 010200C0:13C4 066433C6:C351 01 00000000:00000000 00:00000000 00000000     0        0 3 1\n"   // 5060
+        "   3: 010200C0:0016 076433C6:C352 06 00000000:00000000 00:00000000 00000000     0        0 4 1\n";  // time-wait
+    auto s = parse_tcp_table(v4, false, {22});
+    REQUIRE(s.size() == 1);
+    CHECK(format_address(s[0].remote.family, s[0].remote.value) == "198.51.100.5");
+    CHECK(s[0].local_port == 22);
+    const std::string v6 =
+        "  sl  local_address                         remote_address                        st\n"
+        "   0: B80D0120000000000000000001000000:0016 B80D0120000000000000000005000000:C350 01 0 0 0\n"
+        "   1: 0000000000000000FFFF0000010200C0:0016 0000000000000000FFFF0000056433C6:C351 01 0 0 0\n"
+        "   2: garbage\n";
+    auto s6 = parse_tcp_table(v6, true, {22});
+    REQUIRE(s6.size() == 2);
+    CHECK(format_address(s6[0].remote.family, s6[0].remote.value) == "2001:db8::5");
+    CHECK(s6[1].remote.family == Family::v4);   // IPv4-mapped: the IPv4 address
+    CHECK(format_address(s6[1].remote.family, s6[1].remote.value) == "198.51.100.5");
+    CHECK(parse_tcp_table(v4, false, {2222}).empty());
 }
