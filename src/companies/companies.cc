@@ -26,6 +26,36 @@ size_t Loaded::range_count() const {
 }
 
 namespace {
+constexpr unsigned kWidestV4 = 8, kWidestV6 = 32;
+
+net::u128 count(const net::RangeList& l) {
+    net::u128 n = 0;
+    for (const auto& r : l) n += r.hi - r.lo + 1;   // a /0 of IPv6 would wrap: refused per row first
+    return n;
+}
+}  // namespace
+
+std::string too_wide(const net::Prefix& p) {
+    unsigned widest = p.addr.family == net::Family::v4 ? kWidestV4 : kWidestV6;
+    if (p.len >= widest) return "";
+    return fmt::format("{} is wider than /{}: refused, one row may not exempt that much of the Internet",
+                       net::format_range(p.addr.family, p.range()), widest);
+}
+
+void check_total(const net::AddressSet& all, const std::string& what) {
+    net::u128 v4 = count(all.v4), v6 = count(all.v6);
+    net::u128 max4 = net::u128{1} << (32 - kWidestV4), max6 = net::u128{1} << (128 - kWidestV6);
+    if (v4 > max4)
+        throw SourceError(fmt::format("{} exempts {} IPv4 addresses in total, more than a /{} ({}): refused, a "
+                                      "source may not open that much of the Internet",
+                                      what, uint64_t(v4), kWidestV4, uint64_t(max4)));
+    if (v6 > max6)
+        throw SourceError(fmt::format("{} exempts more IPv6 addresses in total than a /{}: refused, a source may not "
+                                      "open that much of the Internet",
+                                      what, kWidestV6));
+}
+
+namespace {
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -46,6 +76,11 @@ void add_row(Loaded& l, Company& c, size_t row, const std::string& where, std::s
         ++l.skipped;
         return;
     }
+    if (auto wide = too_wide(*p); !wide.empty()) {
+        l.warnings.push_back(fmt::format("company {}, row {} ({}): {}; row skipped", c.id, row, where, wide));
+        ++l.skipped;
+        return;
+    }
     c.ranges.add(*p);
     c.raw.emplace_back(trim(text));
 }
@@ -58,6 +93,7 @@ Loaded load(const std::string& source) {
     else l = load_path(source);
     for (auto& [id, c] : l.companies) c.ranges.normalize();
     l.source = source == "-" ? "standard input" : source;
+    check_total(l.all(), "the company source " + l.source);
     return l;
 }
 

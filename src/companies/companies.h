@@ -41,6 +41,13 @@ struct Loaded {
     size_t range_count() const;             // valid rows of filtering companies
 };
 
+/// Exemptions from a data source (company ranges, platform rows) open the firewall: one row
+/// may not be wider than a /8 (IPv4) or /32 (IPv6), and a whole source may not exempt more
+/// addresses than one such row would. "" when fine, else why not.
+std::string too_wide(const net::Prefix& p);
+/// Throws SourceError naming `what` ("the company source ...") when `all` exceeds the cap.
+void check_total(const net::AddressSet& all, const std::string& what);
+
 /// Read `source` (the policy's companies.source unless overridden). Throws SourceError.
 /// "-" is stdin, "mysql:<credentials file>" the IvozProvider database, anything else a
 /// directory of *.json files or one JSON file.

@@ -59,7 +59,7 @@ Company read_company(Loaded& l, const Json& j, const std::string& where) {
     c.id = read_id(j, where);
     if (auto it = j.find("name"); it != j.end()) {
         if (!it->is_string()) throw SourceError(where + ".name: must be a string");
-        c.name = it->get<std::string>();
+        c.name = input::printable(it->get<std::string>());   // shown in terminals and the journal
     }
     c.ip_filter = read_ip_filter(j, where);
     auto it = j.find("ranges");

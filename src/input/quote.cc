@@ -17,6 +17,27 @@ std::string quote_short(std::string_view s, size_t max, char quote) {
     return out;
 }
 
+std::string printable(std::string_view s, size_t max) {
+    size_t n = s.size() <= max ? s.size() : max;
+    if (n < s.size())
+        while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) --n;
+    std::string out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            out += '?';
+        } else if (c == 0xc2 && i + 1 < n && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+            out += '?';   // U+0080..U+009F: C1 controls (CSI is U+009B)
+            ++i;
+        } else {
+            out += char(c);
+        }
+    }
+    return out;
+}
+
 std::string shorten_parse_error(std::string_view what) {
     // The two places nlohmann quotes input: a parse error's "last read: '<token>'" (maybe
     // followed by "; expected '['") and a number overflow's "parsing '<number>'".

@@ -27,7 +27,8 @@ constexpr const char* kTrunksProxyRows = "SELECT id, ip FROM ProxyTrunks ORDER B
 constexpr const char* kCarrierRows = "SELECT id, ip_addr, mask, grp FROM kam_trunks_address ORDER BY id";
 constexpr const char* kCarrierServerRows = "SELECT id, ip, hostname, carrierId FROM CarrierServers ORDER BY id";
 
-std::string text(const char* s) { return s ? s : ""; }
+// Row text is shown in terminals and the journal: never with its control characters.
+std::string text(const char* s) { return s ? input::printable(s) : ""; }
 
 std::string trimmed(const char* s) {
     std::string_view v = s ? s : "";
@@ -200,18 +201,14 @@ std::optional<net::Prefix> parse_row(const char* ip_addr, const char* mask, cons
 
 }  // namespace
 
-// An exemption this wide from one row would open the firewall to a large part of the
-// Internet: never loaded (Kamailio may match it; ivozfw will not fail open on it).
-constexpr unsigned kWidestV4 = 8, kWidestV6 = 32;
-
 std::optional<net::Prefix> row_address(const char* ip_addr, const char* mask, const char* text, std::string* err,
                                        std::string* note) {
     auto p = parse_row(ip_addr, mask, text, err, note);
     if (!p) return p;
-    unsigned widest = p->addr.family == net::Family::v4 ? kWidestV4 : kWidestV6;
-    if (p->len < widest) {
-        *err = fmt::format("{} is wider than /{}: refused, one row may not exempt that much of the Internet",
-                           net::format_range(p->addr.family, p->range()), widest);
+    // An exemption this wide from one row would open the firewall to a large part of the
+    // Internet: never loaded (Kamailio may match it; ivozfw will not fail open on it).
+    if (auto wide = companies::too_wide(*p); !wide.empty()) {
+        *err = wide;
         note->clear();
         return std::nullopt;
     }
@@ -256,6 +253,12 @@ Loaded load(const std::string& source, Parts parts) {
         throw companies::SourceError(e.what());
     }
     l.companies.source = source;
+    // And all rows together: many rows just under the per-row cap open as much.
+    companies::check_total(l.companies.all(), "the companies of " + source);
+    auto lists = addresses(l.application_servers);
+    for (const auto& r : l.carriers) lists.add(r.prefix);
+    lists.normalize();
+    companies::check_total(lists, "the application servers and carriers of " + source);
     return l;
 }
 

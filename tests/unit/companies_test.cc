@@ -110,3 +110,29 @@ TEST_CASE("database credentials must be in a private root-owned file") {
         CHECK_THROWS_WITH(companies::load("mysql:" + f), Catch::Contains("cannot connect") && Catch::Contains("none.sock"));
     }
 }
+
+TEST_CASE("companies: one row wider than a /8 is skipped; a source exempting more than a /8 in all is refused") {
+    TempDir d;
+    d.write("1.json", R"({"id": 1, "name": "Wide", "ranges": ["10.0.0.0/7", "192.0.2.0/24"]})");
+    auto l = companies::load((d.path / "1.json").string());
+    REQUIRE(l.companies.count(1));
+    CHECK(l.companies.at(1).raw == std::vector<std::string>{"192.0.2.0/24"});
+    REQUIRE(l.warnings.size() == 1);
+    CHECK_THAT(l.warnings[0], Catch::Contains("10.0.0.0/7") && Catch::Contains("wider than /8"));
+    // three /9 rows: each under the per-row cap, 1.5 times a /8 together
+    d.write("2.json", R"({"id": 2, "name": "Many", "ranges": ["10.0.0.0/9", "10.128.0.0/9", "11.0.0.0/9"]})");
+    try {
+        companies::load(d.path.string());
+        FAIL("a source exempting more than a /8 was loaded");
+    } catch (const companies::SourceError& e) {
+        CHECK_THAT(std::string(e.what()), Catch::Contains("exempts 25166080 IPv4 addresses in total, more than a /8"));
+    }
+}
+
+TEST_CASE("companies: a name's control characters never reach a terminal or the journal") {
+    TempDir d;
+    d.write("1.json", "{\"id\": 1, \"name\": \"Acme\\u001b[2J\\u009b31m\\nFAKE LOG LINE\", \"ranges\": [\"192.0.2.0/24\"]}");
+    auto l = companies::load((d.path / "1.json").string());
+    const auto& name = l.companies.at(1).name;
+    CHECK(name == "Acme?[2J?31m?FAKE LOG LINE");
+}
