@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libnftnl-dev libmnl-dev libmaxminddb-dev nlohmann-json3-dev catch2 libcli11-dev libfmt-dev
-  libmariadb-dev mariadb-server libhiredis-dev redis-server redis-sentinel
+  libmariadb-dev mariadb-server libhiredis-dev libssl-dev redis-server redis-sentinel
   nftables iproute2 jq python3 python3-jsonschema procps time python3-maxminddb libmaxmind-db-writer-perl libmaxmind-db-reader-perl sip-tester bc systemd
   # tests/kernel/memcheck.sh: the netlink path under memcheck
   valgrind

@@ -122,7 +122,7 @@ bool tell_fleet(const Options& o, const policy::Policy& p, const Target& t) {
         auto redis = open_fleet_redis(*p.fleet);
         redis->connect("");
         redis->del(m.key());
-        redis->publish(fleet::kChannel, fleet::encode(m));
+        redis->publish(fleet::kChannel, fleet::encode(m, fleet_key(*p.fleet), int64_t(std::time(nullptr)) * 1000));
         fmt::print("{}: unban sent to the fleet (redis {})\n", t.shown, redis->where());
         return true;
     } catch (const std::exception& e) {

@@ -37,6 +37,15 @@ std::string fleet_host(const policy::Fleet& f) {
     return buf;
 }
 
+std::string fleet_key(const policy::Fleet& f) {
+    auto c = fleet::read_redis_credentials(f.credentials);
+    if (c.key.size() < 32)
+        throw std::runtime_error(f.credentials + (c.key.empty() ? " has no `key = ...` line" : ": the key is shorter than 32 characters") +
+                                 ": every fleet message is signed with the fleet's key (the same on every host; make "
+                                 "one with `openssl rand -hex 32`)");
+    return c.key;
+}
+
 std::unique_ptr<fleet::Redis> open_fleet_redis(const policy::Fleet& f) {
     fleet::RedisCredentials c;
     if (!f.credentials.empty()) c = fleet::read_redis_credentials(f.credentials);
@@ -50,6 +59,7 @@ int cmd_bansync(const Options& o) {
     const auto& a = *d.policy.antiflood;   // a fleet section needs one (policy check)
     fleet::SyncConfig c;
     c.host = fleet_host(f);
+    c.key = fleet_key(f);   // no key, no bansync
     c.v6_prefix = a.ipv6_prefix;
     c.max_ban_ms = f.max_ban_s * 1000;
     c.set_size = a.max_tracked_sources;

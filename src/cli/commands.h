@@ -91,6 +91,8 @@ void unqueue_fleet_unban(const Options& o, const std::string& addr);
 /// connected), for bansync and unban.
 std::string fleet_host(const policy::Fleet& f);
 std::unique_ptr<fleet::Redis> open_fleet_redis(const policy::Fleet& f);
+/// The fleet's signing key from fleet.credentials; throws when it is missing or short.
+std::string fleet_key(const policy::Fleet& f);
 int cmd_companies_list(const Options& o);
 int cmd_companies_show(const Options& o);
 /// Operations (status_commands.cc, explain_commands.cc). status: 0 loaded and equal to the

@@ -36,6 +36,7 @@ BanSync::BanSync(SyncConfig c, nft::Kernel& k, const ruleset::Table& desired, nf
                  BanRecorder* recorder, Log log, Now now, Now mono)
     : c_(std::move(c)), k_(k), desired_(desired), base_(std::move(base)), redis_(r), recorder_(recorder),
       log_(std::move(log)), now_(std::move(now)), mono_(std::move(mono)) {
+    if (c_.key.empty()) throw std::runtime_error("bansync: no fleet key: every message is signed with it");
     if (!mono_)
         mono_ = [] {
             return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -115,9 +116,12 @@ void BanSync::receive() {
     } catch (const RedisError& e) {
         lost(e.what());
     }
+    int64_t now = now_();
+    std::erase_if(seen_sigs_, [&](const auto& s) { return s.second < now - 2 * kMaxAgeMs; });
     for (const auto& text : raw) {
         std::string why;
-        auto m = decode(text, c_.v6_prefix, &why);
+        auto m = decode(text, c_.v6_prefix, c_.key, now, Freshness::channel, &why);
+        if (m && !seen_sigs_.emplace(m->sig, m->ts).second) m.reset(), why = "replayed (heard before)";
         if (!m) {
             ++stats_.malformed;
             log_(fmt::format("bansync: dropped malformed message on {}: {} ({} bytes)", kChannel, why, text.size()));
@@ -136,9 +140,10 @@ void BanSync::load_live_keys() {
         return lost(e.what());
     }
     size_t n = 0;
+    int64_t now = now_();
     for (const auto& text : values) {
         std::string why;
-        auto m = decode(text, c_.v6_prefix, &why);
+        auto m = decode(text, c_.v6_prefix, c_.key, now, Freshness::stored, &why);
         if (!m || m->op != Message::Op::ban) {
             ++stats_.malformed;
             log_(fmt::format("bansync: ignored malformed ban key: {}", m ? "not a ban" : why));
@@ -212,9 +217,12 @@ BanSync::Outcome BanSync::commit_remote(const std::map<std::string, Message>& ba
         }
         int64_t now = now_();
         std::map<bool, net::AddressSet> exempt{{false, exempt_of(*live, false)}, {true, exempt_of(*live, true)}};
-        std::map<bool, size_t> count;
+        std::map<bool, size_t> count, remote;   // elements, and those the fleet put there
         for (bool v6 : {false, true})
-            if (auto it = live->sets.find(ban_set(v6)); it != live->sets.end()) count[v6] = it->second.elements.size();
+            if (auto it = live->sets.find(ban_set(v6)); it != live->sets.end()) {
+                count[v6] = it->second.elements.size();
+                for (const auto& e : it->second.elements) remote[v6] += e.comment().starts_with("fleet:");
+            }
         for (const auto& [addr, msg] : batch) {   // the latest message per address
             const Message* m = &msg;
             bool v6 = m->family == net::Family::v6;
@@ -241,13 +249,20 @@ BanSync::Outcome BanSync::commit_remote(const std::map<std::string, Message>& ba
             int64_t left = std::min<int64_t>(m->expires_ms - now, int64_t(c_.max_ban_ms));
             if (left < 1000) continue;   // expired, or about to
             if (have && int64_t(have->expires_ms().value_or(0)) + 1000 >= left) continue;   // banned long enough
+            // Other hosts may fill half of a ban set, never more: this host's own bans always
+            // have room, however many bans (or a flood of signed ones) the fleet sends.
+            if (!have && remote[v6] >= c_.set_size / 2) {
+                notes.push_back(fmt::format("ignored {} from {}: fleet bans fill their half of set {} ({} elements)",
+                                            addr, m->origin, set.name, remote[v6]));
+                continue;
+            }
             if (!have && count[v6] >= c_.set_size) {
                 notes.push_back(fmt::format("ignored {} from {}: set {} is full ({} elements)", addr, m->origin,
                                             set.name, c_.set_size));
                 continue;
             }
             if (have) pl.ops.push_back(plan::Op{plan::Op::delete_elements, set.name, {*have}, {}, 0, "fleet re-ban"});
-            else ++count[v6];
+            else ++count[v6], ++remote[v6];
             ruleset::Element e;
             e.key = key;
             e.set().timeout_ms = uint64_t(left);
@@ -361,7 +376,7 @@ void BanSync::publish_pending() {
             continue;
         }
         try {
-            std::string text = encode(m);
+            std::string text = encode(m, c_.key, now_());
             if (m.op == Message::Op::unban) redis_.del(m.key());
             else redis_.set(m.key(), text, uint64_t(left));
             redis_.publish(kChannel, text);

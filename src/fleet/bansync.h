@@ -28,6 +28,7 @@ namespace ivozfw::fleet {
 
 struct SyncConfig {
     std::string host;               // this host's name in the fleet
+    std::string key;                // the fleet's key: messages are signed and checked with it
     unsigned v6_prefix = 64;        // antiflood.ipv6_prefix
     uint64_t max_ban_ms = 86400000;
     uint32_t set_size = 262144;     // capacity of each ban set
@@ -90,6 +91,7 @@ private:
     std::map<std::string, int64_t> local_;          // local bans seen: address -> expiry (ms)
     std::map<std::string, Message> unpublished_;    // local bans (and early ends) not yet in Redis
     std::set<std::string> from_queue_;              // unbans of unpublished_ that `ivozfw unban` queued
+    std::map<std::string, int64_t> seen_sigs_;      // signatures heard within kMaxAgeMs: a replay is dropped
     std::map<std::string, int64_t> unrecorded_;     // addresses for BannedAddresses -> expiry
     std::map<std::string, Message> remote_;         // other hosts' bans and unbans: the latest wins
     bool first_poll_ = true;

@@ -3,8 +3,14 @@
 
 #include <fmt/format.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "fleet/bans.h"
 #include "input/json_limits.h"
@@ -17,10 +23,35 @@ std::string Message::address() const {
     return prefix < net::bits(family) ? fmt::format("{}/{}", a, prefix) : a;
 }
 
-std::string encode(const Message& m) {
-    nlohmann::json j{{"v", 1}, {"op", m.op == Message::Op::ban ? "ban" : "unban"}, {"address", m.address()},
-                     {"origin", m.origin}};
+namespace {
+
+// HMAC-SHA256 of `text` under `key`, in lower-case hex.
+std::string mac(const std::string& key, const std::string& text) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (!HMAC(EVP_sha256(), key.data(), int(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
+              text.size(), out, &len))
+        throw std::runtime_error("HMAC-SHA256 failed");
+    std::string hex;
+    for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", out[i]);
+    return hex;
+}
+
+}  // namespace
+
+std::string sign(std::string_view text, const std::string& key) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return "";
+    j.erase("sig");
+    j["sig"] = mac(key, j.dump());
+    return j.dump();
+}
+
+std::string encode(const Message& m, const std::string& key, int64_t now_ms) {
+    nlohmann::json j{{"v", 2}, {"op", m.op == Message::Op::ban ? "ban" : "unban"}, {"address", m.address()},
+                     {"origin", m.origin}, {"ts", now_ms}};
     if (m.op == Message::Op::ban) j["reason"] = m.reason, j["expires_ms"] = m.expires_ms;
+    j["sig"] = mac(key, j.dump());   // the dump without "sig": keys sorted, compact
     return j.dump();
 }
 
@@ -69,7 +100,8 @@ std::optional<Message> unban(const std::string& address, const std::string& orig
     return m;
 }
 
-std::optional<Message> decode(std::string_view text, unsigned v6_prefix, std::string* why) {
+std::optional<Message> decode(std::string_view text, unsigned v6_prefix, const std::string& key, int64_t now_ms,
+                              Freshness fresh, std::string* why) {
     auto fail = [&](std::string w) -> std::optional<Message> {
         *why = std::move(w);
         return std::nullopt;
@@ -79,9 +111,25 @@ std::optional<Message> decode(std::string_view text, unsigned v6_prefix, std::st
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded()) return fail("not JSON");
     if (!j.is_object()) return fail("not a JSON object");
-    auto v = j.find("v");
-    if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() != 1) return fail("\"v\" is not 1");
+    // The signature first: nothing of an unsigned or forged message is believed.
+    auto sig = string_field(j, "sig");
+    if (!sig) return fail("not signed (no \"sig\")");
     Message m;
+    m.sig = sig->get<std::string>();
+    j.erase("sig");
+    std::string expect = mac(key, j.dump());
+    if (m.sig.size() != expect.size() || CRYPTO_memcmp(m.sig.data(), expect.data(), expect.size()) != 0)
+        return fail("bad signature (not signed with this fleet's key, or changed on the way)");
+    auto v = j.find("v");
+    if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() != 2) return fail("\"v\" is not 2");
+    auto ts = j.find("ts");
+    if (ts == j.end() || !ts->is_number_integer()) return fail("no integer \"ts\"");
+    m.ts = ts->get<int64_t>();
+    if (m.ts < 1'000'000'000'000 || m.ts > 9'999'999'999'999) return fail("ts out of range");
+    if (fresh == Freshness::channel && (m.ts < now_ms - kMaxAgeMs || m.ts > now_ms + kMaxAgeMs))
+        return fail(fmt::format("signed {} s {} now: a replay, or a clock off by more than {} s",
+                                std::abs(now_ms - m.ts) / 1000, m.ts < now_ms ? "before" : "after",
+                                kMaxAgeMs / 1000));
     auto op = string_field(j, "op");
     if (!op) return fail("no \"op\"");
     if (*op == "ban") m.op = Message::Op::ban;
@@ -102,6 +150,7 @@ std::optional<Message> decode(std::string_view text, unsigned v6_prefix, std::st
     m.expires_ms = exp->get<int64_t>();
     // Unix ms between 2001 and 2286: no arithmetic on it can overflow.
     if (m.expires_ms < 1'000'000'000'000 || m.expires_ms > 9'999'999'999'999) return fail("expires_ms out of range");
+    if (m.expires_ms <= now_ms) return fail("expired");
     return m;
 }
 

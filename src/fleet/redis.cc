@@ -224,7 +224,8 @@ RedisCredentials read_redis_credentials(const std::string& path) {
         if (k == "password") c.password = v;
         else if (k == "user") c.user = v;
         else if (k == "sentinel_password") c.sentinel_password = v;
-        else throw RedisError(fmt::format("{}:{}: unknown key \"{}\" (password, user, sentinel_password)", path, n, k));
+        else if (k == "key") c.key = v;
+        else throw RedisError(fmt::format("{}:{}: unknown key \"{}\" (key, password, user, sentinel_password)", path, n, k));
     }
     return c;
 }

@@ -21,9 +21,10 @@ struct RedisError : std::runtime_error {
 
 struct RedisCredentials {
     std::string user, password, sentinel_password;
+    std::string key;   // the fleet's signing key (message.h)
 };
 
-/// `key = value` lines (password, user, sentinel_password), [sections] and # comments
+/// `key = value` lines (key, password, user, sentinel_password), [sections] and # comments
 /// ignored; the file must be owned by root and unreadable by others.
 RedisCredentials read_redis_credentials(const std::string& path);
 

@@ -106,7 +106,7 @@ struct Fleet {
     std::string master;                // sentinel master name ("mymaster")
     Endpoint redis;                    // redis://HOST:PORT (no sentinel)
     unsigned db = 0;                   // /<db> after either form
-    std::string credentials;           // file: password, user, sentinel_password (root, 0600)
+    std::string credentials;           // file: key (required), password, user, sentinel_password (root, 0600)
     std::string host;                  // this host's name in the fleet; "" = gethostname()
     uint64_t max_ban_s = 86400;        // longest remote ban applied here
 };

@@ -523,6 +523,9 @@ void read_fleet(Reader& r, const Json* j, Policy& p) {
     read_path(r, *j, path, "redis", url);
     if (!url.empty()) read_redis_url(r, "fleet.redis", url, f);
     r.read(*j, path, "credentials", f.credentials);
+    if (f.credentials.empty())
+        r.error(path, "needs \"credentials\": the 0600 file whose `key = ...` line signs every fleet message "
+                      "(without it, whoever reaches Redis could lift or fake bans)");
     r.read(*j, path, "host", f.host);
     if (!f.host.empty() &&
         (f.host.size() > 64 || !std::all_of(f.host.begin(), f.host.end(), [](char c) {

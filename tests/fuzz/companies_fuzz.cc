@@ -32,6 +32,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto p = ivozfw::platform::row_address(fields[0].c_str(), fields[1].c_str(), fields[2].c_str(), &err, &note))
         (void)p->range();
     (void)ivozfw::platform::row_address(nullptr, nullptr, fields[2].c_str(), &err, &note);
-    if (auto m = ivozfw::fleet::decode(text, 64, &err)) (void)ivozfw::fleet::encode(*m);
+    // As heard (the signature stops it), then signed with the fleet's key, so the fields are
+    // fuzzed too.
+    constexpr int64_t now = 1'800'000'000'000;
+    const std::string key = "fuzz-fuzz-fuzz-fuzz-fuzz-fuzz-fuzz";
+    using ivozfw::fleet::Freshness;
+    (void)ivozfw::fleet::decode(text, 64, key, now, Freshness::channel, &err);
+    std::string s = ivozfw::fleet::sign(text, key);
+    for (auto f : {Freshness::channel, Freshness::stored})
+        if (auto m = ivozfw::fleet::decode(s, 64, key, now, f, &err)) (void)ivozfw::fleet::encode(*m, key, now);
     return 0;
 }

@@ -48,6 +48,7 @@ FLOODER=198.51.100.7 B_TRUSTED=198.51.100.99 FLOODER6=2001:db8:0:1::a
 ATK_SRCS=$(for i in $(seq 10 79); do printf '198.51.100.%s ' "$i"; done)
 FLEET_URL="sentinel://192.0.2.203:26379,192.0.2.204:26379,192.0.2.205:26379/$REDIS_MASTER_NAME"
 FLEET_CNF="$T/fleet.cnf"
+FLEET_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')   # the fleet's signing key
 # Anti-flood tuned low, as in antiflood_udp.sh: a flood of 40 at 300/s is banned at once.
 RATE=${RATE:-10} BURST=${BURST:-20} BAN=${BAN:-30}
 # What bansync's log says once it is connected (approximate wording: one place to edit).
@@ -95,6 +96,7 @@ fleet_up() {
     # The credentials file: key = value, a [section] line the reader ignores.
     {
         printf '[fleet]\n'
+        printf 'key = %s\n' "$FLEET_KEY"
         if [ -n "$REDIS_USER" ]; then
             printf 'user = %s\npassword = %s\n' "$REDIS_USER" "$REDIS_USER_PASSWORD"
         else
@@ -176,6 +178,28 @@ flood_a() { in_ns "$atk" "$PY" "$FLEET_TOOL" flood "${H_ADDR[A]}" 5060 300 40 "$
 # fleet_rcli args... : redis-cli as admin against $FLEET_MASTER ("ADDR PORT"; after a
 # failover the test sets it to $REDIS_NEW_MASTER), or the master the sentinels name when empty.
 FLEET_MASTER=
+# fleet_sign JSON [KEY] : the message as a host of the fleet sends it: "ts" now unless given,
+# "sig" = HMAC-SHA256 under KEY (default FLEET_KEY) of the compact, key-sorted JSON without
+# "sig", as ivozfw signs (fleet/message.h). Prints JSON that is not an object unchanged.
+fleet_sign() {
+    "$PY" - "$1" "${2:-$FLEET_KEY}" <<'EOF'
+import hashlib, hmac, json, sys, time
+text, key = sys.argv[1], sys.argv[2]
+try:
+    j = json.loads(text)
+except ValueError:
+    j = None
+if not isinstance(j, dict):
+    print(text)
+    sys.exit(0)
+j.pop("sig", None)
+j.setdefault("ts", int(time.time() * 1000))
+body = json.dumps(j, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+j["sig"] = hmac.new(key.encode(), body.encode(), hashlib.sha256).hexdigest()
+print(json.dumps(j, separators=(",", ":"), sort_keys=True, ensure_ascii=False))
+EOF
+}
+
 fleet_rcli() {
     local m=$FLEET_MASTER
     [ -n "$m" ] || m=$(redis_master "$rns" 192.0.2.203 26379)

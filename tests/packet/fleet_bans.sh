@@ -59,7 +59,7 @@ db_banned "$FLOODER" ipfilter "'2020-01-01 00:00:00'"
 db_banned "${S[0]}" antiflood "'2020-01-01 00:00:00'"
 now=$(now_ms)
 fleet_rcli SET "$KEY$SEEDED" \
-    "{\"v\":1,\"op\":\"ban\",\"address\":\"$SEEDED\",\"reason\":\"manual\",\"expires_ms\":$((now + 300000)),\"origin\":\"proxy-z\"}" \
+    "$(fleet_sign "{\"v\":2,\"op\":\"ban\",\"address\":\"$SEEDED\",\"reason\":\"manual\",\"expires_ms\":$((now + 300000)),\"origin\":\"proxy-z\"}")" \
     PX 300000 >/dev/null || fail "seed $KEY$SEEDED"
 watch_start
 for h in $FLEET_HOSTS; do bansync_start "$h"; done
@@ -139,9 +139,12 @@ done
 v=$(fleet_rcli GET "$KEY$FLOODER")
 now=$(now_ms)
 printf '%s' "$v" | jq -e --arg a "$FLOODER" --argjson now "$now" --argjson b "$BAN" \
-    '.v == 1 and .op == "ban" and .address == $a and .reason == "antiflood" and .origin == "proxy-a"
-     and (.expires_ms | type) == "number" and .expires_ms > $now and .expires_ms <= $now + ($b + 2) * 1000' >/dev/null ||
+    '.v == 2 and .op == "ban" and .address == $a and .reason == "antiflood" and .origin == "proxy-a"
+     and (.expires_ms | type) == "number" and .expires_ms > $now and .expires_ms <= $now + ($b + 2) * 1000
+     and (.sig | test("^[0-9a-f]{64}$")) and (.ts | type) == "number"' >/dev/null ||
     fail "Redis key $KEY$FLOODER: $v"
+# signed with the fleet's key: what fleet_sign computes over the same fields is the same signature
+[ "$(fleet_sign "$v")" == "$(jq -cS . <<<"$v")" ] || fail "the key's signature is not HMAC-SHA256 of its fields: $v"
 pttl=$(fleet_rcli PTTL "$KEY$FLOODER")
 [ "$pttl" -gt 0 ] && [ "$pttl" -le $(((BAN + 2) * 1000)) ] || fail "PTTL of $KEY$FLOODER: $pttl"
 expect_contains "$E_PUBLISHED $FLOODER" "$(cat "$T/bansync-A.log")" "A's bansync log"
@@ -237,29 +240,35 @@ garbage=(
     '{"v":1,"op":"ban"'
     '[]'
     'null'
-    "{\"v\":1,\"op\":\"ban\",\"address\":\"999.1.2.3\",$ok_tail"
-    "{\"v\":1,\"op\":\"ban\",\"address\":\"198.51.100.0/8\",$ok_tail"
-    "{\"v\":1,\"op\":\"ban\",\"address\":\"example.com\",$ok_tail"
+    "{\"v\":2,\"op\":\"ban\",\"address\":\"999.1.2.3\",$ok_tail"
+    "{\"v\":2,\"op\":\"ban\",\"address\":\"198.51.100.0/8\",$ok_tail"
+    "{\"v\":2,\"op\":\"ban\",\"address\":\"example.com\",$ok_tail"
     "{\"v\":999,\"op\":\"ban\",\"address\":\"$g\",$ok_tail"
-    "{\"v\":1,\"op\":\"frobnicate\",\"address\":\"$g\",$ok_tail"
-    "{\"v\":1,\"op\":\"ban\",\"address\":\"$g\",\"reason\":\"antiflood\",\"expires_ms\":\"soon\",\"origin\":\"proxy-x\"}"
-    "{\"v\":1,\"op\":\"ban\",\"address\":[\"$g\"],$ok_tail"
+    "{\"v\":2,\"op\":\"frobnicate\",\"address\":\"$g\",$ok_tail"
+    "{\"v\":2,\"op\":\"ban\",\"address\":\"$g\",\"reason\":\"antiflood\",\"expires_ms\":\"soon\",\"origin\":\"proxy-x\"}"
+    "{\"v\":2,\"op\":\"ban\",\"address\":[\"$g\"],$ok_tail"
     "{\"v\":\"1\",\"op\":\"ban\",\"address\":\"$g\",$ok_tail"
 )
-for m in "${garbage[@]}"; do pub "$m"; done
+# Signed with the fleet's key (a host of the fleet gone wrong): the fields themselves are
+# what is refused. And the attacks of someone who reaches Redis without the key: a valid ban
+# unsigned, and one signed with another key.
+for m in "${garbage[@]}"; do pub "$(fleet_sign "$m")"; done
+pub "{\"v\":2,\"op\":\"ban\",\"address\":\"$g\",$ok_tail"
+pub "$(fleet_sign "{\"v\":2,\"op\":\"ban\",\"address\":\"$g\",$ok_tail" "0123456789abcdef0123456789abcdef")"
 # 4 MB in one message, and bytes that are not UTF-8, through -x (an argument has a 128 KiB limit)
 { printf '{"v":1,"op":"ban","address":"%s","reason":"' "$g"; head -c 4000000 /dev/zero | tr '\0' x; printf '","expires_ms":%s,"origin":"proxy-x"}' $((now + 60000)); } >"$T/huge.msg"
 printf '\x00\xff\xfe{"v":1}\x80' >"$T/binary.msg"
 m=$(fleet_rcli -x PUBLISH "$CHANNEL" <"$T/huge.msg") || fail "PUBLISH of 4 MB"
 m=$(fleet_rcli -x PUBLISH "$CHANNEL" <"$T/binary.msg") || fail "PUBLISH of binary bytes"
 [ "$m" -ge 3 ] || fail "only $m subscribers on $CHANNEL (3 hosts expected)"
-ngarbage=$((${#garbage[@]} + 2))
+ngarbage=$((${#garbage[@]} + 4))
 # A valid ban from a host outside the three, for 2 hours: every host applies it, bounded by max_ban (1h).
-pub "{\"v\":1,\"op\":\"ban\",\"address\":\"$LONG_BAN\",\"reason\":\"manual\",\"expires_ms\":$((now + 7200000)),\"origin\":\"proxy-x\"}"
+pub "$(fleet_sign "{\"v\":2,\"op\":\"ban\",\"address\":\"$LONG_BAN\",\"reason\":\"manual\",\"expires_ms\":$((now + 7200000)),\"origin\":\"proxy-x\"}")"
 # and in the keys, for the reload below
 fleet_rcli SET "${KEY}garbage" 'not json' PX 120000 >/dev/null
-fleet_rcli SET "$KEY$g" "{\"v\":999,\"op\":\"ban\",\"address\":\"$g\",$ok_tail" PX 60000 >/dev/null
-fleet_rcli SET "${KEY}198.51.100.300" "{\"v\":1,\"op\":\"ban\",\"address\":\"198.51.100.300\",$ok_tail" PX 60000 >/dev/null
+fleet_rcli SET "$KEY$g" "$(fleet_sign "{\"v\":999,\"op\":\"ban\",\"address\":\"$g\",$ok_tail")" PX 60000 >/dev/null
+fleet_rcli SET "${KEY}198.51.100.300" "$(fleet_sign "{\"v\":2,\"op\":\"ban\",\"address\":\"198.51.100.300\",$ok_tail")" PX 60000 >/dev/null
+fleet_rcli SET "${KEY}unsigned" "{\"v\":2,\"op\":\"ban\",\"address\":\"$g\",$ok_tail" PX 60000 >/dev/null
 sleep 0.5
 pids_alive "after $ngarbage garbage messages"
 t0=$(now_ms)
@@ -298,7 +307,7 @@ want=()
 fleet_live_keys >"$T/live.keys" || fail "cannot list the keys"
 while read -r k pttl v; do
     # the garbage keys (origin proxy-x) are not bans anyone must enforce
-    a=$(printf '%s' "$v" | jq -r 'select(.v == 1 and .op == "ban" and .origin != "proxy-x") | .address' 2>/dev/null) || continue
+    a=$(printf '%s' "$v" | jq -r 'select(.v == 2 and .op == "ban" and .origin != "proxy-x" and .sig != null) | .address' 2>/dev/null) || continue
     [ -n "$a" ] && [ "$k" = "$KEY$a" ] && [ "$pttl" -gt 8000 ] || continue
     case $a in */64) a=${a%/64} ;; esac
     want+=("$a")

@@ -10,6 +10,8 @@
 
 #include "cli/commands.h"
 #include "fake_kernel.h"
+
+#include <nlohmann/json.hpp>
 #include "fleet/bansync.h"
 #include "fleet/message.h"
 #include "nft/reconcile.h"
@@ -75,6 +77,7 @@ struct Recorder final : fleet::BanRecorder {
 };
 
 constexpr int64_t kNow = 1'800'000'000'000;
+const std::string kKey = "0123456789abcdef0123456789abcdef";   // the fleet's key in these tests
 
 struct Fleet {
     FakeKernel k;
@@ -99,6 +102,7 @@ struct Fleet {
         REQUIRE(nft::reconcile(k, table, opt).committed);
         fleet::SyncConfig c;
         c.host = "proxy-a";
+        c.key = kKey;
         c.max_ban_ms = 3600 * 1000;
         c.set_size = set_size;
         c.poll_ms = 0;
@@ -127,8 +131,9 @@ struct Fleet {
     }
     static std::string remote(const char* addr, int64_t expires, const char* origin = "proxy-b",
                               const char* op = "ban") {
-        return fmt::format(R"({{"v":1,"op":"{}","address":"{}","reason":"antiflood","expires_ms":{},"origin":"{}"}})",
-                           op, addr, expires, origin);
+        nlohmann::json j{{"v", 2}, {"op", op}, {"address", addr}, {"origin", origin}, {"ts", kNow}};
+        if (std::string(op) == "ban") j["reason"] = "antiflood", j["expires_ms"] = expires;
+        return fleet::sign(j.dump(), kKey);   // signed as any host of the fleet would
     }
 };
 
@@ -144,7 +149,7 @@ TEST_CASE("bansync: a new local ban is published once, with its remaining time, 
     auto [value, ttl] = f.redis.keys.at("ivozfw:ban:203.0.113.7");
     CHECK(ttl == 250000);
     std::string why;
-    auto m = fleet::decode(value, 64, &why);
+    auto m = fleet::decode(value, 64, kKey, kNow, fleet::Freshness::stored, &why);
     REQUIRE(m);
     CHECK(m->origin == "proxy-a");
     CHECK(m->reason == "antiflood");
@@ -268,6 +273,17 @@ TEST_CASE("bansync: a full ban set takes no more remote bans") {
     CHECK(f.bans().elements.size() == 1);
 }
 
+namespace {
+// A message as another host would send it: signed with `key` at `ts`, fields as given.
+std::string signed_json(nlohmann::json j, const std::string& key = kKey, int64_t ts = kNow) {
+    j["ts"] = ts;
+    return fleet::sign(j.dump(), key);
+}
+std::optional<fleet::Message> heard(const std::string& text, std::string* why, int64_t now = kNow) {
+    return fleet::decode(text, 64, kKey, now, fleet::Freshness::channel, why);
+}
+}  // namespace
+
 TEST_CASE("fleet messages: encode and decode agree; IPv6 keys are this host's prefix") {
     fleet::Message m;
     m.op = fleet::Message::Op::ban;
@@ -275,20 +291,69 @@ TEST_CASE("fleet messages: encode and decode agree; IPv6 keys are this host's pr
     m.value = net::parse_address("2001:db8:0:1::")->value;
     m.prefix = 64;
     m.reason = "manual";
-    m.expires_ms = kNow;
+    m.expires_ms = kNow + 60000;
     m.origin = "proxy-1";
     std::string why;
-    auto back = fleet::decode(fleet::encode(m), 64, &why);
+    auto back = heard(fleet::encode(m, kKey, kNow), &why);
     REQUIRE(back);
     CHECK(back->address() == "2001:db8:0:1::/64");
     CHECK(back->key() == "ivozfw:ban:2001:db8:0:1::/64");
     // a /128 from a host with a longer prefix is widened to ours; a /48 would take many keys
-    auto narrow = fleet::decode(R"({"v":1,"op":"unban","address":"2001:db8:0:1::5/128","origin":"p"})", 64, &why);
+    auto narrow = heard(signed_json({{"v", 2}, {"op", "unban"}, {"address", "2001:db8:0:1::5/128"}, {"origin", "p"}}), &why);
     REQUIRE(narrow);
     CHECK(narrow->address() == "2001:db8:0:1::/64");
-    CHECK_FALSE(fleet::decode(R"({"v":1,"op":"unban","address":"2001:db8::/48","origin":"p"})", 64, &why));
+    CHECK_FALSE(heard(signed_json({{"v", 2}, {"op", "unban"}, {"address", "2001:db8::/48"}, {"origin", "p"}}), &why));
     CHECK(why == "IPv6 prefix /48 is wider than this host's ban prefix /64");
-    CHECK_FALSE(fleet::decode(R"({"v":1,"op":"unban","address":"192.0.2.0/24","origin":"p"})", 64, &why));
+    CHECK_FALSE(heard(signed_json({{"v", 2}, {"op", "unban"}, {"address", "192.0.2.0/24"}, {"origin", "p"}}), &why));
+}
+
+TEST_CASE("fleet messages: unsigned, forged, stale and expired ones are refused") {
+    std::string why;
+    nlohmann::json unban{{"v", 2}, {"op", "unban"}, {"address", "203.0.113.5"}, {"origin", "proxy-x"}};
+    CHECK(heard(signed_json(unban), &why));
+    // unsigned: what anyone who can reach Redis could publish before
+    CHECK_FALSE(heard(R"({"v":1,"op":"unban","address":"203.0.113.5","origin":"proxy-x"})", &why));
+    CHECK(why == "not signed (no \"sig\")");
+    // signed with another key, or changed after signing
+    CHECK_FALSE(heard(signed_json(unban, "another key, another fleet....."), &why));
+    CHECK_THAT(why, Catch::StartsWith("bad signature"));
+    auto text = signed_json(unban);
+    text.replace(text.find("203.0.113.5"), 11, "203.0.113.6");
+    CHECK_FALSE(heard(text, &why));
+    CHECK_THAT(why, Catch::StartsWith("bad signature"));
+    // stale on the channel (a replay from an hour ago), fine as a stored key
+    auto old = signed_json(unban, kKey, kNow - 3600 * 1000);
+    CHECK_FALSE(heard(old, &why));
+    CHECK_THAT(why, Catch::Contains("a replay, or a clock off by more than 60 s"));
+    CHECK(fleet::decode(old, 64, kKey, kNow, fleet::Freshness::stored, &why));
+    // a ban that already ended
+    nlohmann::json ban{{"v", 2}, {"op", "ban"}, {"address", "203.0.113.5"}, {"origin", "proxy-x"},
+                       {"reason", "antiflood"}, {"expires_ms", kNow - 1}};
+    CHECK_FALSE(heard(signed_json(ban), &why));
+    CHECK(why == "expired");
+}
+
+TEST_CASE("bansync: a replayed message is dropped; the fleet may fill half a ban set, local bans the rest") {
+    Fleet f(8);   // ban sets of 8
+    f.sync->step();
+    auto first = Fleet::remote("203.0.113.60", kNow + 60000);
+    f.redis.inbox = {first};
+    f.sync->step();
+    REQUIRE(f.ban_of("203.0.113.60"));
+    f.bans().elements.clear();   // lifted here; someone replays the message within the minute
+    f.redis.inbox = {first};
+    f.sync->step();
+    CHECK_FALSE(f.ban_of("203.0.113.60"));
+    bool replay = false;
+    for (const auto& l : f.log) replay |= l.find("replayed") != std::string::npos;
+    CHECK(replay);
+    // 10 signed remote bans (a compromised host, or a busy fleet): 4 of 8 places at most
+    for (int i = 0; i < 10; ++i) f.redis.inbox.push_back(Fleet::remote(fmt::format("203.0.113.{}", 70 + i).c_str(), kNow + 60000));
+    f.sync->step();
+    CHECK(f.bans().elements.size() == 4);
+    // and local bans still fit
+    for (int i = 0; i < 4; ++i) f.local_ban(fmt::format("198.51.100.{}", 100 + i).c_str(), 60000);
+    CHECK(f.bans().elements.size() == 8);
 }
 
 TEST_CASE("fleet: the policy section") {
@@ -307,7 +372,7 @@ TEST_CASE("fleet: the policy section") {
     CHECK(p.fleet->db == 2);
     CHECK(p.fleet->host == "proxy-1");
     CHECK(p.fleet->max_ban_s == 3600);
-    auto direct = policy::load_text(with(R"({"redis": "redis://redis.example:6379"})"), "p.json");
+    auto direct = policy::load_text(with(R"({"redis": "redis://redis.example:6379", "credentials": "/x"})"), "p.json");
     CHECK(direct.fleet->sentinels.empty());
     CHECK(direct.fleet->redis.host == "redis.example");
     CHECK(direct.fleet->max_ban_s == 86400);
@@ -319,11 +384,13 @@ TEST_CASE("fleet: the policy section") {
         }
         return std::string("accepted");
     };
+    CHECK_THAT(error(with(R"({"redis": "redis://h:1"})")), Catch::Contains("needs \"credentials\""));
     CHECK_THAT(error(with(R"({"redis": "http://h:1"})")), Catch::Contains("fleet.redis") && Catch::Contains("unknown scheme"));
     CHECK_THAT(error(with(R"({"redis": "sentinel://h:26379"})")), Catch::Contains("no master name"));
     CHECK_THAT(error(with(R"({"redis": "redis://h:0"})")), Catch::Contains("is not HOST:PORT"));
-    CHECK_THAT(error(with(R"({"redis": "redis://h:1", "host": "a b"})")), Catch::Contains("fleet.host"));
-    CHECK_THAT(error(with(R"({"redis": "redis://h:1"})", false)), Catch::Contains("needs an antiflood section"));
+    CHECK_THAT(error(with(R"({"redis": "redis://h:1", "credentials": "/x", "host": "a b"})")), Catch::Contains("fleet.host"));
+    CHECK_THAT(error(with(R"({"redis": "redis://h:1", "credentials": "/x"})", false)),
+               Catch::Contains("needs an antiflood section"));
     // a password in the URL is refused, and never echoed
     auto secret = error(with(R"({"redis": "redis://:s3cr3t@192.0.2.1:6379"})"));
     CHECK_THAT(secret, Catch::Contains("holds credentials"));
@@ -338,6 +405,7 @@ TEST_CASE("bansync: a lifted ban is not sent later; an own key is re-applied onl
     f.sync.reset();
     fleet::SyncConfig c;
     c.host = "proxy-a";
+    c.key = kKey;
     c.poll_ms = 0;
     c.batch_ms = 0;
     c.queued_unbans = [&] { return queued; };
@@ -365,7 +433,7 @@ TEST_CASE("bansync: a lifted ban is not sent later; an own key is re-applied onl
     bool unban_sent = false;
     for (const auto& text : f.redis.published) {
         std::string why;
-        auto m = fleet::decode(text, 64, &why);
+        auto m = fleet::decode(text, 64, kKey, f.clock, fleet::Freshness::channel, &why);
         unban_sent |= m && m->op == fleet::Message::Op::unban && m->address() == "203.0.113.40";
     }
     CHECK(unban_sent);
