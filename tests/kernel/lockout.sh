@@ -80,16 +80,21 @@ done
 wait_until 10 bash -c "[ \$(ip netns exec $ns ss -Htn state established '( sport = :22 )' | wc -l) -ge 2 ]" ||
     fail "the two SSH stand-in sessions are not established: $(in_ns "$ns" ss -tn)"
 before=$(ruleset_raw "$ns")
-expect_exit 1 ip netns exec "$ns" sudo "$IVOZFW" apply -p "$CLOSED"
+# sudo and su - drop IVOZFW_STATE_DIR too: the state directory is named on the command line,
+# never the host's /var/lib/ivozfw.
+SD=(--state-dir "$IVOZFW_STATE_DIR")
+host_state=$([ -e /var/lib/ivozfw ] && echo there)
+expect_exit 1 ip netns exec "$ns" sudo "$IVOZFW" "${SD[@]}" apply -p "$CLOSED"
 expect_contains "refusing to apply: 2 SSH sessions would be cut off" "$ERR" "apply through sudo"
 expect_contains "from 198.51.100.5 to port 22" "$ERR" "apply through sudo (IPv4 session)"
 expect_contains "from 2001:db8::5 to port 22" "$ERR" "apply through sudo (IPv6 session)"
-expect_exit 1 ip netns exec "$ns" su - root -c "$IVOZFW apply -p $CLOSED"
+expect_exit 1 ip netns exec "$ns" su - root -c "$IVOZFW --state-dir $IVOZFW_STATE_DIR apply -p $CLOSED"
 expect_contains "refusing to apply: 2 SSH sessions would be cut off" "$ERR" "apply through su -"
 expect_same "$before" "$(ruleset_raw "$ns")" "ruleset after applies refused through sudo and su -"
 # A policy that keeps them both applies through sudo (the admin list reordered: a real change).
 edit_policy "$T/both2.json" -e 'p["lists"]["admin"] = ["2001:db8::5", "198.51.100.0/29", "192.0.2.99"]'
-expect_exit 0 ip netns exec "$ns" sudo "$IVOZFW" apply -p "$T/both2.json"
+expect_exit 0 ip netns exec "$ns" sudo "$IVOZFW" "${SD[@]}" apply -p "$T/both2.json"
 expect_contains "applied" "$OUT" "apply through sudo keeping both sessions"
+[ -z "$host_state" ] && [ -e /var/lib/ivozfw ] && fail "the test created the host's /var/lib/ivozfw"
 
 pass
