@@ -112,17 +112,14 @@ namespace {
 
 // An unban reaches every host: the live key goes, the other bansyncs hear it.
 bool tell_fleet(const Options& o, const policy::Policy& p, const Target& t) {
-    fleet::Message m;
-    m.op = fleet::Message::Op::unban;
-    m.family = t.addr.family;
-    m.value = ruleset::from_be(t.key.data(), unsigned(t.key.size()));
-    m.prefix = t.prefix;
     try {
-        m.origin = fleet_host(*p.fleet);
+        std::string why;
+        auto m = fleet::unban(t.shown, fleet_host(*p.fleet), p.antiflood->ipv6_prefix, &why);
+        if (!m) throw std::runtime_error(why);
         auto redis = open_fleet_redis(*p.fleet);
         redis->connect("");
-        redis->del(m.key());
-        redis->publish(fleet::kChannel, fleet::encode(m, fleet_key(*p.fleet), int64_t(std::time(nullptr)) * 1000));
+        redis->del(m->key());
+        redis->publish(fleet::kChannel, fleet::encode(*m, fleet_key(*p.fleet), int64_t(std::time(nullptr)) * 1000));
         fmt::print("{}: unban sent to the fleet (redis {})\n", t.shown, redis->where());
         return true;
     } catch (const std::exception& e) {

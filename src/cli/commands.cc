@@ -38,9 +38,6 @@ namespace {
 
 constexpr const char* kApplied = "last-apply.json";
 
-struct Refused : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 // The sessions to protect: SSH_CONNECTION ("client_ip client_port server_ip server_port"), and
 // every established TCP connection to a port of the policy's ssh service (22 without one),
@@ -177,10 +174,7 @@ int cmd_check(const Options& o) {
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.check_only = true;
-    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
-        if (live) guard_removals(d, *live);   // what apply would do, held removals included
-        return plan_keeping(d, live);
-    };
+    opt.make_plan = plan_as_apply(d);
     auto out = nft::reconcile(nl, t, opt);
     warn_untracked_nat(d, nl);
     if (out.plan.empty()) fmt::print("kernel: nothing to send, the live table already matches\n");
@@ -202,10 +196,7 @@ int cmd_diff(const Options& o) {
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.dry_run = true;
-    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
-        if (live) guard_removals(d, *live);   // what apply would do, held removals included
-        return plan_keeping(d, live);
-    };
+    opt.make_plan = plan_as_apply(d);
     auto out = nft::reconcile(nl, t, opt);
     if (o.json) std::cout << plan::render_json(out.plan, t).dump(2) << "\n";
     else std::cout << plan::render_text(out.plan, t);
@@ -228,10 +219,7 @@ int cmd_apply(const Options& o) {
     const auto& t = d.table;
     auto kernel = open_kernel(o);
     auto opt = reconcile_options(o);
-    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
-        if (live) guard_removals(d, *live);
-        return plan_keeping(d, live);
-    };
+    opt.make_plan = plan_as_apply(d);
     std::optional<confirm::Arming> arming;
     if (o.confirm_s) {
         o.state.ensure();

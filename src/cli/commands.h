@@ -48,6 +48,12 @@ struct Options {
 
 constexpr int kExitWarnings = 3;
 
+/// A guard said no (the lockout guard, a GeoIP database older or much smaller): nothing was
+/// sent.
+struct Refused : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 /// Thrown for a failure after the kernel committed: the message says so ("committed ...,
 /// then ..."), never "nothing was changed".
 struct AfterCommit : std::runtime_error {

@@ -15,11 +15,6 @@ namespace {
 
 std::string set_name(bool v6) { return ruleset::names::list_set(ruleset::names::companies, v6); }
 
-net::RangeList ranges_of(const ruleset::Set& s) {
-    net::RangeList out;
-    for (const auto& e : s.elements) out.push_back(ruleset::element_range(e));
-    return net::normalize(out);
-}
 
 }  // namespace
 
@@ -42,7 +37,7 @@ Listing read_listing(const Options& o) {
     uint32_t genid = 0;
     auto live = nl.read_table(p.table, &genid);
     if (!live || !live->sets.count(set_name(false)) || !live->sets.count(set_name(true))) return out;
-    out.kernel = net::AddressSet{ranges_of(live->sets.at(set_name(false))), ranges_of(live->sets.at(set_name(true)))};
+    out.kernel = net::AddressSet{ruleset::ranges_of(live->sets.at(set_name(false))), ruleset::ranges_of(live->sets.at(set_name(true)))};
     return out;
 }
 

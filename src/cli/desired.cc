@@ -48,6 +48,13 @@ nft::ReconcileOptions reconcile_options(const Options& o) {
     return opt;
 }
 
+std::function<plan::Plan(const std::optional<ruleset::Table>&)> plan_as_apply(Desired& d) {
+    return [&d](const std::optional<ruleset::Table>& live) {
+        if (live) guard_removals(d, *live);
+        return plan_keeping(d, live);
+    };
+}
+
 int exit_status(const Desired& d, const nft::Outcome& out) {
     return d.warnings.empty() && out.warnings.empty() ? 0 : kExitWarnings;
 }

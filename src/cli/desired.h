@@ -2,6 +2,7 @@
 // Policy + data sources -> the desired table, shared by every command.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -63,6 +64,10 @@ plan::Plan plan_keeping(Desired&& d, const std::optional<ruleset::Table>& live, 
 /// more than max_remove_percent of the intervals the kernel holds goes into keep_live, with
 /// a warning (exit 3). Call from make_plan, before plan_keeping.
 void guard_removals(Desired& d, const ruleset::Table& live);
+
+/// The plan `apply` makes: held removals (guard_removals), then plan_keeping. diff, check
+/// --kernel, status and explain use it too, so what they report is what apply would send.
+std::function<plan::Plan(const std::optional<ruleset::Table>&)> plan_as_apply(Desired& d);
 
 /// Remember what the company and platform sets were loaded from, row by row (status,
 /// explain without the database). Failures are warnings.

@@ -77,7 +77,7 @@ int cmd_explain(const Options& o) {
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.dry_run = true;
-    opt.make_plan = [&](const std::optional<ruleset::Table>& live) { return plan_keeping(d, live); };
+    opt.make_plan = plan_as_apply(d);   // its pending count is diff's
     auto out = nft::reconcile(nl, d.table, opt);
 
     std::vector<std::string> notes;

@@ -19,15 +19,7 @@ namespace {
 
 constexpr const char* kGeoipState = "geoip.json";
 
-struct Refused : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
-net::RangeList ranges_of(const ruleset::Set& s) {
-    net::RangeList out;
-    for (const auto& e : s.elements) out.push_back(ruleset::element_range(e));
-    return net::normalize(out);
-}
 
 // A truncated or wrong download must not open the door: refuse a set that covers much less
 // than what is loaded now, per family.
@@ -36,8 +28,8 @@ void shrink_guard(const policy::GeoIP& g, const ruleset::Table& want, const rule
         auto name = ruleset::names::list_set(ruleset::names::geoip, v6);
         auto l = live.sets.find(name);
         if (l == live.sets.end()) continue;
-        long double before = (long double)net::coverage(ranges_of(l->second));
-        long double after = (long double)net::coverage(ranges_of(want.sets.at(name)));
+        long double before = (long double)net::coverage(ruleset::ranges_of(l->second));
+        long double after = (long double)net::coverage(ruleset::ranges_of(want.sets.at(name)));
         if (before > 0 && after < before * (100 - g.max_shrink_percent) / 100)
             throw Refused(fmt::format("{}: the new database would shrink {} from {:.4g} to {:.4g} addresses "
                                       "(more than max_shrink_percent {}%); refusing. Use --force if this is right.",

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "cli/confirm.h"
+#include "plan/report.h"
 #include "cli/desired.h"
 #include "cli/neighbours.h"
 #include "io/atomic_file.h"
@@ -90,24 +91,6 @@ std::string reason_of(const std::string& counter) {
     return counter.starts_with("drop_") ? counter.substr(5) : counter;
 }
 
-const char* verb_name(plan::Op::Verb v) {
-    switch (v) {
-    case plan::Op::add_table: return "add table";
-    case plan::Op::delete_table: return "delete table";
-    case plan::Op::add_counter: return "add counter";
-    case plan::Op::delete_counter: return "delete counter";
-    case plan::Op::add_set: return "add set";
-    case plan::Op::delete_set: return "delete set";
-    case plan::Op::add_elements: return "add elements to";
-    case plan::Op::delete_elements: return "delete elements from";
-    case plan::Op::add_chain: return "add chain";
-    case plan::Op::delete_chain: return "delete chain";
-    case plan::Op::add_rule: return "add rule to";
-    case plan::Op::replace_rule: return "replace rule in";
-    case plan::Op::delete_rule: return "delete rule from";
-    }
-    return "?";
-}
 
 // A pending `apply --confirm`: fine while its watcher lives; a problem once nobody will act.
 void confirm_state(const Options& o, Status& s) {
@@ -153,16 +136,13 @@ Status collect(const Options& o) {
     auto& nl = *kernel;
     auto opt = reconcile_options(o);
     opt.dry_run = true;
-    opt.make_plan = [&](const std::optional<ruleset::Table>& live) {
-        if (live) guard_removals(d, *live);
-        return plan_keeping(d, live);
-    };
+    opt.make_plan = plan_as_apply(d);
     auto out = nft::reconcile(nl, d.table, opt);
     s.loaded = out.before.has_value();
     s.neighbours = overriding_neighbours(nl, d.table.name);
     s.pending = out.plan.ops.size();
     for (const auto& op : out.plan.ops) {
-        std::string line = fmt::format("{} {}", verb_name(op.verb), op.name);
+        std::string line = fmt::format("{} {}", plan::verb_words(op.verb), op.name);
         if (!op.elements.empty()) line += fmt::format(" ({} elements)", op.elements.size());
         if (!op.rule.id.empty()) line += " (rule " + op.rule.id + ")";
         if (!op.why.empty()) line += ": " + op.why;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "plan/report.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "ruleset/render.h"
@@ -10,24 +12,6 @@ namespace ivozfw::plan {
 
 namespace {
 
-const char* verb_name(Op::Verb v) {
-    switch (v) {
-    case Op::add_table: return "add_table";
-    case Op::delete_table: return "delete_table";
-    case Op::add_counter: return "add_counter";
-    case Op::delete_counter: return "delete_counter";
-    case Op::add_set: return "add_set";
-    case Op::delete_set: return "delete_set";
-    case Op::add_elements: return "add_elements";
-    case Op::delete_elements: return "delete_elements";
-    case Op::add_chain: return "add_chain";
-    case Op::delete_chain: return "delete_chain";
-    case Op::add_rule: return "add_rule";
-    case Op::replace_rule: return "replace_rule";
-    case Op::delete_rule: return "delete_rule";
-    }
-    return "?";
-}
 
 std::vector<std::string> sample_elements(const Op& o, const Table& desired, size_t n) {
     std::vector<std::string> out;
@@ -58,6 +42,36 @@ std::string object_line(const Op& o, const Table& d) {
 }
 
 }  // namespace
+
+const char* verb_name(Op::Verb v) {
+    switch (v) {
+    case Op::add_table: return "add_table";
+    case Op::delete_table: return "delete_table";
+    case Op::add_counter: return "add_counter";
+    case Op::delete_counter: return "delete_counter";
+    case Op::add_set: return "add_set";
+    case Op::delete_set: return "delete_set";
+    case Op::add_elements: return "add_elements";
+    case Op::delete_elements: return "delete_elements";
+    case Op::add_chain: return "add_chain";
+    case Op::delete_chain: return "delete_chain";
+    case Op::add_rule: return "add_rule";
+    case Op::replace_rule: return "replace_rule";
+    case Op::delete_rule: return "delete_rule";
+    }
+    return "?";
+}
+
+std::string verb_words(Op::Verb v) {
+    std::string w = verb_name(v);
+    std::replace(w.begin(), w.end(), '_', ' ');
+    switch (v) {
+    case Op::add_elements: case Op::add_rule: return w + " to";
+    case Op::delete_elements: case Op::delete_rule: return w + " from";
+    case Op::replace_rule: return w + " in";
+    default: return w;
+    }
+}
 
 std::string render_text(const Plan& p, const Table& desired, size_t sample) {
     if (p.empty()) return fmt::format("table inet {}: no changes\n", p.table);

@@ -38,6 +38,12 @@ Element range_element(net::Family f, const net::Range& r) {
     return e;
 }
 
+net::RangeList ranges_of(const Set& s) {
+    net::RangeList out;
+    for (const auto& e : s.elements) out.push_back(element_range(e));
+    return net::normalize(out);
+}
+
 net::Range element_range(const Element& e) {
     unsigned len = e.key.size();
     net::Range r;

@@ -19,6 +19,8 @@ Bytes host_u32(uint32_t v);
 /// An interval element of an address set: key = lo, key_end = hi (empty when lo == hi).
 Element range_element(net::Family f, const net::Range& r);
 /// Its inverse: the family comes from the key length.
+/// The ranges of an address set's elements, merged.
+net::RangeList ranges_of(const Set& s);
 net::Range element_range(const Element& e);
 
 /// One `proto . port-range : verdict` element of a concatenated interval vmap.
