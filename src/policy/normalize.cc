@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// What the kernel would hold differently than written, normalized or named at `check`, so
-// that `apply` holds exactly what check said and a second apply finds nothing to do.
+// Ports and lists as the kernel will hold them: conflicts refused, overlaps normalized, and
+// what would filter nothing named at `check`, so that `apply` holds exactly what check said
+// and a second apply finds nothing to do.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
 
+#include "input/quote.h"
 #include "policy/reader.h"
 
 namespace ivozfw::policy::detail {
+
+using input::quote_short;
 
 namespace {
 
@@ -37,6 +41,40 @@ void merge_overlaps(std::vector<PortRange>& ports) {
 }
 
 }  // namespace
+
+/// Two services on one proto/port would make the service map ambiguous.
+void check_port_overlaps(Reader& r, const Policy& p) {
+    struct Claim {
+        PortRange ports;
+        const Service* service;
+        std::string path;
+    };
+    for (const char* proto : {"tcp", "udp"}) {
+        std::vector<Claim> claims;
+        for (const auto& s : p.services) {
+            const auto& ports = std::string_view(proto) == "tcp" ? s.tcp : s.udp;
+            for (size_t i = 0; i < ports.size(); ++i)
+                claims.push_back({ports[i], &s, index_path("services." + s.name + "." + proto, i)});
+        }
+        std::stable_sort(claims.begin(), claims.end(),
+                         [](const Claim& a, const Claim& b) { return a.ports.lo < b.ports.lo; });
+        const Claim* reach = nullptr;  // the earlier claim reaching furthest up
+        for (const auto& c : claims) {
+            if (reach && c.ports.lo <= reach->ports.hi) {
+                unsigned lo = c.ports.lo, hi = std::min(c.ports.hi, reach->ports.hi);
+                std::string what = lo == hi ? std::string(proto) + " port " + std::to_string(lo) + " is"
+                                            : std::string(proto) + " ports " + std::to_string(lo) + "-" +
+                                                  std::to_string(hi) + " are";
+                if (reach->service == c.service)
+                    r.warn(c.path, what + " listed twice (the service holds it once)");
+                else
+                    r.error(c.path, what + " claimed by both " + quote_short(reach->service->name) +
+                                        " and " + quote_short(c.service->name));
+            }
+            if (!reach || c.ports.hi > reach->ports.hi) reach = &c;
+        }
+    }
+}
 
 void normalize_ports(Policy& p) {
     for (auto& s : p.services) {

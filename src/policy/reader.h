@@ -95,6 +95,26 @@ struct Parsed {
 /// The validated policy for an already parsed document; problems go to `r`.
 Policy build(const Parsed& doc, Reader& r);
 
+// Value readers shared by the section readers (validate.cc).
+/// "N/second|minute|hour" -> (N, unit in seconds).
+std::optional<std::pair<uint64_t, uint64_t>> read_rate(Reader& r, const Json& j, const std::string& path);
+/// A limit's burst must refill within the kernel's longest timeout.
+void check_refill(Reader& r, const std::string& path, uint64_t rate, uint64_t unit_s, uint64_t burst);
+/// "300s", "5m", "1h", "1d" -> seconds.
+std::optional<uint64_t> read_duration(Reader& r, const Json& j, const std::string& path);
+/// A required, non-empty string naming a file or data source.
+void read_path(Reader& r, const Json& obj, const std::string& path, const char* key, std::string& out);
+
+/// validate_sections.cc: the sections that connect ivozfw to the rest of the platform.
+void read_platform(Reader& r, const Json* j, Policy& p);
+void read_fleet(Reader& r, const Json* j, Policy& p);
+void read_companies(Reader& r, const Json* j, Policy& p);
+void read_call_limit(Reader& r, const Json* j, Policy& p);
+void read_logging(Reader& r, const Json* j, Policy& p);
+void read_watch(Reader& r, const Json* j, Policy& p);
+
+/// normalize.cc: two services on one proto/port (an error); one service twice (a warning).
+void check_port_overlaps(Reader& r, const Policy& p);
 /// normalize.cc: one range per group of a service's overlapping ports (warned before).
 void normalize_ports(Policy& p);
 /// normalize.cc: a list no service names and ivozfw gives no meaning of its own (a typo).

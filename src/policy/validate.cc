@@ -82,54 +82,8 @@ std::optional<PortRange> read_port(Reader& r, const Json& j, const std::string& 
     return PortRange{uint16_t(*lo), uint16_t(*hi)};
 }
 
-/// "N/second|minute|hour" -> (N, unit in seconds).
-std::optional<std::pair<uint64_t, uint64_t>> read_rate(Reader& r, const Json& j,
-                                                       const std::string& path) {
-    auto s = r.string(j, path);
-    if (!s) return std::nullopt;
-    size_t slash = s->find('/');
-    auto n = parse_digits(std::string_view(*s).substr(0, slash));
-    std::string unit = slash == s->npos ? "" : s->substr(slash + 1);
-    uint64_t unit_s = unit == "second" ? 1 : unit == "minute" ? 60 : unit == "hour" ? 3600 : 0;
-    if (!n || unit_s == 0) {
-        r.error(path, quote_short(*s) + " is not a rate (\"N/second\", \"N/minute\" or \"N/hour\")");
-        return std::nullopt;
-    }
-    if (*n == 0) {
-        r.error(path, quote_short(*s) + ": the rate must be at least 1");
-        return std::nullopt;
-    }
-    return std::pair{*n, unit_s};
-}
 
-/// The kernel's limit keeps a token bucket of burst * (unit / rate) nanoseconds, and a meter
-/// must remember a source until its bucket has refilled: both bound burst / rate.
-void check_refill(Reader& r, const std::string& path, uint64_t rate, uint64_t unit_s, uint64_t burst) {
-    uint64_t refill_s = (burst * unit_s + rate - 1) / std::max<uint64_t>(rate, 1);   // burst <= 2^32, unit <= 3600
-    if (refill_s > kMaxTimeoutS)
-        r.error(path, fmt::format("a burst of {} at {} per {}s takes {} days to refill; at most {} days (raise the "
-                                  "rate or lower the burst)",
-                                  burst, rate, unit_s, refill_s / 86400, kMaxTimeoutS / 86400));
-}
 
-/// "300s", "5m", "1h", "1d" -> seconds.
-std::optional<uint64_t> read_duration(Reader& r, const Json& j, const std::string& path) {
-    constexpr uint64_t kMax = 365 * 86400;
-    auto s = r.string(j, path);
-    if (!s) return std::nullopt;
-    char unit = s->empty() ? 0 : s->back();
-    uint64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
-    auto n = mult ? parse_digits(std::string_view(*s).substr(0, s->size() - 1)) : std::nullopt;
-    if (!n) {
-        r.error(path, quote_short(*s) + " is not a duration (e.g. \"300s\", \"5m\", \"1h\", \"1d\")");
-        return std::nullopt;
-    }
-    if (*n * mult < 1 || *n * mult > kMax) {
-        r.error(path, quote_short(*s) + " is out of range (1s-365d)");
-        return std::nullopt;
-    }
-    return *n * mult;
-}
 
 /// An array of names that must each be one of `known` (what `kind` calls them).
 std::vector<std::string> read_refs(Reader& r, const Json& j, const std::string& path,
@@ -262,39 +216,6 @@ void read_services(Reader& r, const Json* j, Policy& p) {
     }
 }
 
-/// Two services on one proto/port would make the service map ambiguous.
-void check_port_overlaps(Reader& r, const Policy& p) {
-    struct Claim {
-        PortRange ports;
-        const Service* service;
-        std::string path;
-    };
-    for (const char* proto : {"tcp", "udp"}) {
-        std::vector<Claim> claims;
-        for (const auto& s : p.services) {
-            const auto& ports = std::string_view(proto) == "tcp" ? s.tcp : s.udp;
-            for (size_t i = 0; i < ports.size(); ++i)
-                claims.push_back({ports[i], &s, index_path("services." + s.name + "." + proto, i)});
-        }
-        std::stable_sort(claims.begin(), claims.end(),
-                         [](const Claim& a, const Claim& b) { return a.ports.lo < b.ports.lo; });
-        const Claim* reach = nullptr;  // the earlier claim reaching furthest up
-        for (const auto& c : claims) {
-            if (reach && c.ports.lo <= reach->ports.hi) {
-                unsigned lo = c.ports.lo, hi = std::min(c.ports.hi, reach->ports.hi);
-                std::string what = lo == hi ? std::string(proto) + " port " + std::to_string(lo) + " is"
-                                            : std::string(proto) + " ports " + std::to_string(lo) + "-" +
-                                                  std::to_string(hi) + " are";
-                if (reach->service == c.service)
-                    r.warn(c.path, what + " listed twice (the service holds it once)");
-                else
-                    r.error(c.path, what + " claimed by both " + quote_short(reach->service->name) +
-                                        " and " + quote_short(c.service->name));
-            }
-            if (!reach || c.ports.hi > reach->ports.hi) reach = &c;
-        }
-    }
-}
 
 /// ssh from an empty admin list is the classic way to lose a remote host.
 void check_lockout(Reader& r, const Policy& p) {
@@ -341,13 +262,6 @@ void read_countries(Reader& r, const Json& j, GeoIP& g) {
     }
 }
 
-/// A required, non-empty string naming a file or data source.
-void read_path(Reader& r, const Json& obj, const std::string& path, const char* key, std::string& out) {
-    const Json* v = r.required(obj, path, key);
-    if (!v) return;
-    r.read(obj, path, key, out);
-    if (v->is_string() && out.empty()) r.error(child_path(path, key), "must not be empty");
-}
 
 void read_geoip(Reader& r, const Json* j, Policy& p) {
     if (!j || !r.is_object(*j, "geoip")) return;
@@ -438,162 +352,65 @@ void read_antiflood(Reader& r, const Json* j, Policy& p) {
     p.antiflood = std::move(a);
 }
 
-void read_platform(Reader& r, const Json* j, Policy& p) {
-    if (!j || !r.is_object(*j, "platform")) return;
-    const std::string path = "platform";
-    r.known_keys(*j, path, {"database", "max_remove_percent"});
-    Platform pl;
-    read_path(r, *j, path, "database", pl.database);
-    if (!pl.database.empty() && !pl.database.starts_with("mysql:"))
-        r.error("platform.database", quote_short(pl.database) + " is not \"mysql:<credentials file>\"");
-    r.read(*j, path, "max_remove_percent", pl.max_remove_percent, 0, 100);
-    p.platform = std::move(pl);
-}
+}  // namespace
 
-// "HOST:PORT" (IPv6: "[addr]:port"), port 1-65535.
-std::optional<Fleet::Endpoint> read_endpoint(Reader& r, const std::string& path, std::string_view text) {
-    Fleet::Endpoint e;
-    size_t colon = text.rfind(':');
-    std::string_view host = text.substr(0, colon), port = colon == text.npos ? "" : text.substr(colon + 1);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    unsigned v = 0;
-    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (colon == text.npos || host.empty() || ec != std::errc{} || ptr != port.data() + port.size() || v == 0 ||
-        v > 65535) {
-        r.error(path, quote_short(std::string(text)) + " is not HOST:PORT");
+/// "N/second|minute|hour" -> (N, unit in seconds).
+std::optional<std::pair<uint64_t, uint64_t>> read_rate(Reader& r, const Json& j,
+                                                       const std::string& path) {
+    auto s = r.string(j, path);
+    if (!s) return std::nullopt;
+    size_t slash = s->find('/');
+    auto n = parse_digits(std::string_view(*s).substr(0, slash));
+    std::string unit = slash == s->npos ? "" : s->substr(slash + 1);
+    uint64_t unit_s = unit == "second" ? 1 : unit == "minute" ? 60 : unit == "hour" ? 3600 : 0;
+    if (!n || unit_s == 0) {
+        r.error(path, quote_short(*s) + " is not a rate (\"N/second\", \"N/minute\" or \"N/hour\")");
         return std::nullopt;
     }
-    e.host = host;
-    e.port = uint16_t(v);
-    return e;
-}
-
-// redis://HOST:PORT[/DB] or sentinel://H1:P1[,H2:P2...]/MASTER[/DB]
-void read_redis_url(Reader& r, const std::string& path, const std::string& url, Fleet& f) {
-    // Credentials never go in the URL (nor, then, in an error that quotes it): they belong in
-    // the 0600 file fleet.credentials names.
-    if (auto at = url.find('@'); at != std::string::npos && url.find("//") < at) {
-        r.error(path, "the URL holds credentials (user:password@): never quoted here; put them in the file "
-                      "fleet.credentials names, and the URL without them");
-        return;
+    if (*n == 0) {
+        r.error(path, quote_short(*s) + ": the rate must be at least 1");
+        return std::nullopt;
     }
-    auto bad = [&](const std::string& why) {
-        r.error(path, quote_short(url) + ": " + why + " (redis://HOST:PORT[/DB] or "
-                                                      "sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB])");
-    };
-    bool sentinel = url.starts_with("sentinel://");
-    if (!sentinel && !url.starts_with("redis://")) return bad("unknown scheme");
-    std::string rest = url.substr(sentinel ? 11 : 8);
-    std::vector<std::string> parts;
-    for (size_t pos = 0;;) {
-        size_t slash = rest.find('/', pos);
-        parts.push_back(rest.substr(pos, slash == rest.npos ? rest.npos : slash - pos));
-        if (slash == rest.npos) break;
-        pos = slash + 1;
+    return std::pair{*n, unit_s};
+}
+
+/// The kernel's limit keeps a token bucket of burst * (unit / rate) nanoseconds, and a meter
+/// must remember a source until its bucket has refilled: both bound burst / rate.
+void check_refill(Reader& r, const std::string& path, uint64_t rate, uint64_t unit_s, uint64_t burst) {
+    uint64_t refill_s = (burst * unit_s + rate - 1) / std::max<uint64_t>(rate, 1);   // burst <= 2^32, unit <= 3600
+    if (refill_s > kMaxTimeoutS)
+        r.error(path, fmt::format("a burst of {} at {} per {}s takes {} days to refill; at most {} days (raise the "
+                                  "rate or lower the burst)",
+                                  burst, rate, unit_s, refill_s / 86400, kMaxTimeoutS / 86400));
+}
+
+/// "300s", "5m", "1h", "1d" -> seconds.
+std::optional<uint64_t> read_duration(Reader& r, const Json& j, const std::string& path) {
+    constexpr uint64_t kMax = 365 * 86400;
+    auto s = r.string(j, path);
+    if (!s) return std::nullopt;
+    char unit = s->empty() ? 0 : s->back();
+    uint64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+    auto n = mult ? parse_digits(std::string_view(*s).substr(0, s->size() - 1)) : std::nullopt;
+    if (!n) {
+        r.error(path, quote_short(*s) + " is not a duration (e.g. \"300s\", \"5m\", \"1h\", \"1d\")");
+        return std::nullopt;
     }
-    auto read_db = [&](const std::string& t) {
-        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), f.db);
-        if (ec != std::errc{} || p != t.data() + t.size() || f.db > 15) bad("database must be 0-15");
-    };
-    if (sentinel) {
-        if (parts.size() < 2 || parts.size() > 3 || parts[1].empty()) return bad("no master name");
-        for (size_t pos = 0; pos <= parts[0].size();) {
-            size_t comma = parts[0].find(',', pos);
-            auto e = read_endpoint(r, path, std::string_view(parts[0]).substr(pos, comma == parts[0].npos ? parts[0].npos : comma - pos));
-            if (!e) return;
-            f.sentinels.push_back(*e);
-            if (comma == parts[0].npos) break;
-            pos = comma + 1;
-        }
-        f.master = parts[1];
-        if (parts.size() == 3) read_db(parts[2]);
-        return;
+    if (*n * mult < 1 || *n * mult > kMax) {
+        r.error(path, quote_short(*s) + " is out of range (1s-365d)");
+        return std::nullopt;
     }
-    if (parts.size() > 2) return bad("too many parts");
-    if (auto e = read_endpoint(r, path, parts[0])) f.redis = *e;
-    if (parts.size() == 2) read_db(parts[1]);
+    return *n * mult;
 }
 
-void read_fleet(Reader& r, const Json* j, Policy& p) {
-    if (!j || !r.is_object(*j, "fleet")) return;
-    const std::string path = "fleet";
-    r.known_keys(*j, path, {"redis", "credentials", "host", "max_ban"});
-    Fleet f;
-    std::string url;
-    read_path(r, *j, path, "redis", url);
-    if (!url.empty()) read_redis_url(r, "fleet.redis", url, f);
-    r.read(*j, path, "credentials", f.credentials);
-    if (f.credentials.empty())
-        r.error(path, "needs \"credentials\": the 0600 file whose `key = ...` line signs every fleet message "
-                      "(without it, whoever reaches Redis could lift or fake bans)");
-    r.read(*j, path, "host", f.host);
-    if (!f.host.empty() &&
-        (f.host.size() > 64 || !std::all_of(f.host.begin(), f.host.end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-        })))
-        r.error("fleet.host", quote_short(f.host) + ": 1-64 of letters, digits, '.', '_', '-'");
-    if (auto it = j->find("max_ban"); it != j->end())
-        if (auto d = read_duration(r, *it, "fleet.max_ban")) f.max_ban_s = *d;
-    if (!p.antiflood) r.error(path, "needs an antiflood section: the bans it shares live in antiflood's ban sets");
-    p.fleet = std::move(f);
+/// A required, non-empty string naming a file or data source.
+void read_path(Reader& r, const Json& obj, const std::string& path, const char* key, std::string& out) {
+    const Json* v = r.required(obj, path, key);
+    if (!v) return;
+    r.read(obj, path, key, out);
+    if (v->is_string() && out.empty()) r.error(child_path(path, key), "must not be empty");
 }
 
-// With a platform section the company ranges come from its database: the companies
-// section (optional then) keeps strict and its guard.
-void read_companies(Reader& r, const Json* j, Policy& p) {
-    if (!j || !r.is_object(*j, "companies")) {
-        if (p.platform) p.companies = Companies{p.platform->database, p.platform->max_remove_percent, false};
-        return;
-    }
-    const std::string path = "companies";
-    r.known_keys(*j, path, {"source", "max_remove_percent", "strict"});
-    Companies c;
-    if (!p.platform) read_path(r, *j, path, "source", c.source);
-    else if (j->contains("source"))
-        r.error("companies.source", "the company ranges come from platform.database: remove one of the two");
-    else c.source = p.platform->database, c.max_remove_percent = p.platform->max_remove_percent;
-    r.read(*j, path, "max_remove_percent", c.max_remove_percent, 0, 100);
-    r.read(*j, path, "strict", c.strict);
-    p.companies = std::move(c);
-}
-
-void read_call_limit(Reader& r, const Json* j, Policy& p) {
-    if (!j || !r.is_object(*j, "call_limit")) return;
-    r.known_keys(*j, "call_limit", {"max_media_flows_per_source"});
-    r.read(*j, "call_limit", "max_media_flows_per_source", p.call_limit.max_media_flows_per_source,
-           0, UINT32_MAX);
-}
-
-void read_logging(Reader& r, const Json* j, Policy& p) {
-    if (!j || !r.is_object(*j, "logging")) return;
-    const std::string path = "logging";
-    r.known_keys(*j, path, {"drops", "rate", "burst", "prefix"});
-    Logging l;
-    r.read(*j, path, "drops", l.drops);
-    if (auto it = j->find("rate"); it != j->end())
-        if (auto rate = read_rate(r, *it, "logging.rate")) std::tie(l.rate, l.rate_unit_s) = *rate;
-    r.read(*j, path, "burst", l.burst, 1, 1000000);
-    check_refill(r, "logging.burst", l.rate, l.rate_unit_s, l.burst);
-    r.read(*j, path, "prefix", l.prefix);
-    // nft log prefixes hold 127 characters; "<prefix> drop not_exposed: " must fit.
-    bool printable = std::all_of(l.prefix.begin(), l.prefix.end(),
-                                 [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-    if (l.prefix.empty() || l.prefix.size() > 64 || !printable)
-        r.error("logging.prefix", quote_short(l.prefix) + ": 1 to 64 printable characters, no quotes or backslashes");
-    p.logging = std::move(l);
-}
-
-void read_watch(Reader& r, const Json* j, Policy& p) {
-    if (!j || !r.is_object(*j, "watch")) return;
-    r.known_keys(*j, "watch", {"drift"});
-    if (auto it = j->find("drift"); it != j->end()) {
-        auto drift = r.string(*it, "watch.drift");
-        if (drift == "report") p.watch.drift = Watch::Drift::report;
-        else if (drift && drift != "restore") r.error("watch.drift", quote_short(*drift) + " is not \"restore\" or \"report\"");
-    }
-}
-
-}  // namespace
 
 Policy build(const Parsed& doc, Reader& r) {
     const Json& root = doc.root;
