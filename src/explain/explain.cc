@@ -276,164 +276,184 @@ struct Walker {
         }
     }
 
-    void run(const Chain& ch, const Rule& rule) {
-        const std::string& cn = ch.name;
-        std::string counter, text, decided;
+    // One rule, statement by statement. Each handler says whether the walk goes on to the
+    // rule's next statement or the rule is done (it did not match, or it decided).
+    enum class Flow { next, done };
+    struct RuleWalk {
+        const Chain& ch;
+        const Rule& rule;
+        std::string counter, text, decided;   // the drop counter; what the source lookups said
         bool metered = false;
+    };
+
+    void run(const Chain& ch, const Rule& rule) {
+        RuleWalk w{ch, rule, {}, {}, {}, false};
         for (const auto& st : rule.stmts) {
-            if (const auto* m = std::get_if<Match>(&st)) {
-                auto key = key_of(p, m->sel, m->prefix_mask);
-                bool sel_family = m->sel.size() == 1 && (m->sel[0] == Selector::meta_nfproto ||
-                                                         m->sel[0] == Selector::meta_l4proto);
-                if (m->op == Match::in_set || m->op == Match::not_in_set) {
-                    bool from_live = false;
-                    const Set* s = set(m->set, &from_live);
-                    const Element* e = (s && key) ? find(*s, *key) : nullptr;
-                    bool in = e != nullptr;
-                    bool ok = m->op == Match::in_set ? in : !in;
-                    bool saddr = m->sel.size() == 1 &&
-                                 (m->sel[0] == Selector::ip_saddr || m->sel[0] == Selector::ip6_saddr);
-                    if (from_live) r.live_sets = true;
-                    if (saddr) {
-                        // Several source lookups in one rule (a carrier not GeoIP-dropped): the
-                        // first names the list that decides, the next ones add their condition.
-                        std::string d2, t2 = membership(m->set, in, e, from_live, &d2);
-                        if (text.empty()) text = std::move(t2), decided = std::move(d2);
-                        else text += "; " + t2;
-                    } else if (!ok) {
-                        if (cn == "input") input_text(rule);
-                        return;
-                    }
-                    if (!ok) {
-                        step(cn, rule.id, text, decided, false);
-                        return;
-                    }
-                    continue;
-                }
-                bool ok = false;
-                if (key) {
-                    if (m->op == Match::eq) ok = *key == m->value;
-                    else if (m->op == Match::neq) ok = *key != m->value;
-                    else if (m->op == Match::any_bit) {
-                        ok = false;
-                        for (size_t i = 0; i < key->size() && i < m->value.size(); ++i)
-                            ok = ok || ((*key)[i] & m->value[i]);
-                    }
-                }
-                if (!ok) {
-                    // The other family's or protocol's twin: not worth a line.
-                    if (cn == "input") input_text(rule);
-                    (void)sel_family;
-                    return;
-                }
-            } else if (const auto* cr = std::get_if<CounterRef>(&st)) {
-                counter = cr->name;
-            } else if (const auto* su = std::get_if<SetUpdate>(&st)) {
-                // Meters: what they do depends on the traffic. A new packet under the limit passes.
-                std::string base = base_of(su->set);
-                std::string what;
-                if (su->limit)
-                    what = fmt::format("metered in set {}: over {} per source it is dropped{}; under the rate it passes",
-                                       su->set, rate_text(*su->limit),
-                                       base == "flood" ? " and the source banned" : "");
-                else if (su->ct_count_over)
-                    what = fmt::format("counted in set {}: more than {} concurrent {} per source are dropped; "
-                                       "below that it passes", su->set, *su->ct_count_over,
-                                       base == "media" ? "media flows" : "connections");
-                else {
-                    // A refresh of another set after a meter matched (the ban after the flood meter).
-                    continue;
-                }
-                if (!metered) step(cn, rule.id, what, "set " + su->set, false);
-                metered = true;
-                return;
-            } else if (const auto* l = std::get_if<Limit>(&st); l && l->over) {
-                // An aggregate cap (`limit rate over`): like a meter, it depends on the traffic.
-                std::string cn_ = counter_of(rule);
-                step(cn, rule.id, fmt::format("metered: all sources together over {} are dropped{}; under that "
-                                              "it passes", rate_text(*l), cn_.empty() ? "" : ", counted in " + cn_),
-                     "rule " + rule.id, false);
-                return;
-            } else if (std::get_if<Notrack>(&st)) {
-                p.ct = ct_untracked;
-                step(cn, rule.id, "untracked: conntrack never sees this datagram, so it fills no conntrack entry",
-                     "rule " + rule.id, true);
-                continue;
-            } else if (std::get_if<Limit>(&st) || std::get_if<Log>(&st)) {
-                continue;
-            } else if (const auto* vm = std::get_if<VmapLookup>(&st)) {
-                auto key = key_of(p, vm->sel, {});
-                bool from_live = false;
-                const Set* s = set(vm->set, &from_live);
-                const Element* e = (s && key) ? find(*s, *key) : nullptr;
-                if (from_live) r.live_sets = true;
-                bool services = vm->set == names::services;
-                if (!e || !e->verdict()) {
-                    step(cn, rule.id,
-                         services ? fmt::format("map {} has no entry for {}/{}: port {} is not exposed", vm->set,
-                                                proto_name(p.l4), p.dport, p.dport)
-                                  : fmt::format("map {} has no entry for {}/{}: not metered before conntrack",
-                                                vm->set, proto_name(p.l4), p.dport),
-                         "map " + vm->set, false);
-                    return;
-                }
-                const Verdict& v = *e->verdict();
-                std::string svc = v.chain.starts_with("flood_") ? v.chain.substr(6) : service_of(v.chain);
-                if (services) r.service = svc;
-                step(cn, rule.id, fmt::format("map {}: {}/{} is {}service {} -> goto {}", vm->set, proto_name(p.l4),
-                                              p.dport, services ? "" : "metered ", svc, v.chain),
-                     "map " + vm->set, true);
-                if (v.kind == Verdict::goto_ || v.kind == Verdict::jump) {
-                    chain(v.chain);
-                    if (!done && v.kind == Verdict::goto_) {
-                        // A goto chain that ends without a verdict returns to the base chain's policy.
-                        auto b = c.compiled->chains.find(base);
-                        bool acc = b != c.compiled->chains.end() && b->second.policy == Verdict::accept;
-                        finish(acc, "chain " + base + " policy", "", "no rule decided, chain policy", "");
-                    }
-                    return;
-                }
-                finish(v.kind == Verdict::accept, rule.id, "", "map verdict", "map " + vm->set);
-                return;
-            } else if (const auto* v = std::get_if<Verdict>(&st)) {
-                if (v->kind == Verdict::accept) {
-                    std::string why = text.empty() ? (cn.starts_with("svc_") ? "service " + service_of(cn) + " accepts it"
-                                                                             : "accepted by rule " + rule.id)
-                                                   : text;
-                    if (decided.empty()) decided = "rule " + rule.id;
-                    std::string then = final_hook ? "accepted" : "passes before conntrack, on to the " + next_hook + " chain";
-                    if (!final_hook && text.empty()) why = rule.id.ends_with("/to-input") ? "under every meter" : why;
-                    step(cn, rule.id, (text.empty() ? why : text) + ": " + then, decided, true);
-                    finish(true, rule.id, "", why, decided);
-                } else if (v->kind == Verdict::drop || log_chain(*v)) {
-                    std::string why;
-                    if (rule.id == "not-exposed" || counter == "drop_not_exposed")
-                        why = fmt::format("port {}/{} is not exposed", proto_name(p.l4), p.dport);
-                    else if (counter == "drop_not_allowed") {
-                        std::string svc = service_of(cn);
-                        std::vector<std::string> from;
-                        for (const auto& s : c.policy->services)
-                            if (s.name == svc) from = s.from;
-                        why = fmt::format("service {} only accepts list{} {}", svc, from.size() == 1 ? "" : "s",
-                                          fmt::join(from, ", "));
-                    } else if (counter == "drop_not_company")
-                        why = "source is outside every company's ranges (companies.strict)";
-                    else
-                        why = text.empty() ? "dropped by rule " + rule.id : text;
-                    if (decided.empty()) decided = "rule " + rule.id;
-                    std::string logged = log_chain(*v) ? fmt::format(", logged (chain {}, rate limited)", v->chain) : "";
-                    step(cn, rule.id, fmt::format("{}: dropped{}{}", why, counter.empty() ? "" : ", counted in " + counter,
-                                                  logged),
-                         decided, true);
-                    finish(false, rule.id, counter, why, decided);
-                } else {
-                    step(cn, rule.id, "-> " + format_verdict(*v), "rule " + rule.id, true);
-                    chain(v->chain);
-                }
-                return;
-            }
+            Flow f = Flow::next;
+            if (const auto* m = std::get_if<Match>(&st)) f = match(w, *m);
+            else if (const auto* cr = std::get_if<CounterRef>(&st)) w.counter = cr->name;
+            else if (const auto* su = std::get_if<SetUpdate>(&st)) f = meter(w, *su);
+            else if (const auto* l = std::get_if<Limit>(&st); l && l->over) f = cap(w, *l);
+            else if (std::get_if<Notrack>(&st)) notrack(w);
+            else if (const auto* vm = std::get_if<VmapLookup>(&st)) f = dispatch(w, *vm);
+            else if (const auto* v = std::get_if<Verdict>(&st)) f = verdict(w, *v);
+            // a plain Limit (rate limited logging) or a Log changes nothing here
+            if (f == Flow::done) return;
         }
-        if (!text.empty()) step(cn, rule.id, text, decided, true);
+        if (!w.text.empty()) step(ch.name, rule.id, w.text, w.decided, true);
+    }
+
+    Flow match(RuleWalk& w, const Match& m) {
+        const std::string& cn = w.ch.name;
+        auto key = key_of(p, m.sel, m.prefix_mask);
+        if (m.op == Match::in_set || m.op == Match::not_in_set) {
+            bool from_live = false;
+            const Set* s = set(m.set, &from_live);
+            const Element* e = (s && key) ? find(*s, *key) : nullptr;
+            bool in = e != nullptr;
+            bool ok = m.op == Match::in_set ? in : !in;
+            bool saddr = m.sel.size() == 1 && (m.sel[0] == Selector::ip_saddr || m.sel[0] == Selector::ip6_saddr);
+            if (from_live) r.live_sets = true;
+            if (saddr) {
+                // Several source lookups in one rule (a carrier not GeoIP-dropped): the
+                // first names the list that decides, the next ones add their condition.
+                std::string d2, t2 = membership(m.set, in, e, from_live, &d2);
+                if (w.text.empty()) w.text = std::move(t2), w.decided = std::move(d2);
+                else w.text += "; " + t2;
+            } else if (!ok) {
+                if (cn == "input") input_text(w.rule);
+                return Flow::done;
+            }
+            if (!ok) {
+                step(cn, w.rule.id, w.text, w.decided, false);
+                return Flow::done;
+            }
+            return Flow::next;
+        }
+        bool ok = false;
+        if (key) {
+            if (m.op == Match::eq) ok = *key == m.value;
+            else if (m.op == Match::neq) ok = *key != m.value;
+            else if (m.op == Match::any_bit)
+                for (size_t i = 0; i < key->size() && i < m.value.size(); ++i) ok = ok || ((*key)[i] & m.value[i]);
+        }
+        if (ok) return Flow::next;
+        // The other family's or protocol's twin: not worth a line.
+        if (cn == "input") input_text(w.rule);
+        return Flow::done;
+    }
+
+    // Meters: what they do depends on the traffic. A new packet under the limit passes.
+    Flow meter(RuleWalk& w, const SetUpdate& su) {
+        std::string base = base_of(su.set);
+        std::string what;
+        if (su.limit)
+            what = fmt::format("metered in set {}: over {} per source it is dropped{}; under the rate it passes", su.set,
+                               rate_text(*su.limit), base == "flood" ? " and the source banned" : "");
+        else if (su.ct_count_over)
+            what = fmt::format("counted in set {}: more than {} concurrent {} per source are dropped; below that it "
+                               "passes",
+                               su.set, *su.ct_count_over, base == "media" ? "media flows" : "connections");
+        else
+            return Flow::next;   // a refresh of another set after a meter matched (the ban after the flood meter)
+        if (!w.metered) step(w.ch.name, w.rule.id, what, "set " + su.set, false);
+        w.metered = true;
+        return Flow::done;
+    }
+
+    // An aggregate cap (`limit rate over`): like a meter, it depends on the traffic.
+    Flow cap(RuleWalk& w, const Limit& l) {
+        std::string cn = counter_of(w.rule);
+        step(w.ch.name, w.rule.id,
+             fmt::format("metered: all sources together over {} are dropped{}; under that it passes", rate_text(l),
+                         cn.empty() ? "" : ", counted in " + cn),
+             "rule " + w.rule.id, false);
+        return Flow::done;
+    }
+
+    void notrack(RuleWalk& w) {
+        p.ct = ct_untracked;
+        step(w.ch.name, w.rule.id, "untracked: conntrack never sees this datagram, so it fills no conntrack entry",
+             "rule " + w.rule.id, true);
+    }
+
+    Flow dispatch(RuleWalk& w, const VmapLookup& vm) {
+        const std::string& cn = w.ch.name;
+        auto key = key_of(p, vm.sel, {});
+        bool from_live = false;
+        const Set* s = set(vm.set, &from_live);
+        const Element* e = (s && key) ? find(*s, *key) : nullptr;
+        if (from_live) r.live_sets = true;
+        bool services = vm.set == names::services;
+        if (!e || !e->verdict()) {
+            step(cn, w.rule.id,
+                 services ? fmt::format("map {} has no entry for {}/{}: port {} is not exposed", vm.set,
+                                        proto_name(p.l4), p.dport, p.dport)
+                          : fmt::format("map {} has no entry for {}/{}: not metered before conntrack", vm.set,
+                                        proto_name(p.l4), p.dport),
+                 "map " + vm.set, false);
+            return Flow::done;
+        }
+        const Verdict& v = *e->verdict();
+        std::string svc = v.chain.starts_with("flood_") ? v.chain.substr(6) : service_of(v.chain);
+        if (services) r.service = svc;
+        step(cn, w.rule.id, fmt::format("map {}: {}/{} is {}service {} -> goto {}", vm.set, proto_name(p.l4), p.dport,
+                                        services ? "" : "metered ", svc, v.chain),
+             "map " + vm.set, true);
+        if (v.kind == Verdict::goto_ || v.kind == Verdict::jump) {
+            chain(v.chain);
+            if (!done && v.kind == Verdict::goto_) {
+                // A goto chain that ends without a verdict returns to the base chain's policy.
+                auto b = c.compiled->chains.find(base);
+                bool acc = b != c.compiled->chains.end() && b->second.policy == Verdict::accept;
+                finish(acc, "chain " + base + " policy", "", "no rule decided, chain policy", "");
+            }
+            return Flow::done;
+        }
+        finish(v.kind == Verdict::accept, w.rule.id, "", "map verdict", "map " + vm.set);
+        return Flow::done;
+    }
+
+    Flow verdict(RuleWalk& w, const Verdict& v) {
+        const std::string& cn = w.ch.name;
+        const Rule& rule = w.rule;
+        if (v.kind == Verdict::accept) {
+            std::string why = w.text.empty() ? (cn.starts_with("svc_") ? "service " + service_of(cn) + " accepts it"
+                                                                       : "accepted by rule " + rule.id)
+                                             : w.text;
+            if (w.decided.empty()) w.decided = "rule " + rule.id;
+            std::string then = final_hook ? "accepted" : "passes before conntrack, on to the " + next_hook + " chain";
+            if (!final_hook && w.text.empty()) why = rule.id.ends_with("/to-input") ? "under every meter" : why;
+            step(cn, rule.id, (w.text.empty() ? why : w.text) + ": " + then, w.decided, true);
+            finish(true, rule.id, "", why, w.decided);
+        } else if (v.kind == Verdict::drop || log_chain(v)) {
+            std::string why = drop_reason(w);
+            if (w.decided.empty()) w.decided = "rule " + rule.id;
+            std::string logged = log_chain(v) ? fmt::format(", logged (chain {}, rate limited)", v.chain) : "";
+            step(cn, rule.id,
+                 fmt::format("{}: dropped{}{}", why, w.counter.empty() ? "" : ", counted in " + w.counter, logged),
+                 w.decided, true);
+            finish(false, rule.id, w.counter, why, w.decided);
+        } else {
+            step(cn, rule.id, "-> " + format_verdict(v), "rule " + rule.id, true);
+            chain(v.chain);
+        }
+        return Flow::done;
+    }
+
+    std::string drop_reason(const RuleWalk& w) const {
+        if (w.rule.id == "not-exposed" || w.counter == "drop_not_exposed")
+            return fmt::format("port {}/{} is not exposed", proto_name(p.l4), p.dport);
+        if (w.counter == "drop_not_allowed") {
+            std::string svc = service_of(w.ch.name);
+            std::vector<std::string> from;
+            for (const auto& s : c.policy->services)
+                if (s.name == svc) from = s.from;
+            return fmt::format("service {} only accepts list{} {}", svc, from.size() == 1 ? "" : "s",
+                               fmt::join(from, ", "));
+        }
+        if (w.counter == "drop_not_company") return "source is outside every company's ranges (companies.strict)";
+        return w.text.empty() ? "dropped by rule " + w.rule.id : w.text;
     }
 };
 
