@@ -87,6 +87,11 @@ probe() {
     num "$1" "$(in_ns "$fw" nft -j list counter inet ivzt_probe "$2" | jq '.nftables[] | .counter? | select(.) | .packets')" \
         "probe counter $2"
 }
+# landed COUNTER : once packets still in flight have arrived (that probe counter stops moving).
+landed() { settle in_ns "$fw" nft -j list counter inet ivzt_probe "$1" >/dev/null; }
+# started COUNTER BEFORE : the flood reaches the firewall (the counter passed BEFORE).
+flood_hits() { local n; probe n "$1"; [ "$n" -gt "$2" ]; }
+started() { wait_until 10 flood_hits "$1" "$2" || fail "the flood never reached the firewall ($1)"; }
 ct_count() { num "$1" "$(in_ns "$fw" cat /proc/sys/net/netfilter/nf_conntrack_count)" "nf_conntrack_count"; }
 # ct_sip VAR : conntrack entries of UDP flows from or to port 5060 in the firewall namespace.
 ct_sip() {
@@ -125,8 +130,9 @@ warm_up
 ct_count ct0
 ct_sip sip0
 probe untracked0 untracked4
+probe hits0 arrived4
 flood 198.51.100.1 5060 $SECS $NSRC fixed flood_a
-sleep 0.5
+started arrived4 "$hits0"
 sip_uac "$lg" 192.0.2.77 198.51.100.1 20 60 >"$T/company.n" &
 p1=$!
 sip_uac "$lg" 192.0.2.30 198.51.100.1 20 60 >"$T/appsrv.n" &
@@ -135,7 +141,7 @@ sip_uac "$lg" 192.0.2.20 198.51.100.1 5 15 >"$T/normal.n" &
 p3=$!
 wait $FLOOD_PID $p1 $p2 $p3
 sent_of flood_a
-sleep 0.3
+landed arrived4
 ct_count ct1
 ct_sip sip1
 probe arrived arrived4
@@ -209,7 +215,7 @@ ct_count ct2
 flood 198.51.100.1 5060 3 $NSRC ports flood_p
 wait $FLOOD_PID
 sent_of flood_p
-sleep 0.3
+landed arrived4
 ct_count ct3
 ct_sip sip3
 probe arrived arrived4
@@ -263,7 +269,8 @@ s6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)   # 
 s6.bind(("2001:db8::30", 0))
 s6.sendto(struct.pack("!BBHI", 2, 0, 0, 1280) + ip6 + udp, ("2001:db8:0:1::1", 0))   # packet too big
 PYEOF
-sleep 0.3
+wait_until 5 flood_hits icmp_err4 "$err4_0" || true   # checked below, with the reason
+wait_until 5 flood_hits icmp_err6 "$err6_0" || true
 probe err4 icmp_err4
 probe err6 icmp_err6
 err4=$((err4 - err4_0)) err6=$((err6 - err6_0))
@@ -294,14 +301,15 @@ probe untracked0 untracked6
 ct_sip sip5
 warm_up
 flood 2001:db8::1 5060 $SECS6 $NSRC6 ports flood_b
-sleep 0.5
+started arrived6 "$arrived0"
 sip_uac "$lg" 192.0.2.77 198.51.100.1 50 200 >"$T/company.n" &
 p1=$!
 sip_uac "$lg" 2001:db8::30 2001:db8:0:1::1 50 200 >"$T/appsrv.n" &
 p2=$!
 wait $FLOOD_PID $p1 $p2
 sent_of flood_b
-sleep 0.5
+landed arrived6
+settle cat "$C" >/dev/null   # the listener rewrites its count every 0.2 s while it changes
 read -r _ received _ sources <"$C" || fail "counting listener wrote nothing"
 num received "$received" "datagrams counted"
 ctr cap1 drop_service_cap
