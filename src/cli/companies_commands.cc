@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/desired.h"
+#include "platform/platform.h"
 #include "nft/reconcile.h"
 #include "ruleset/values.h"
 
@@ -30,7 +31,7 @@ Listing read_listing(const Options& o) {
     std::string source = o.source;
     if (source.empty() && p.companies) source = p.companies->source;
     if (source.empty()) throw std::runtime_error(o.policy + ": the policy has no companies section (or use --source)");
-    Listing out{companies::load(source), std::nullopt};
+    Listing out{platform::load_companies(source), std::nullopt};
     for (const auto& w : out.loaded.warnings) std::cerr << "warning: " << w << "\n";
     auto kernel = open_kernel(o);
     auto& nl = *kernel;

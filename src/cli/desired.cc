@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "cli/desired.h"
+#include "platform/platform.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -136,7 +137,7 @@ void load_last_good_companies(const Options& o, Desired& d) {
 void load_companies(const Options& o, Desired& d, OnSourceError on_error) {
     std::string source = o.source.empty() ? d.policy.companies->source : o.source;
     try {
-        d.companies = companies::load(source);
+        d.companies = platform::load_companies(source);
         for (const auto& w : d.companies->warnings) warn(d, w);
         d.sources.companies = d.companies->all();
     } catch (const companies::SourceError& e) {

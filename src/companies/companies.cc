@@ -89,7 +89,8 @@ Loaded load(const std::string& source) {
     if (source.empty()) throw SourceError("no company source: set companies.source in the policy or use --source");
     Loaded l;
     if (source == "-") l = load_stdin();
-    else if (source.starts_with("mysql:")) l = load_mysql(source.substr(6));
+    else if (source.starts_with("mysql:"))   // platform::load_companies reads the database
+        throw SourceError(source + ": the database is read by platform::load_companies");
     else l = load_path(source);
     for (auto& [id, c] : l.companies) c.ranges.normalize();
     l.source = source == "-" ? "standard input" : source;

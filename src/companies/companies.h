@@ -48,9 +48,9 @@ std::string too_wide(const net::Prefix& p);
 /// Throws SourceError naming `what` ("the company source ...") when `all` exceeds the cap.
 void check_total(const net::AddressSet& all, const std::string& what);
 
-/// Read `source` (the policy's companies.source unless overridden). Throws SourceError.
-/// "-" is stdin, "mysql:<credentials file>" the IvozProvider database, anything else a
-/// directory of *.json files or one JSON file.
+/// Read `source`: "-" is stdin, anything else a directory of *.json files or one JSON file.
+/// Throws SourceError. (The IvozProvider database, "mysql:<credentials file>", is the
+/// platform's: platform::load_companies reads every kind.)
 Loaded load(const std::string& source);
 
 // The sources, callable on their own (tests, benchmarks).
@@ -59,8 +59,6 @@ Loaded load_stdin();
 /// One JSON document: a company object, an array of them, or {"companies": [...]}.
 /// `origin` names it in messages.
 Loaded parse_document(std::string_view text, const std::string& origin);
-/// The company part of the IvozProvider database (platform/load.cc).
-Loaded load_mysql(const std::string& credentials_file);
 
 /// Add one row of a company's source: a CIDR or a bare address. A bad row becomes a
 /// warning naming the company, the row number and `where` (the database id, the file...).

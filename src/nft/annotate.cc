@@ -7,17 +7,8 @@
 namespace ivozfw::nft {
 
 namespace {
-constexpr const char* kCommentPrefix = "ivozfw:";
 constexpr uint32_t kUserdataMax = 256;  // NFT_USERDATA_MAXLEN
 }  // namespace
-
-std::string rule_comment(const std::string& id) { return kCommentPrefix + id; }
-
-std::optional<std::string> rule_id_from_comment(const std::string& comment) {
-    size_t n = strlen(kCommentPrefix);
-    if (comment.size() <= n || comment.compare(0, n, kCommentPrefix) != 0) return std::nullopt;
-    return comment.substr(n);
-}
 
 namespace detail {
 

@@ -160,8 +160,8 @@ private:
 /// table, so plan can compare it with what read_table returns. No kernel needed.
 void annotate(Table& t);
 
-/// Comment the kernel stores on an ivozfw rule, and its parser.
-std::string rule_comment(const std::string& id);
-std::optional<std::string> rule_id_from_comment(const std::string& comment);
+/// Comment the kernel stores on an ivozfw rule, and its parser (the model's).
+using ruleset::rule_comment;
+using ruleset::rule_id_from_comment;
 
 }  // namespace ivozfw::nft

@@ -262,12 +262,9 @@ Loaded load(const std::string& source, Parts parts) {
     return l;
 }
 
-}  // namespace ivozfw::platform
-
-namespace ivozfw::companies {
-
-Loaded load_mysql(const std::string& credentials_file) {
-    return platform::load("mysql:" + credentials_file, platform::Parts{true, false}).companies;
+companies::Loaded load_companies(const std::string& source) {
+    if (!source.starts_with("mysql:")) return companies::load(source);
+    return load(source, Parts{true, false}).companies;
 }
 
-}  // namespace ivozfw::companies
+}  // namespace ivozfw::platform

@@ -52,6 +52,10 @@ struct Loaded {
 /// its table and id.
 Loaded load(const std::string& source, Parts parts = {});
 
+/// The policy's companies.source, whatever its kind: the database ("mysql:<credentials
+/// file>") here, files and stdin by companies::load. Throws companies::SourceError.
+companies::Loaded load_companies(const std::string& source);
+
 net::AddressSet addresses(const std::vector<Row>& rows);
 
 /// The address a row stands for, as Kamailio's permissions module matches it: `ip_addr`

@@ -40,4 +40,15 @@ unsigned nft_type_id(KeyType t) {
     return 0;
 }
 
+namespace {
+constexpr std::string_view kCommentPrefix = "ivozfw:";
+}  // namespace
+
+std::string rule_comment(const std::string& id) { return std::string(kCommentPrefix) + id; }
+
+std::optional<std::string> rule_id_from_comment(const std::string& comment) {
+    if (comment.size() <= kCommentPrefix.size() || !comment.starts_with(kCommentPrefix)) return std::nullopt;
+    return comment.substr(kCommentPrefix.size());
+}
+
 }  // namespace ivozfw::ruleset

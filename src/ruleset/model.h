@@ -297,6 +297,10 @@ struct Rule {
     std::string comment;               // full comment as read back
 };
 
+/// Comment the kernel stores on an ivozfw rule ("ivozfw:<id>"), and its parser.
+std::string rule_comment(const std::string& id);
+std::optional<std::string> rule_id_from_comment(const std::string& comment);
+
 struct Chain {
     std::string name;
     /// Base chain: hook ("input"), priority and policy. Empty hook = regular chain.

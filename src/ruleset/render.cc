@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "nft/netlink.h"
 #include "ruleset/values.h"
 
 namespace ivozfw::ruleset {
@@ -156,7 +155,7 @@ std::string render_rule(const Rule& r) {
     std::string out;
     for (const auto& s : r.stmts) out += (out.empty() ? "" : " ") + render_stmt(s);
     if (r.stmts.empty()) out = r.exprs.empty() ? "<rule>" : "kernel expressions: " + one_line(r.exprs);
-    if (!r.id.empty()) out += fmt::format(" comment \"{}\"", nft::rule_comment(r.id));
+    if (!r.id.empty()) out += fmt::format(" comment \"{}\"", rule_comment(r.id));
     else if (!r.comment.empty()) out += fmt::format(" comment \"{}\"", r.comment);
     return out;
 }

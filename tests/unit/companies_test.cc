@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "companies/companies.h"
+#include "platform/platform.h"
 
 using namespace ivozfw;
 using companies::parse_document;
@@ -98,16 +99,16 @@ TEST_CASE("database credentials must be in a private root-owned file") {
     d.write("db.cnf", "[client]\nuser = ivozfw\npassword = secret\ndatabase = ivozprovider\n");
     auto f = (d.path / "db.cnf").string();
     std::filesystem::permissions(f, std::filesystem::perms(0644));
-    if (geteuid() == 0) CHECK_THROWS_WITH(companies::load("mysql:" + f), Catch::Contains("mode 0644"));
-    else CHECK_THROWS_WITH(companies::load("mysql:" + f), Catch::Contains("owned by root"));
+    if (geteuid() == 0) CHECK_THROWS_WITH(platform::load_companies("mysql:" + f), Catch::Contains("mode 0644"));
+    else CHECK_THROWS_WITH(platform::load_companies("mysql:" + f), Catch::Contains("owned by root"));
     std::filesystem::permissions(f, std::filesystem::perms(0600));
     if (geteuid() == 0) {
         // libmariadb would ignore settings above every [group]: refused, naming the line.
         d.write("db.cnf", "user = x\ndatabase = y\n[client]\npassword = p\n");
-        CHECK_THROWS_WITH(companies::load("mysql:" + f), Catch::Contains("db.cnf:1: setting outside any [group]"));
+        CHECK_THROWS_WITH(platform::load_companies("mysql:" + f), Catch::Contains("db.cnf:1: setting outside any [group]"));
         d.write("db.cnf", "[client]\nuser = x\ndatabase = y\nsocket = " + (d.path / "none.sock").string() +
                               "\nconnect_timeout = 1\n");
-        CHECK_THROWS_WITH(companies::load("mysql:" + f), Catch::Contains("cannot connect") && Catch::Contains("none.sock"));
+        CHECK_THROWS_WITH(platform::load_companies("mysql:" + f), Catch::Contains("cannot connect") && Catch::Contains("none.sock"));
     }
 }
 
