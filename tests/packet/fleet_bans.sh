@@ -269,7 +269,9 @@ fleet_rcli SET "${KEY}garbage" 'not json' PX 120000 >/dev/null
 fleet_rcli SET "$KEY$g" "$(fleet_sign "{\"v\":999,\"op\":\"ban\",\"address\":\"$g\",$ok_tail")" PX 60000 >/dev/null
 fleet_rcli SET "${KEY}198.51.100.300" "$(fleet_sign "{\"v\":2,\"op\":\"ban\",\"address\":\"198.51.100.300\",$ok_tail")" PX 60000 >/dev/null
 fleet_rcli SET "${KEY}unsigned" "{\"v\":2,\"op\":\"ban\",\"address\":\"$g\",$ok_tail" PX 60000 >/dev/null
-sleep 0.5
+# every host has heard (and dropped) them all before the next ban goes out
+dropped_all() { local h l0; for h in A B C; do eval "l0=\$l0_$h"; [ "$(log_since "$h" "$l0" | grep -cF "$E_DROPPED")" -ge "$ngarbage" ] || return 1; done; }
+wait_until 10 dropped_all || true   # the count is asserted below, host by host
 pids_alive "after $ngarbage garbage messages"
 t0=$(now_ms)
 flood_a "$AFTER_GARBAGE"
