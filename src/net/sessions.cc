@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "net/sessions.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -58,11 +59,7 @@ std::vector<Session> parse_tcp_table(const std::string& text, bool v6, const std
         Address la, ra;
         uint16_t lport = 0, rport = 0;
         if (!endpoint(local, v6, &la, &lport) || !endpoint(remote, v6, &ra, &rport)) continue;
-        if (!local_ports.count(lport)) continue;
-        Session s{ra, lport};
-        bool seen = false;
-        for (const auto& o : out) seen = seen || o == s;
-        if (!seen) out.push_back(s);
+        if (local_ports.count(lport)) out.push_back(Session{ra, lport});
     }
     return out;
 }
@@ -74,11 +71,8 @@ std::vector<Session> established_tcp(const std::set<uint16_t>& local_ports, cons
         if (!f) continue;
         std::stringstream ss;
         ss << f.rdbuf();
-        for (auto& s : parse_tcp_table(ss.str(), v6, local_ports)) {
-            bool seen = false;
-            for (const auto& o : out) seen = seen || o == s;
-            if (!seen) out.push_back(s);
-        }
+        for (auto& s : parse_tcp_table(ss.str(), v6, local_ports))
+            if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);   // one per client and port
     }
     return out;
 }

@@ -47,14 +47,11 @@ public:
     std::string committers() override { return real_.committers(); }
     nft::CommitStats commit(const plan::Plan& p, const ruleset::Table& d, uint32_t genid, bool check_only) override {
         std::string pause = std::getenv("IVOZFW_TEST_PAUSE") ? std::getenv("IVOZFW_TEST_PAUSE") : "";
-        bool paused_before = false;
-        if (!check_only && !p.empty() && pause.starts_with("before:")) paused_before = true, hold(pause.substr(7));
-        if (!check_only && !p.empty() && pause.starts_with("after:") && !paused_before) {
-            auto stats = commit_hooked(p, d, genid, check_only);
-            hold(pause.substr(6));
-            return stats;
-        }
-        return commit_hooked(p, d, genid, check_only);
+        bool real = !check_only && !p.empty();
+        if (real && pause.starts_with("before:")) hold(pause.substr(7));
+        auto stats = commit_hooked(p, d, genid, check_only);
+        if (real && pause.starts_with("after:")) hold(pause.substr(6));
+        return stats;
     }
 
 private:
